@@ -1,1 +1,2 @@
 //! acumatica-client
+pub mod metadata;
