@@ -1,0 +1,110 @@
+//! Command-line options.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::print::Format;
+
+/// Query Acumatica ERP with SQL.
+///
+/// With no connection configured (no --connect, --url, --profile or ACUMATICA_URL), acusql
+/// starts an embedded simulated company so you can try it at once (same as --demo).
+#[derive(Debug, Parser)]
+#[command(name = "acusql", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Run against an embedded simulated Acumatica company (no server needed).
+    #[arg(long, global = true)]
+    pub demo: bool,
+
+    /// Size of the demo company (1 ≈ 1,000 sales orders with 10,000 lines).
+    #[arg(long, default_value_t = 1, global = true, value_name = "N")]
+    pub demo_scale: u32,
+
+    /// A CData-style connection string, e.g. "AuthScheme=Basic;Url=https://erp.example.com;User=admin;Password=…;Company=MyCompany".
+    #[arg(long = "connect", value_name = "STRING", global = true, env = "ACUMATICA_CONNECTION", hide_env_values = true)]
+    pub connection_string: Option<String>,
+
+    /// A profile from the config file (`acusql/config.toml` in your config directory).
+    #[arg(long, value_name = "NAME", global = true)]
+    pub profile: Option<String>,
+
+    /// Site URL (the instance root, or a full …/entity/Default/24.200.001/ URL).
+    #[arg(long, value_name = "URL", global = true)]
+    pub url: Option<String>,
+
+    /// User name.
+    #[arg(long, global = true)]
+    pub user: Option<String>,
+
+    /// Password (prefer the prompt or ACUMATICA_PASSWORD: command lines are visible to other users).
+    #[arg(long, global = true, hide_env_values = true)]
+    pub password: Option<String>,
+
+    /// Tenant (company) login name.
+    #[arg(long, global = true)]
+    pub company: Option<String>,
+
+    /// Branch ID to sign in to.
+    #[arg(long, global = true)]
+    pub branch: Option<String>,
+
+    /// Basic, OAuth, OAuthImplicit, OAuthPassword.
+    #[arg(long, value_name = "SCHEME", global = true)]
+    pub auth_scheme: Option<String>,
+
+    /// Contract endpoint version (default 24.200.001).
+    #[arg(long, value_name = "VERSION", global = true)]
+    pub endpoint_version: Option<String>,
+
+    /// OAuth client id of the connected application (GUID@Tenant).
+    #[arg(long, value_name = "ID", global = true)]
+    pub client_id: Option<String>,
+
+    /// OAuth client secret of the connected application.
+    #[arg(long, value_name = "SECRET", global = true, hide_env_values = true)]
+    pub client_secret: Option<String>,
+
+    /// Run this SQL (or backslash command) and exit; may be repeated.
+    #[arg(short = 'c', long = "command", value_name = "SQL")]
+    pub command_sql: Vec<String>,
+
+    /// Run the statements in this file and exit; may be repeated.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Evaluate every filter locally instead of sending it to Acumatica.
+    #[arg(long)]
+    pub no_pushdown: bool,
+
+    /// Do not print row counts and timings.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// More log output on stderr (-v, -vv, -vvv); ACUSQL_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sign in once with OAuth (authorization code, or implicit) and store the tokens for later runs.
+    Login,
+}
+
+impl Cli {
+    /// True when the user said how to reach an Acumatica instance.
+    pub fn has_connection(&self) -> bool {
+        self.connection_string.is_some()
+            || self.url.is_some()
+            || self.profile.is_some()
+            || std::env::var_os("ACUMATICA_URL").is_some()
+    }
+}

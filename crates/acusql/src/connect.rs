@@ -1,0 +1,153 @@
+//! From command-line options to a signed-in connection and a SessionContext with the
+//! Acumatica catalog registered.
+
+use std::io::IsTerminal;
+
+use acumatica_client::{Connection, ConnectionConfig};
+use acumatica_datafusion::AcumaticaOptions;
+use anyhow::{Context, Result, bail};
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::cli::Cli;
+
+/// A ready session; `demo` keeps the embedded simulator alive while it is used.
+pub struct Session {
+    pub ctx: SessionContext,
+    pub conn: Connection,
+    pub demo: Option<acumatica_sim::SimHandle>,
+}
+
+/// Quotes a connection-string value when it holds `;`, quotes or surrounding spaces.
+fn quote(value: &str) -> String {
+    if value.contains([';', '"', '\'']) || value.trim() != value {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_string()
+    }
+}
+
+/// The connection string the flags describe (flags are appended after `--connect`, so they win).
+fn connection_string(cli: &Cli) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(s) = &cli.connection_string {
+        parts.push(s.trim().trim_end_matches(';').to_string());
+    }
+    let flags = [
+        ("Url", &cli.url),
+        ("User", &cli.user),
+        ("Password", &cli.password),
+        ("Company", &cli.company),
+        ("Branch", &cli.branch),
+        ("AuthScheme", &cli.auth_scheme),
+        ("EndpointVersion", &cli.endpoint_version),
+        ("OAuthClientId", &cli.client_id),
+        ("OAuthClientSecret", &cli.client_secret),
+    ];
+    for (key, value) in flags {
+        if let Some(v) = value {
+            parts.push(format!("{key}={}", quote(v)));
+        }
+    }
+    parts.retain(|p| !p.is_empty());
+    parts.join(";")
+}
+
+fn config(cli: &Cli) -> Result<ConnectionConfig> {
+    let text = connection_string(cli);
+    let mut config = ConnectionConfig::resolve(
+        (!text.is_empty()).then_some(text.as_str()),
+        cli.profile.as_deref(),
+    )?;
+    if config.needs_password() && std::io::stdin().is_terminal() {
+        let prompt = format!(
+            "Password for {}: ",
+            config.user.as_deref().unwrap_or("the Acumatica user")
+        );
+        let password = rpassword::prompt_password(prompt).context("cannot read the password")?;
+        config.set_password(password);
+    }
+    Ok(config)
+}
+
+/// Starts the embedded simulator (demo) or resolves the configured connection, signs in and
+/// registers the catalog.
+pub async fn open(cli: &Cli) -> Result<Session> {
+    let (config, demo) = if cli.demo || !cli.has_connection() {
+        let sim = acumatica_sim::start(acumatica_sim::SimConfig {
+            scale: cli.demo_scale,
+            ..Default::default()
+        })
+        .await
+        .context("cannot start the embedded demo simulator")?;
+        let text = format!(
+            "AuthScheme=Basic;Url={};User=admin;Password=demo;Company=Company",
+            sim.base_url()
+        );
+        eprintln!(
+            "Connected to a simulated Acumatica company (demo data, scale {}) at {} — nothing here is real.",
+            cli.demo_scale,
+            sim.base_url()
+        );
+        (ConnectionConfig::from_connection_string(&text)?, Some(sim))
+    } else {
+        (config(cli)?, None)
+    };
+    let conn = Connection::connect(config).await?;
+    let ctx = SessionContext::new_with_config(
+        SessionConfig::new()
+            .with_information_schema(true)
+            .with_target_partitions(4),
+    );
+    let options = AcumaticaOptions {
+        enable_pushdown: !cli.no_pushdown,
+        ..Default::default()
+    };
+    acumatica_datafusion::register(&ctx, conn.clone(), options).await?;
+    Ok(Session { ctx, conn, demo })
+}
+
+/// `acusql login`: runs the interactive OAuth flow once and stores the tokens.
+pub async fn login(cli: &Cli) -> Result<()> {
+    if !cli.has_connection() {
+        bail!("acusql login needs a connection: --connect \"AuthScheme=OAuth;Url=…;OAuthClientId=…;OAuthClientSecret=…;OAuthSettingsLocation=…\" or a --profile");
+    }
+    let config = config(cli)?;
+    let conn = Connection::connect(config).await?;
+    conn.close().await?;
+    eprintln!("Signed in; tokens are stored for later runs.");
+    Ok(())
+}
+
+/// Table and column names for completion.
+pub async fn completion_names(ctx: &SessionContext) -> Vec<String> {
+    let mut names = Vec::new();
+    for catalog_name in ctx.catalog_names() {
+        let Some(catalog) = ctx.catalog(&catalog_name) else { continue };
+        for schema_name in catalog.schema_names() {
+            let Some(schema) = catalog.schema(&schema_name) else { continue };
+            names.push(schema_name.clone());
+            for table in schema.table_names() {
+                if let Ok(Some(provider)) = schema.table(&table).await {
+                    names.extend(provider.schema().fields().iter().map(|f| f.name().clone()));
+                }
+                names.push(table);
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// One line for a person: the error and its causes, without Rust debug noise.
+pub fn describe_error(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        // DataFusion wraps external errors; keep each distinct message once.
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}

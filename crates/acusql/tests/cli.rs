@@ -1,0 +1,188 @@
+//! The `acusql` binary as a user runs it: one-shot SQL, files, stdin, formats, COPY TO, exit
+//! codes and error messages, against the simulator over loopback; and the REPL through a
+//! pseudo-terminal.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use acumatica_sim::{SimConfig, SimHandle};
+
+fn acusql() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_acusql"));
+    // Keep the user's real history/config out of the tests.
+    let home = std::env::temp_dir().join("acusql-test-home");
+    cmd.env("HOME", &home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env_remove("ACUMATICA_URL")
+        .env_remove("ACUMATICA_CONNECTION")
+        .env_remove("ACUSQL_LOG");
+    cmd
+}
+
+fn run(cmd: &mut Command, stdin: Option<&str>) -> Output {
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("acusql starts");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+async fn sim() -> SimHandle {
+    acumatica_sim::start(SimConfig::default())
+        .await
+        .expect("simulator starts")
+}
+
+fn connect(sim: &SimHandle) -> String {
+    format!(
+        "AuthScheme=Basic;Url={};User=admin;Password=demo;Company=Company",
+        sim.base_url()
+    )
+}
+
+#[tokio::test]
+async fn one_shot_csv_against_a_server_and_signs_out() {
+    let sim = sim().await;
+    let out = run(
+        acusql().args([
+            "--connect",
+            &connect(&sim),
+            "--format",
+            "csv",
+            "-c",
+            "SELECT CustomerID FROM Customer ORDER BY CustomerID LIMIT 3",
+        ]),
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "CustomerID");
+    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(sim.stats().open_sessions, 0, "acusql signed out");
+}
+
+#[tokio::test]
+async fn demo_runs_without_any_server_and_says_so() {
+    let out = run(acusql().args(["--demo", "-c", "SELECT COUNT(*) AS n FROM Customer"]), None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("simulated Acumatica company"));
+    assert!(stdout(&out).contains("1 row in"), "{}", stdout(&out));
+}
+
+#[tokio::test]
+async fn json_and_ndjson_formats() {
+    let out = run(
+        acusql().args([
+            "--demo",
+            "--format",
+            "json",
+            "-c",
+            "SELECT 1 AS a, 'x' AS b UNION ALL SELECT 2, NULL",
+        ]),
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
+    assert_eq!(v.as_array().map(Vec::len), Some(2));
+    let out = run(
+        acusql().args(["--demo", "--format", "ndjson", "-c", "SELECT 1 AS a"]),
+        None,
+    );
+    assert_eq!(stdout(&out), "{\"a\":1}\n");
+}
+
+#[tokio::test]
+async fn statements_from_stdin_and_files() {
+    let out = run(
+        acusql().args(["--demo", "--format", "csv"]),
+        Some("SELECT 1 AS a;\n-- a comment; with a semicolon\nSELECT 'a;b' AS b;\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "a\n1\nb\na;b\n");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("q.sql");
+    std::fs::write(&file, "SELECT 2 AS two;\n").unwrap();
+    let out = run(
+        acusql().args(["--demo", "--format", "csv", "-f"]).arg(&file),
+        None,
+    );
+    assert_eq!(stdout(&out), "two\n2\n");
+}
+
+#[tokio::test]
+async fn errors_are_one_clear_line_and_a_failure_status() {
+    let out = run(acusql().args(["--demo", "-c", "SELECT * FROM NoSuchTable"]), None);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    let last = err.lines().last().unwrap_or_default();
+    assert!(last.starts_with("error: "), "{err}");
+    assert!(last.to_lowercase().contains("nosuchtable"), "{err}");
+
+    let out = run(acusql().args(["--demo", "-c", "SELEC 1"]), None);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("error: "), "{}", stderr(&out));
+
+    let sim = sim().await;
+    let bad = connect(&sim).replace("Password=demo", "Password=wrong");
+    let out = run(acusql().args(["--connect", &bad, "-c", "SELECT 1"]), None);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("error: "), "{err}");
+    assert!(!err.contains("wrong"), "the password must never be printed: {err}");
+    assert!(!err.contains("stackTrace") && !err.contains("   at "), "{err}");
+
+    let out = run(
+        acusql().args(["--connect", "AuthScheme=Basic;Ur=http://127.0.0.1:1", "-c", "SELECT 1"]),
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("Url"), "did-you-mean hint: {}", stderr(&out));
+}
+
+#[tokio::test]
+async fn copy_to_parquet_and_csv_writes_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let parquet = dir.path().join("customers.parquet");
+    let csv = dir.path().join("customers.csv");
+    let sql = format!(
+        "COPY (SELECT CustomerID, CustomerName FROM Customer) TO '{}'; COPY (SELECT CustomerID FROM Customer LIMIT 5) TO '{}'",
+        parquet.display(),
+        csv.display()
+    );
+    let out = run(acusql().args(["--demo", "-q", "-c", &sql]), None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::metadata(&parquet).map(|m| m.len() > 0).unwrap_or(false));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(text.lines().count(), 6, "{text}");
+}
+
+#[tokio::test]
+async fn meta_commands_in_scripts() {
+    let out = run(acusql().args(["--demo", "--format", "csv", "-c", "\\dt SalesOrder"]), None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("SalesOrder_Details"), "{}", stdout(&out));
+    let out = run(acusql().args(["--demo", "-c", "\\d Customer"]), None);
+    assert!(stdout(&out).contains("CustomerID"), "{}", stdout(&out));
+    let out = run(acusql().args(["--demo", "-c", "\\bogus"]), None);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("\\?"));
+}
