@@ -97,6 +97,35 @@ pub struct Cli {
 pub enum Command {
     /// Sign in once with OAuth (authorization code, or implicit) and store the tokens for later runs.
     Login,
+    /// Serve the Acumatica tables over Arrow Flight SQL (for Python/ADBC, JDBC and ODBC clients).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on for Flight SQL clients.
+    #[arg(long = "flight", value_name = "ADDR", default_value = "127.0.0.1:50051")]
+    pub flight: std::net::SocketAddr,
+
+    /// User name clients sign in with (Flight handshake, Basic credentials).
+    #[arg(long, value_name = "NAME", env = "ACUSQL_FLIGHT_USER")]
+    pub flight_user: Option<String>,
+
+    /// Password for --flight-user.
+    #[arg(long, value_name = "PASSWORD", env = "ACUSQL_FLIGHT_PASSWORD", hide_env_values = true)]
+    pub flight_password: Option<String>,
+
+    /// A bearer token clients may send instead (`authorization: Bearer <token>`).
+    #[arg(long, value_name = "TOKEN", env = "ACUSQL_FLIGHT_TOKEN", hide_env_values = true)]
+    pub flight_token: Option<String>,
+
+    /// TLS certificate (PEM); with --tls-key, clients connect with grpc+tls://.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// TLS private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Cli {

@@ -9,6 +9,7 @@ mod connect;
 mod meta;
 mod print;
 mod repl;
+mod serve;
 mod shell;
 mod split;
 
@@ -65,6 +66,12 @@ async fn run(cli: Cli) -> ExitCode {
     match &cli.command {
         Some(Command::Login) => {
             return match connect::login(&cli).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => report(&e),
+            };
+        }
+        Some(Command::Serve(args)) => {
+            return match serve::run(&cli, args).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => report(&e),
             };

@@ -186,3 +186,36 @@ async fn meta_commands_in_scripts() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("\\?"));
 }
+
+/// The Python Flight SQL clients (`tests/python`, pytest) against `acusql serve --demo`.
+/// Skipped, saying so, where the Python packages are not installed; required in CI.
+#[test]
+fn python_flight_clients() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let probe = Command::new("python3")
+        .args(["-c", "import pytest, pyarrow, adbc_driver_flightsql, pandas, polars"])
+        .output();
+    let available = probe.map(|o| o.status.success()).unwrap_or(false);
+    if !available {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install tests/python/requirements.txt (see .ci/run)"
+        );
+        eprintln!(
+            "skipped: Python Flight SQL tests need `pip install -r tests/python/requirements.txt`"
+        );
+        return;
+    }
+    let out = Command::new("python3")
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/python"])
+        .current_dir(&root)
+        .env("ACUSQL_BIN", env!("CARGO_BIN_EXE_acusql"))
+        .output()
+        .expect("pytest runs");
+    assert!(
+        out.status.success(),
+        "pytest failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

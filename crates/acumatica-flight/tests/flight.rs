@@ -1,0 +1,247 @@
+//! The Flight SQL server as clients see it: statements, prepared statements with parameters,
+//! metadata calls, authentication failures and a client leaving mid-stream.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use acumatica_flight::{FlightAuth, FlightSqlServer};
+use arrow_flight::sql::client::FlightSqlServiceClient;
+use arrow_flight::sql::{CommandGetDbSchemas, CommandGetTables};
+use datafusion::arrow::array::{Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::streaming::StreamingTable;
+use datafusion::datasource::MemTable;
+use datafusion::execution::TaskContext;
+use datafusion::physical_plan::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::PartitionStream;
+use datafusion::prelude::SessionContext;
+use futures::StreamExt;
+use tonic::transport::Channel;
+
+/// An endless table that counts the batches it produced.
+#[derive(Debug)]
+struct Endless {
+    schema: SchemaRef,
+    produced: Arc<AtomicUsize>,
+}
+
+impl PartitionStream for Endless {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let schema = self.schema.clone();
+        let produced = self.produced.clone();
+        let stream = futures::stream::unfold(0_i64, move |i| {
+            let schema = schema.clone();
+            let produced = produced.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                produced.fetch_add(1, Ordering::SeqCst);
+                let values: Vec<i64> = (i..i + 1000).collect();
+                let batch = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(values))])
+                    .map_err(Into::into);
+                Some((batch, i + 1000))
+            }
+        });
+        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
+    }
+}
+
+struct Fixture {
+    addr: std::net::SocketAddr,
+    produced: Arc<AtomicUsize>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn start(auth: FlightAuth) -> Fixture {
+    let ctx = SessionContext::new();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("CustomerID", DataType::Utf8, true),
+        Field::new("Balance", DataType::Int64, true),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(vec!["C001", "C002", "O'BRIEN"])),
+            Arc::new(Int64Array::from(vec![Some(10), None, Some(30)])),
+        ],
+    )
+    .unwrap();
+    ctx.register_table("customers", Arc::new(MemTable::try_new(schema, vec![vec![batch]]).unwrap()))
+        .unwrap();
+    let produced = Arc::new(AtomicUsize::new(0));
+    let endless_schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, true)]));
+    let endless = StreamingTable::try_new(
+        endless_schema.clone(),
+        vec![Arc::new(Endless {
+            schema: endless_schema,
+            produced: produced.clone(),
+        })],
+    )
+    .unwrap();
+    ctx.register_table("endless", Arc::new(endless)).unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = FlightSqlServer::new(ctx, auth);
+    tokio::spawn(async move {
+        server
+            .serve(listener, None, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    Fixture {
+        addr,
+        produced,
+        _stop: stop,
+    }
+}
+
+async fn client(addr: std::net::SocketAddr) -> FlightSqlServiceClient<Channel> {
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    FlightSqlServiceClient::new(channel)
+}
+
+async fn fetch(client: &mut FlightSqlServiceClient<Channel>, info: arrow_flight::FlightInfo) -> Vec<RecordBatch> {
+    let mut out = Vec::new();
+    for endpoint in info.endpoint {
+        let ticket = endpoint.ticket.expect("ticket");
+        let mut stream = client.do_get(ticket).await.unwrap();
+        while let Some(batch) = stream.next().await {
+            out.push(batch.unwrap());
+        }
+    }
+    out
+}
+
+fn rows(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(RecordBatch::num_rows).sum()
+}
+
+#[tokio::test]
+async fn statements_and_prepared_statements_with_parameters() {
+    let f = start(FlightAuth::basic("analyst", "pw")).await;
+    let mut c = client(f.addr).await;
+    c.handshake("analyst", "pw").await.unwrap();
+
+    let info = c
+        .execute("SELECT CustomerID FROM customers WHERE Balance IS NOT NULL ORDER BY 1".into(), None)
+        .await
+        .unwrap();
+    let batches = fetch(&mut c, info).await;
+    assert_eq!(rows(&batches), 2);
+
+    let mut stmt = c
+        .prepare("SELECT CustomerID FROM customers WHERE CustomerID = $1".into(), None)
+        .await
+        .unwrap();
+    let params = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new("$1", DataType::Utf8, true)])),
+        vec![Arc::new(StringArray::from(vec!["O'BRIEN"]))],
+    )
+    .unwrap();
+    stmt.set_parameters(params).unwrap();
+    let info = stmt.execute().await.unwrap();
+    let batches = fetch(&mut c, info).await;
+    assert_eq!(rows(&batches), 1);
+    let col = batches[0].column(0).as_any().downcast_ref::<StringArray>().unwrap();
+    assert_eq!(col.value(0), "O'BRIEN");
+}
+
+#[tokio::test]
+async fn metadata_calls_list_what_clients_browse() {
+    let f = start(FlightAuth::none()).await;
+    let mut c = client(f.addr).await;
+    let info = c.get_catalogs().await.unwrap();
+    let batches = fetch(&mut c, info).await;
+    assert!(rows(&batches) >= 1);
+
+    let info = c
+        .get_db_schemas(CommandGetDbSchemas {
+            catalog: None,
+            db_schema_filter_pattern: None,
+        })
+        .await
+        .unwrap();
+    assert!(rows(&fetch(&mut c, info).await) >= 1);
+
+    let info = c
+        .get_tables(CommandGetTables {
+            catalog: None,
+            db_schema_filter_pattern: None,
+            table_name_filter_pattern: Some("cust%".into()),
+            table_types: vec![],
+            include_schema: true,
+        })
+        .await
+        .unwrap();
+    let batches = fetch(&mut c, info).await;
+    assert_eq!(rows(&batches), 1);
+    assert!(batches[0].schema().field_with_name("table_schema").is_ok());
+
+    let info = c.get_table_types().await.unwrap();
+    assert_eq!(rows(&fetch(&mut c, info).await), 2);
+    let info = c.get_sql_info(vec![]).await.unwrap();
+    assert!(rows(&fetch(&mut c, info).await) > 0);
+}
+
+#[tokio::test]
+async fn authentication_failures_are_unauthenticated_statuses() {
+    let f = start(FlightAuth::basic("analyst", "pw").with_token("static-token")).await;
+    let mut c = client(f.addr).await;
+    let err = c.handshake("analyst", "nope").await.unwrap_err();
+    assert!(err.to_string().contains("invalid user name or password"), "{err}");
+    let err = c.execute("SELECT 1".into(), None).await.unwrap_err();
+    assert!(err.to_string().to_lowercase().contains("authentication required"), "{err}");
+    c.set_token("static-token".into());
+    let info = c.execute("SELECT 1 AS one".into(), None).await.unwrap();
+    assert_eq!(rows(&fetch(&mut c, info).await), 1);
+}
+
+#[tokio::test]
+async fn sql_errors_reach_the_client_as_clear_statuses() {
+    let f = start(FlightAuth::none()).await;
+    let mut c = client(f.addr).await;
+    let err = c.execute("SELECT * FROM nowhere".into(), None).await.unwrap_err();
+    assert!(err.to_string().contains("nowhere"), "{err}");
+}
+
+#[tokio::test]
+async fn a_client_leaving_mid_stream_stops_the_work() {
+    let f = start(FlightAuth::none()).await;
+    let mut c = client(f.addr).await;
+    let info = c.execute("SELECT n FROM endless".into(), None).await.unwrap();
+    let ticket = info.endpoint[0].ticket.clone().unwrap();
+    let mut stream = c.do_get(ticket).await.unwrap();
+    for _ in 0..3 {
+        stream.next().await.unwrap().unwrap();
+    }
+    drop(stream);
+    drop(c);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after_drop = f.produced.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let later = f.produced.load(Ordering::SeqCst);
+    assert_eq!(after_drop, later, "the server kept producing after the client left");
+}
+
+#[tokio::test]
+async fn refuses_a_public_address_without_authentication() {
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let err = FlightSqlServer::new(SessionContext::new(), FlightAuth::none())
+        .serve(listener, None, std::future::pending())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("without authentication"), "{err}");
+}
