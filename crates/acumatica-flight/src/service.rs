@@ -177,6 +177,10 @@ fn arrow_to_df(e: datafusion::arrow::error::ArrowError) -> DataFusionError {
     DataFusionError::ArrowError(Box::new(e), None)
 }
 
+fn flight_to_df(e: ArrowFlightError) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
+}
+
 #[tonic::async_trait]
 impl FlightSqlService for FlightSqlServer {
     type FlightService = FlightSqlServer;
@@ -273,7 +277,7 @@ impl FlightSqlService for FlightSqlServer {
     ) -> Result<DoPutPreparedStatementResult, Status> {
         self.auth.check(request.metadata())?;
         let mut handle = PreparedHandle::decode(&query.prepared_statement_handle)?;
-        let data = request.into_inner().map_err(ArrowFlightError::Tonic);
+        let data = request.into_inner().map_err(|s| ArrowFlightError::Tonic(Box::new(s)));
         let batches: Vec<RecordBatch> = FlightRecordBatchStream::new_from_flight_data(data)
             .try_collect()
             .await
@@ -341,7 +345,7 @@ impl FlightSqlService for FlightSqlServer {
             b.append(name);
         }
         let schema = b.schema();
-        Ok(Self::batch_stream(schema, b.build().map_err(arrow_to_df)))
+        Ok(Self::batch_stream(schema, b.build().map_err(flight_to_df)))
     }
 
     async fn get_flight_info_schemas(
@@ -365,7 +369,7 @@ impl FlightSqlService for FlightSqlServer {
             b.append(catalog, schema);
         }
         let schema = b.schema();
-        Ok(Self::batch_stream(schema, b.build().map_err(arrow_to_df)))
+        Ok(Self::batch_stream(schema, b.build().map_err(flight_to_df)))
     }
 
     async fn get_flight_info_tables(
@@ -415,7 +419,7 @@ impl FlightSqlService for FlightSqlServer {
             }
         }
         let schema = b.schema();
-        Ok(Self::batch_stream(schema, b.build().map_err(arrow_to_df)))
+        Ok(Self::batch_stream(schema, b.build().map_err(flight_to_df)))
     }
 
     async fn get_flight_info_table_types(
@@ -438,7 +442,7 @@ impl FlightSqlService for FlightSqlServer {
         b.append("TABLE");
         b.append("VIEW");
         let schema = b.schema();
-        Ok(Self::batch_stream(schema, b.build().map_err(arrow_to_df)))
+        Ok(Self::batch_stream(schema, b.build().map_err(flight_to_df)))
     }
 
     async fn get_flight_info_sql_info(
@@ -459,7 +463,7 @@ impl FlightSqlService for FlightSqlServer {
         self.auth.check(request.metadata())?;
         let b = query.into_builder(&SQL_INFO);
         let schema = b.schema();
-        Ok(Self::batch_stream(schema, b.build().map_err(arrow_to_df)))
+        Ok(Self::batch_stream(schema, b.build().map_err(flight_to_df)))
     }
 
     async fn get_flight_info_primary_keys(

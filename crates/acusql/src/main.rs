@@ -167,7 +167,7 @@ async fn interactive(shell: &mut Shell) -> Result<()> {
                 return Ok(());
             }
             match rx_ready.recv() {
-                Ok(Some(_quit)) | Err(_) => return Ok(()),
+                Ok(Some(_)) | Err(_) => return Ok(()),
                 Ok(None) => {}
             }
         }
