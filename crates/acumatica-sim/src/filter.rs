@@ -1,0 +1,440 @@
+//! The simulator's own OData v3 `$filter` parser and evaluator (independent of the client's
+//! filter writer). Strings compare like SQL Server's default collation: case-insensitively,
+//! ignoring trailing spaces.
+
+use std::cmp::Ordering;
+
+use crate::data::{Record, V};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lit {
+    Null,
+    Str(String),
+    /// Fixed point with 8 decimals.
+    Num(i128),
+    Bool(bool),
+    Time(i64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Op {
+    Eq,
+    Ne,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+    Cmp(String, Op, Lit),
+    StartsWith(String, String),
+    EndsWith(String, String),
+    Contains(String, String),
+}
+
+/// A filter the server refuses, with the message Acumatica would give.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterError(pub String);
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Ident(String),
+    Str(String),
+    Num(String),
+    Typed(String, String),
+    LParen,
+    RParen,
+    Comma,
+}
+
+fn lex(s: &str) -> Result<Vec<Tok>, FilterError> {
+    let c: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    let mut out = Vec::new();
+    let quoted = |i: &mut usize| -> Result<String, FilterError> {
+        let mut v = String::new();
+        *i += 1;
+        loop {
+            match c.get(*i) {
+                None => return Err(FilterError("unterminated string literal".into())),
+                Some('\'') if c.get(*i + 1) == Some(&'\'') => {
+                    v.push('\'');
+                    *i += 2;
+                }
+                Some('\'') => {
+                    *i += 1;
+                    return Ok(v);
+                }
+                Some(ch) => {
+                    v.push(*ch);
+                    *i += 1;
+                }
+            }
+        }
+    };
+    while i < c.len() {
+        let ch = c[i];
+        if ch.is_whitespace() {
+            i += 1;
+        } else if ch == '(' {
+            out.push(Tok::LParen);
+            i += 1;
+        } else if ch == ')' {
+            out.push(Tok::RParen);
+            i += 1;
+        } else if ch == ',' {
+            out.push(Tok::Comma);
+            i += 1;
+        } else if ch == '\'' {
+            out.push(Tok::Str(quoted(&mut i)?));
+        } else if ch.is_ascii_digit()
+            || (ch == '-' && c.get(i + 1).is_some_and(char::is_ascii_digit))
+        {
+            let start = i;
+            i += 1;
+            while i < c.len() && (c[i].is_ascii_digit() || c[i] == '.') {
+                i += 1;
+            }
+            let text: String = c[start..i].iter().collect();
+            if i < c.len() && matches!(c[i], 'M' | 'm' | 'L' | 'l' | 'd' | 'D' | 'f' | 'F') {
+                i += 1;
+            }
+            out.push(Tok::Num(text));
+        } else if ch.is_alphabetic() || ch == '_' {
+            let start = i;
+            while i < c.len() && (c[i].is_alphanumeric() || matches!(c[i], '_' | '/' | '.')) {
+                i += 1;
+            }
+            let word: String = c[start..i].iter().collect();
+            if c.get(i) == Some(&'\'') {
+                out.push(Tok::Typed(word, quoted(&mut i)?));
+            } else {
+                out.push(Tok::Ident(word));
+            }
+        } else {
+            return Err(FilterError(format!(
+                "unexpected character '{ch}' in $filter"
+            )));
+        }
+    }
+    Ok(out)
+}
+
+struct Parser {
+    toks: Vec<Tok>,
+    pos: usize,
+}
+
+impl Parser {
+    fn peek_word(&self) -> Option<String> {
+        match self.toks.get(self.pos) {
+            Some(Tok::Ident(w)) => Some(w.to_ascii_lowercase()),
+            _ => None,
+        }
+    }
+
+    fn next(&mut self) -> Option<Tok> {
+        let t = self.toks.get(self.pos).cloned();
+        self.pos += 1;
+        t
+    }
+
+    fn expect(&mut self, t: Tok) -> Result<(), FilterError> {
+        match self.next() {
+            Some(x) if x == t => Ok(()),
+            other => Err(FilterError(format!("expected {t:?}, found {other:?}"))),
+        }
+    }
+
+    fn or(&mut self) -> Result<Expr, FilterError> {
+        let mut e = self.and()?;
+        while self.peek_word().as_deref() == Some("or") {
+            self.pos += 1;
+            e = Expr::Or(Box::new(e), Box::new(self.and()?));
+        }
+        Ok(e)
+    }
+
+    fn and(&mut self) -> Result<Expr, FilterError> {
+        let mut e = self.unary()?;
+        while self.peek_word().as_deref() == Some("and") {
+            self.pos += 1;
+            e = Expr::And(Box::new(e), Box::new(self.unary()?));
+        }
+        Ok(e)
+    }
+
+    fn unary(&mut self) -> Result<Expr, FilterError> {
+        if self.peek_word().as_deref() == Some("not") {
+            self.pos += 1;
+            return Ok(Expr::Not(Box::new(self.unary()?)));
+        }
+        self.primary()
+    }
+
+    fn literal(&mut self) -> Result<Lit, FilterError> {
+        match self.next() {
+            Some(Tok::Str(s)) => Ok(Lit::Str(s)),
+            Some(Tok::Num(n)) => parse_num(&n).map(Lit::Num),
+            Some(Tok::Ident(w)) => match w.to_ascii_lowercase().as_str() {
+                "null" => Ok(Lit::Null),
+                "true" => Ok(Lit::Bool(true)),
+                "false" => Ok(Lit::Bool(false)),
+                _ => Err(FilterError(format!("expected a literal, found {w}"))),
+            },
+            Some(Tok::Typed(kind, v)) => match kind.to_ascii_lowercase().as_str() {
+                "datetimeoffset" | "datetime" | "date" => parse_time(&v).map(Lit::Time),
+                "guid" => Ok(Lit::Str(v)),
+                _ => Err(FilterError(format!("unknown literal type {kind}"))),
+            },
+            other => Err(FilterError(format!("expected a literal, found {other:?}"))),
+        }
+    }
+
+    fn primary(&mut self) -> Result<Expr, FilterError> {
+        match self.next() {
+            Some(Tok::LParen) => {
+                let e = self.or()?;
+                self.expect(Tok::RParen)?;
+                Ok(e)
+            }
+            Some(Tok::Ident(word)) => {
+                if self.toks.get(self.pos) == Some(&Tok::LParen) {
+                    return self.function(&word);
+                }
+                let op = match self.peek_word().as_deref() {
+                    Some("eq") => Op::Eq,
+                    Some("ne") => Op::Ne,
+                    Some("gt") => Op::Gt,
+                    Some("ge") => Op::Ge,
+                    Some("lt") => Op::Lt,
+                    Some("le") => Op::Le,
+                    _ => return Err(FilterError(format!("expected a comparison after {word}"))),
+                };
+                self.pos += 1;
+                Ok(Expr::Cmp(word, op, self.literal()?))
+            }
+            other => Err(FilterError(format!("unexpected {other:?} in $filter"))),
+        }
+    }
+
+    fn function(&mut self, name: &str) -> Result<Expr, FilterError> {
+        self.expect(Tok::LParen)?;
+        let lower = name.to_ascii_lowercase();
+        let (a, b) = (self.next(), {
+            self.expect(Tok::Comma)?;
+            self.next()
+        });
+        self.expect(Tok::RParen)?;
+        let e = match (lower.as_str(), a, b) {
+            ("substringof", Some(Tok::Str(needle)), Some(Tok::Ident(f))) => {
+                Expr::Contains(f, needle)
+            }
+            ("startswith", Some(Tok::Ident(f)), Some(Tok::Str(p))) => Expr::StartsWith(f, p),
+            ("endswith", Some(Tok::Ident(f)), Some(Tok::Str(p))) => Expr::EndsWith(f, p),
+            ("contains" | "tolower" | "toupper", _, _) => {
+                return Err(FilterError(format!(
+                    "The function '{name}' is not supported by the contract-based REST API."
+                )));
+            }
+            _ => {
+                return Err(FilterError(format!(
+                    "unknown function {name} or bad arguments"
+                )));
+            }
+        };
+        // `substringof(...) eq false` is Acumatica's own "does not contain".
+        if self.peek_word().as_deref() == Some("eq") {
+            self.pos += 1;
+            return match self.literal()? {
+                Lit::Bool(true) => Ok(e),
+                Lit::Bool(false) => Ok(Expr::Not(Box::new(e))),
+                _ => Err(FilterError(
+                    "a string function compares only to true or false".into(),
+                )),
+            };
+        }
+        Ok(e)
+    }
+}
+
+fn parse_num(n: &str) -> Result<i128, FilterError> {
+    let bad = || FilterError(format!("bad number {n}"));
+    let (neg, n2) = n.strip_prefix('-').map_or((false, n), |r| (true, r));
+    let (int, frac) = n2.split_once('.').unwrap_or((n2, ""));
+    if frac.len() > 8 {
+        return Err(bad());
+    }
+    let mut v: i128 = int.parse::<i128>().map_err(|_| bad())? * 100_000_000;
+    if !frac.is_empty() {
+        v += frac.parse::<i128>().map_err(|_| bad())? * 10_i128.pow(8 - frac.len() as u32);
+    }
+    Ok(if neg { -v } else { v })
+}
+
+fn parse_time(s: &str) -> Result<i64, FilterError> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp());
+    }
+    if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f") {
+        return Ok(t.and_utc().timestamp());
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc().timestamp())
+            .unwrap_or(0));
+    }
+    Err(FilterError(format!("bad date-time literal '{s}'")))
+}
+
+/// Parses a `$filter`; `fields` says which names exist (top-level) and which are details.
+pub fn parse(text: &str) -> Result<Expr, FilterError> {
+    let mut p = Parser {
+        toks: lex(text)?,
+        pos: 0,
+    };
+    let e = p.or()?;
+    if p.pos < p.toks.len() {
+        return Err(FilterError(format!(
+            "unexpected text after position {} in $filter",
+            p.pos
+        )));
+    }
+    Ok(e)
+}
+
+/// Every field path the filter reads.
+pub fn paths(e: &Expr, out: &mut Vec<String>) {
+    match e {
+        Expr::And(a, b) | Expr::Or(a, b) => {
+            paths(a, out);
+            paths(b, out);
+        }
+        Expr::Not(a) => paths(a, out),
+        Expr::Cmp(f, ..) | Expr::StartsWith(f, _) | Expr::EndsWith(f, _) | Expr::Contains(f, _) => {
+            out.push(f.clone())
+        }
+    }
+}
+
+fn fold(s: &str) -> String {
+    s.trim_end_matches(' ').to_lowercase()
+}
+
+fn value_num(v: &V) -> Option<i128> {
+    match v {
+        V::Int(i) => Some(*i as i128 * 100_000_000),
+        V::Dec(u, s) => Some(u * 10_i128.pow(8 - u32::from(*s))),
+        _ => None,
+    }
+}
+
+fn compare(v: &V, lit: &Lit) -> Option<Ordering> {
+    match (v, lit) {
+        (V::Str(a), Lit::Str(b)) => Some(fold(a).cmp(&fold(b))),
+        (V::Bool(a), Lit::Bool(b)) => Some(a.cmp(b)),
+        (V::Time(a), Lit::Time(b)) => Some(a.cmp(b)),
+        (v, Lit::Num(b)) => value_num(v).map(|a| a.cmp(b)),
+        _ => None,
+    }
+}
+
+/// SQL Server semantics: a comparison involving NULL is not true.
+pub fn eval(e: &Expr, r: &Record) -> Result<bool, FilterError> {
+    let get = |f: &str| -> Result<&V, FilterError> {
+        r.get(f)
+            .ok_or_else(|| FilterError(format!("The field '{f}' does not exist.")))
+    };
+    Ok(match e {
+        Expr::And(a, b) => eval(a, r)? && eval(b, r)?,
+        Expr::Or(a, b) => eval(a, r)? || eval(b, r)?,
+        Expr::Not(a) => !eval(a, r)?,
+        Expr::Cmp(f, op, lit) => {
+            let v = get(f)?;
+            match (v, lit) {
+                (V::Null, Lit::Null) => *op == Op::Eq,
+                (_, Lit::Null) => *op == Op::Ne,
+                (V::Null, _) => false,
+                _ => match compare(v, lit) {
+                    None => {
+                        return Err(FilterError(format!(
+                            "A binary operator with incompatible types was detected for field '{f}'."
+                        )));
+                    }
+                    Some(o) => match op {
+                        Op::Eq => o == Ordering::Equal,
+                        Op::Ne => o != Ordering::Equal,
+                        Op::Gt => o == Ordering::Greater,
+                        Op::Ge => o != Ordering::Less,
+                        Op::Lt => o == Ordering::Less,
+                        Op::Le => o != Ordering::Greater,
+                    },
+                },
+            }
+        }
+        Expr::StartsWith(f, p) | Expr::EndsWith(f, p) | Expr::Contains(f, p) => match get(f)? {
+            V::Str(s) => {
+                let (s, p) = (s.to_lowercase(), p.to_lowercase());
+                match e {
+                    Expr::StartsWith(..) => s.starts_with(&p),
+                    Expr::EndsWith(..) => {
+                        s.trim_end_matches(' ').ends_with(p.trim_end_matches(' '))
+                    }
+                    _ => s.contains(&p),
+                }
+            }
+            _ => false,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec() -> Record {
+        Record {
+            id: String::new(),
+            fields: vec![
+                ("Name", V::Str("O'Brien  ".into())),
+                ("Total", V::Dec(1_234_500, 4)),
+                ("Email", V::Null),
+                ("Hold", V::Bool(false)),
+                ("Date", V::Time(1_700_000_000)),
+            ],
+            details: vec![],
+        }
+    }
+
+    fn t(f: &str) -> bool {
+        eval(&parse(f).unwrap(), &rec()).unwrap()
+    }
+
+    #[test]
+    fn collation_nulls_numbers_dates() {
+        assert!(t("Name eq 'o''brien'"));
+        assert!(t("startswith(Name,'o''b') and Total gt 123.44M"));
+        assert!(!t("Total gt 123.45"));
+        assert!(t("Email eq null and not (Email ne null)"));
+        assert!(!t("Email eq 'x' or Email ne 'x'"));
+        assert!(t(
+            "Date gt datetimeoffset'2023-11-14T00:00:00+00:00' and Hold eq false"
+        ));
+        assert!(t("substringof('BRI',Name)"));
+        assert!(t("substringof('zzz',Name) eq false"));
+    }
+
+    #[test]
+    fn refuses_what_acumatica_refuses() {
+        assert!(parse("contains(Name,'a')").is_err());
+        assert!(parse("Name eq 'unterminated").is_err());
+        assert!(parse("Name eq").is_err());
+        assert!(eval(&parse("Nope eq 1").unwrap(), &rec()).is_err());
+    }
+}

@@ -1,0 +1,196 @@
+//! Writes records exactly as Acumatica does: `id`, `rowNumber`, `note`, wrapped fields in
+//! schema order, `custom`, `_links`; `{}` for NULL; decimals with their DB scale.
+
+use crate::data::{Record, V};
+
+pub fn escape_into(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn decimal(out: &mut String, units: i128, scale: u8) {
+    let neg = units < 0;
+    let a = units.unsigned_abs();
+    let p = 10_u128.pow(u32::from(scale));
+    if neg {
+        out.push('-');
+    }
+    out.push_str(&(a / p).to_string());
+    if scale > 0 {
+        out.push('.');
+        out.push_str(&format!("{:0width$}", a % p, width = scale as usize));
+    }
+}
+
+fn value(out: &mut String, v: &V) {
+    match v {
+        V::Null => out.push_str("{}"),
+        V::Str(s) => {
+            out.push_str("{\"value\":");
+            escape_into(out, s);
+            out.push('}');
+        }
+        V::Int(i) => out.push_str(&format!("{{\"value\":{i}}}")),
+        V::Dec(u, s) => {
+            out.push_str("{\"value\":");
+            decimal(out, *u, *s);
+            out.push('}');
+        }
+        V::Bool(b) => out.push_str(&format!("{{\"value\":{b}}}")),
+        V::Time(t) => {
+            let dt = chrono::DateTime::from_timestamp(*t, 0).unwrap_or_default();
+            out.push_str(&format!(
+                "{{\"value\":\"{}+00:00\"}}",
+                dt.format("%Y-%m-%dT%H:%M:%S")
+            ));
+        }
+    }
+}
+
+/// What to write of a record.
+pub struct Shape<'a> {
+    /// `None` = every field.
+    pub select: Option<&'a [String]>,
+    /// Detail collections to expand, with their own field selection.
+    pub expand: &'a [String],
+    pub links: Option<(&'a str, &'a str)>,
+}
+
+pub fn record(
+    out: &mut String,
+    r: &Record,
+    row: usize,
+    top_level: bool,
+    shape: &Shape<'_>,
+    prefix: &str,
+) {
+    out.push_str("{\"id\":\"");
+    out.push_str(&r.id);
+    out.push_str(&format!("\",\"rowNumber\":{row},\"note\":"));
+    out.push_str(if top_level {
+        "{\"value\":\"\"}"
+    } else {
+        "null"
+    });
+    let wanted = |name: &str| -> bool {
+        match shape.select {
+            None => true,
+            Some(sel) => sel.iter().any(|s| {
+                let full = if prefix.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{prefix}/{name}")
+                };
+                s.eq_ignore_ascii_case(&full)
+            }),
+        }
+    };
+    let selects_under = |detail: &str| -> bool {
+        match shape.select {
+            None => true,
+            Some(sel) => sel.iter().any(|s| {
+                s.eq_ignore_ascii_case(detail)
+                    || s.to_ascii_lowercase()
+                        .starts_with(&format!("{}/", detail.to_ascii_lowercase()))
+            }),
+        }
+    };
+    for (name, v) in &r.fields {
+        if prefix.is_empty() && !wanted(name) {
+            continue;
+        }
+        if !prefix.is_empty()
+            && shape.select.is_some()
+            && !wanted(name)
+            && !shape
+                .select
+                .is_some_and(|s| s.iter().any(|x| x.eq_ignore_ascii_case(prefix)))
+        {
+            continue;
+        }
+        out.push_str(",\"");
+        out.push_str(name);
+        out.push_str("\":");
+        value(out, v);
+    }
+    for (name, rows) in &r.details {
+        if !shape.expand.iter().any(|e| e.eq_ignore_ascii_case(name)) {
+            continue;
+        }
+        out.push_str(",\"");
+        out.push_str(name);
+        out.push_str("\":[");
+        // A list request returns an expanded collection empty unless it is also selected.
+        if selects_under(name) {
+            for (i, d) in rows.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                record(out, d, i + 1, false, shape, name);
+            }
+        }
+        out.push(']');
+    }
+    out.push_str(",\"custom\":{}");
+    if let Some((base, entity)) = shape.links {
+        if top_level {
+            out.push_str(&format!(
+                ",\"_links\":{{\"self\":\"{base}{entity}/{id}\",\"files:put\":\"{base}files/PX.Objects/{entity}/{id}/{{filename}}\"}}",
+                id = r.id
+            ));
+        } else {
+            out.push_str(&format!(
+                ",\"_links\":{{\"files:put\":\"{base}files/PX.Objects/{entity}/{id}/{{filename}}\"}}",
+                id = r.id
+            ));
+        }
+    }
+    out.push('}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_wrappers_nulls_and_db_scale() {
+        let r = Record {
+            id: "g".into(),
+            fields: vec![
+                ("A", V::Dec(300_000, 4)),
+                ("B", V::Null),
+                ("C", V::Str("x\"y".into())),
+                ("D", V::Dec(-5, 2)),
+            ],
+            details: vec![],
+        };
+        let mut s = String::new();
+        record(
+            &mut s,
+            &r,
+            1,
+            true,
+            &Shape {
+                select: None,
+                expand: &[],
+                links: None,
+            },
+            "",
+        );
+        assert_eq!(
+            s,
+            r#"{"id":"g","rowNumber":1,"note":{"value":""},"A":{"value":30.0000},"B":{},"C":{"value":"x\"y"},"D":{"value":-0.05},"custom":{}}"#
+        );
+    }
+}
