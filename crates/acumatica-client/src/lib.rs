@@ -1,2 +1,27 @@
-//! acumatica-client
+//! Acumatica ERP web API client: connection configuration, cookie sign-in, a shared throttle,
+//! retries of idempotent requests, and contract-based REST list requests. No DataFusion here.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), acumatica_client::Error> {
+//! use acumatica_client::{Connection, ConnectionConfig, RestQuery};
+//! let config = ConnectionConfig::from_connection_string(
+//!     "AuthScheme=Basic;Url=http://127.0.0.1:8080;User=admin;Password=demo;Company=Company",
+//! )?;
+//! let conn = Connection::connect(config).await?;
+//! let page = conn.list(&RestQuery::new("Customer").top(10)).await?;
+//! println!("{} bytes", page.len());
+//! conn.close().await?;
+//! # Ok(()) }
+//! ```
+
+mod config;
+mod connection;
+mod error;
 pub mod metadata;
+pub mod odata;
+mod request;
+
+pub use config::{AuthScheme, ConnectionConfig, Secret};
+pub use connection::{Connection, ConnectionStats};
+pub use error::Error;
+pub use request::RestQuery;

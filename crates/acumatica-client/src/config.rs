@@ -1,0 +1,364 @@
+//! Connection settings from a CData-style connection string, `ACUMATICA_*` environment
+//! variables and TOML profiles.
+//!
+//! Precedence, highest first: the connection string, then the environment, then the profile,
+//! then the defaults.
+
+use std::fmt;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::Error;
+
+/// A secret (password, client secret, token). `Debug` and `Display` never show it.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+/// How to sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthScheme {
+    /// Cookie session: `/entity/auth/login` with user name and password.
+    #[default]
+    Basic,
+}
+
+/// Everything needed to reach one Acumatica endpoint.
+#[derive(Debug, Clone)]
+pub struct ConnectionConfig {
+    /// The instance URL (site root, with its virtual directory).
+    pub url: Option<Url>,
+    pub endpoint_name: String,
+    pub endpoint_version: String,
+    pub auth_scheme: AuthScheme,
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    /// Tenant login name.
+    pub company: Option<String>,
+    pub branch: Option<String>,
+    pub locale: Option<String>,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Requests in flight at once on this connection (the licence's processing cores).
+    pub max_concurrent_requests: usize,
+    /// Retries of an idempotent request after 429, 5xx or a dropped connection.
+    pub max_retries: u32,
+    /// Allow `http://` to a non-loopback host.
+    pub allow_insecure_http: bool,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            endpoint_name: "Default".into(),
+            endpoint_version: "24.200.001".into(),
+            auth_scheme: AuthScheme::Basic,
+            user: None,
+            password: None,
+            company: None,
+            branch: None,
+            locale: None,
+            timeout: Duration::from_secs(120),
+            max_concurrent_requests: 4,
+            max_retries: 5,
+            allow_insecure_http: false,
+        }
+    }
+}
+
+/// Accepted property names (CData's, case-insensitive) for the did-you-mean hint.
+const PROPERTIES: &[&str] = &[
+    "AuthScheme",
+    "Url",
+    "User",
+    "Password",
+    "Company",
+    "Branch",
+    "Locale",
+    "EndpointName",
+    "EndpointVersion",
+    "Timeout",
+    "MaxConcurrentRequests",
+    "MaxRetries",
+    "AllowInsecureHttp",
+];
+
+fn distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.to_lowercase().chars().collect(), b.to_lowercase().chars().collect());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push((prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Splits `Key=Value;Key="va;lue"` into pairs.
+fn pairs(s: &str) -> Result<Vec<(String, String)>, Error> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        while i < chars.len() && (chars[i] == ';' || chars[i].is_whitespace()) {
+            i += 1;
+        }
+        if i >= chars.len() {
+            break;
+        }
+        let start = i;
+        while i < chars.len() && chars[i] != '=' && chars[i] != ';' {
+            i += 1;
+        }
+        let key: String = chars[start..i].iter().collect::<String>().trim().to_string();
+        if i >= chars.len() || chars[i] != '=' {
+            return Err(Error::Config(format!("property {key:?} has no value (expected Key=Value)")));
+        }
+        i += 1;
+        while i < chars.len() && chars[i] == ' ' {
+            i += 1;
+        }
+        let value = if i < chars.len() && (chars[i] == '"' || chars[i] == '\'') {
+            let q = chars[i];
+            i += 1;
+            let mut v = String::new();
+            loop {
+                match chars.get(i) {
+                    None => return Err(Error::Config(format!("unterminated quoted value of {key}"))),
+                    Some(&c) if c == q && chars.get(i + 1) == Some(&q) => {
+                        v.push(q);
+                        i += 2;
+                    }
+                    Some(&c) if c == q => {
+                        i += 1;
+                        break;
+                    }
+                    Some(&c) => {
+                        v.push(c);
+                        i += 1;
+                    }
+                }
+            }
+            v
+        } else {
+            let start = i;
+            while i < chars.len() && chars[i] != ';' {
+                i += 1;
+            }
+            chars[start..i].iter().collect::<String>().trim().to_string()
+        };
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
+impl ConnectionConfig {
+    /// Parses a CData-style connection string (property names are case-insensitive).
+    pub fn from_connection_string(s: &str) -> Result<Self, Error> {
+        let mut c = Self::default();
+        c.apply_pairs(pairs(s)?)?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// The connection string (if any), over `ACUMATICA_*` variables, over a profile from
+    /// `acusql/config.toml` in the user's config directory.
+    pub fn resolve(connection_string: Option<&str>, profile: Option<&str>) -> Result<Self, Error> {
+        let mut c = Self::default();
+        if let Some(name) = profile {
+            c.apply_pairs(profile_pairs(name)?)?;
+        }
+        let env: Vec<(String, String)> = PROPERTIES
+            .iter()
+            .filter_map(|p| {
+                std::env::var(format!("ACUMATICA_{}", p.to_ascii_uppercase()))
+                    .ok()
+                    .map(|v| (p.to_string(), v))
+            })
+            .collect();
+        c.apply_pairs(env)?;
+        if let Some(s) = connection_string {
+            c.apply_pairs(pairs(s)?)?;
+        }
+        if c.url.is_none() {
+            return Err(Error::Config("no Url: give the Acumatica site URL (Url=https://…)".into()));
+        }
+        if c.user.is_none() {
+            return Err(Error::Config("no User: give the Acumatica user name".into()));
+        }
+        Ok(c)
+    }
+
+    /// True when sign-in needs a password that was not given.
+    pub fn needs_password(&self) -> bool {
+        self.password.is_none()
+    }
+
+    pub fn set_password(&mut self, password: impl Into<String>) {
+        self.password = Some(Secret::new(password));
+    }
+
+    fn apply_pairs(&mut self, pairs: Vec<(String, String)>) -> Result<(), Error> {
+        for (key, value) in pairs {
+            self.set(&key, value)?;
+        }
+        Ok(())
+    }
+
+    fn set(&mut self, key: &str, value: String) -> Result<(), Error> {
+        let number = |v: &str| -> Result<u64, Error> {
+            v.trim().parse().map_err(|_| Error::Config(format!("{key} must be a whole number, got {v:?}")))
+        };
+        match key.to_ascii_lowercase().as_str() {
+            "authscheme" => {
+                self.auth_scheme = match value.to_ascii_lowercase().as_str() {
+                    "basic" => AuthScheme::Basic,
+                    other => {
+                        return Err(Error::Config(format!(
+                            "AuthScheme {other:?} is not available in this build (use Basic)"
+                        )));
+                    }
+                }
+            }
+            "url" => self.set_url(&value)?,
+            "user" => self.user = Some(value),
+            "password" => self.password = Some(Secret::new(value)),
+            "company" | "tenant" => self.company = Some(value),
+            "branch" => self.branch = Some(value),
+            "locale" => self.locale = Some(value),
+            "endpointname" => self.endpoint_name = value,
+            "endpointversion" => self.endpoint_version = value,
+            "timeout" => self.timeout = Duration::from_secs(number(&value)?),
+            "maxconcurrentrequests" => self.max_concurrent_requests = number(&value)?.max(1) as usize,
+            "maxretries" => self.max_retries = number(&value)? as u32,
+            "allowinsecurehttp" => self.allow_insecure_http = matches!(value.to_ascii_lowercase().as_str(), "true" | "1" | "yes"),
+            _ => {
+                let best = PROPERTIES.iter().min_by_key(|p| distance(p, key)).copied().unwrap_or("Url");
+                let hint = if distance(best, key) <= 3 { format!(" (did you mean {best}?)") } else { String::new() };
+                return Err(Error::Config(format!("unknown property {key:?}{hint}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Accepts the site root or a full `…/entity/<Endpoint>/<Version>/` URL.
+    fn set_url(&mut self, value: &str) -> Result<(), Error> {
+        let mut url = Url::parse(value.trim()).map_err(|e| Error::Config(format!("Url {value:?} is not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(Error::Config(format!("Url {value:?} must start with https://")));
+        }
+        let path = url.path().trim_end_matches('/').to_string();
+        if let Some(idx) = path.to_ascii_lowercase().find("/entity/") {
+            let rest: Vec<&str> = path[idx + 8..].split('/').filter(|s| !s.is_empty()).collect();
+            if let [name, version, ..] = rest.as_slice() {
+                self.endpoint_name = (*name).to_string();
+                self.endpoint_version = (*version).to_string();
+            }
+            url.set_path(&path[..idx]);
+        }
+        if !url.path().ends_with('/') {
+            let p = format!("{}/", url.path());
+            url.set_path(&p);
+        }
+        self.url = Some(url);
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        let url = self
+            .url
+            .as_ref()
+            .ok_or_else(|| Error::Config("no Url: give the Acumatica site URL (Url=https://…)".into()))?;
+        let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+        if url.scheme() == "http" && !loopback && !self.allow_insecure_http {
+            return Err(Error::Config(format!(
+                "refusing http:// to {} (credentials would travel in clear text); use https:// or AllowInsecureHttp=true",
+                url.host_str().unwrap_or_default()
+            )));
+        }
+        if self.user.is_none() {
+            return Err(Error::Config("no User: give the Acumatica user name".into()));
+        }
+        Ok(())
+    }
+
+    /// `https://host/site/entity/Default/24.200.001/`
+    pub fn endpoint_url(&self) -> Result<Url, Error> {
+        let base = self.url.as_ref().ok_or_else(|| Error::Config("no Url".into()))?;
+        base.join(&format!("entity/{}/{}/", self.endpoint_name, self.endpoint_version))
+            .map_err(|e| Error::Config(format!("bad endpoint URL: {e}")))
+    }
+}
+
+fn profile_pairs(name: &str) -> Result<Vec<(String, String)>, Error> {
+    let path = dirs::config_dir()
+        .map(|d| d.join("acusql").join("config.toml"))
+        .ok_or_else(|| Error::Config("no config directory for profiles".into()))?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::Config(format!("cannot read profile file {}: {e}", path.display())))?;
+    let doc: toml::Table = text
+        .parse()
+        .map_err(|e| Error::Config(format!("{} is not valid TOML: {e}", path.display())))?;
+    let profile = doc
+        .get("profiles")
+        .and_then(|p| p.get(name))
+        .and_then(|p| p.as_table())
+        .ok_or_else(|| Error::Config(format!("no profile [profiles.{name}] in {}", path.display())))?;
+    Ok(profile
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_cdata_strings_case_insensitively_with_quotes() {
+        let c = ConnectionConfig::from_connection_string(
+            "authscheme=Basic; URL=http://localhost:8080/Site/entity/Default/23.200.001/; user=admin; Password=\"p;w\"\"d\"; Company=Co",
+        )
+        .unwrap();
+        assert_eq!(c.url.as_ref().unwrap().as_str(), "http://localhost:8080/Site/");
+        assert_eq!(c.endpoint_version, "23.200.001");
+        assert_eq!(c.password.as_ref().unwrap().expose(), "p;w\"d");
+        assert!(!format!("{c:?}").contains("p;w"));
+        assert_eq!(
+            c.endpoint_url().unwrap().as_str(),
+            "http://localhost:8080/Site/entity/Default/23.200.001/"
+        );
+    }
+
+    #[test]
+    fn one_clear_line_per_mistake() {
+        let e = ConnectionConfig::from_connection_string("Ur=https://x;User=a").unwrap_err().to_string();
+        assert!(e.contains("did you mean Url?"), "{e}");
+        let e = ConnectionConfig::from_connection_string("Url=http://erp.example.com;User=a").unwrap_err().to_string();
+        assert!(e.contains("https://"), "{e}");
+        let e = ConnectionConfig::from_connection_string("Url=notaurl;User=a").unwrap_err().to_string();
+        assert!(e.contains("not a URL"), "{e}");
+        let e = ConnectionConfig::from_connection_string("Url=https://x").unwrap_err().to_string();
+        assert!(e.contains("User"), "{e}");
+    }
+}

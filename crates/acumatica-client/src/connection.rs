@@ -1,0 +1,323 @@
+//! A signed-in connection: one cookie session, one throttle shared by every caller, retries.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::{Method, StatusCode};
+use tokio::sync::{Mutex, Semaphore};
+use url::Url;
+
+use crate::config::AuthScheme;
+use crate::{ConnectionConfig, Error, RestQuery};
+
+/// Counters for progress lines and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnectionStats {
+    pub requests: u64,
+    pub in_flight: u64,
+    pub bytes_received: u64,
+    pub retries: u64,
+    pub logins: u64,
+    pub logouts: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    in_flight: AtomicU64,
+    bytes: AtomicU64,
+    retries: AtomicU64,
+    logins: AtomicU64,
+    logouts: AtomicU64,
+}
+
+struct Inner {
+    config: ConnectionConfig,
+    endpoint: Url,
+    site: Url,
+    http: reqwest::Client,
+    /// Requests in flight at once (a single Acumatica session serialises work anyway).
+    throttle: Semaphore,
+    /// Serialises sign-in so concurrent 401s lead to one re-login.
+    login: Mutex<u64>,
+    signed_in: AtomicBool,
+    counters: Counters,
+}
+
+/// A connection to one Acumatica endpoint. Cheap to clone; clones share the session and the
+/// throttle. Call [`Connection::close`] to sign out (a best-effort sign-out also runs when the
+/// last clone is dropped).
+#[derive(Clone)]
+pub struct Connection {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection").field("endpoint", &self.inner.endpoint.as_str()).finish()
+    }
+}
+
+fn transport(url: &str, e: &reqwest::Error) -> Error {
+    let mut reason = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        reason = format!("{reason}: {s}");
+        source = s.source();
+    }
+    // reqwest errors name the URL; the query never holds a secret, but keep it short.
+    Error::Transport {
+        url: url.split('?').next().unwrap_or(url).to_string(),
+        reason,
+    }
+}
+
+impl Connection {
+    /// Signs in and returns the connection.
+    pub async fn connect(config: ConnectionConfig) -> Result<Self, Error> {
+        let endpoint = config.endpoint_url()?;
+        let site = config.url.clone().ok_or_else(|| Error::Config("no Url".into()))?;
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .timeout(config.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("acusql/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        let conn = Self {
+            inner: Arc::new(Inner {
+                throttle: Semaphore::new(config.max_concurrent_requests.max(1)),
+                config,
+                endpoint,
+                site,
+                http,
+                login: Mutex::new(0),
+                signed_in: AtomicBool::new(false),
+                counters: Counters::default(),
+            }),
+        };
+        conn.sign_in(0).await?;
+        Ok(conn)
+    }
+
+    /// `…/entity/<Endpoint>/<Version>/`
+    pub fn endpoint_url(&self) -> &Url {
+        &self.inner.endpoint
+    }
+
+    pub fn config(&self) -> &ConnectionConfig {
+        &self.inner.config
+    }
+
+    pub fn stats(&self) -> ConnectionStats {
+        let c = &self.inner.counters;
+        ConnectionStats {
+            requests: c.requests.load(Ordering::Relaxed),
+            in_flight: c.in_flight.load(Ordering::Relaxed),
+            bytes_received: c.bytes.load(Ordering::Relaxed),
+            retries: c.retries.load(Ordering::Relaxed),
+            logins: c.logins.load(Ordering::Relaxed),
+            logouts: c.logouts.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Signs in unless another caller already did so after `seen` (the login generation the
+    /// caller observed when its request failed).
+    async fn sign_in(&self, seen: u64) -> Result<(), Error> {
+        let mut generation = self.inner.login.lock().await;
+        if *generation != seen {
+            return Ok(());
+        }
+        let AuthScheme::Basic = self.inner.config.auth_scheme;
+        let c = &self.inner.config;
+        let mut body = serde_json::json!({
+            "name": c.user.clone().unwrap_or_default(),
+            "password": c.password.as_ref().map(|p| p.expose().to_string()).unwrap_or_default(),
+        });
+        if let Some(t) = &c.company {
+            body["tenant"] = t.clone().into();
+        }
+        if let Some(b) = &c.branch {
+            body["branch"] = b.clone().into();
+        }
+        if let Some(l) = &c.locale {
+            body["locale"] = l.clone().into();
+        }
+        let url = self
+            .inner
+            .site
+            .join("entity/auth/login")
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let resp = self
+            .inner
+            .http
+            .post(url.clone())
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| transport(url.as_str(), &e))?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| transport(url.as_str(), &e))?;
+        self.inner.counters.requests.fetch_add(1, Ordering::Relaxed);
+        if status.is_success() {
+            *generation += 1;
+            self.inner.signed_in.store(true, Ordering::SeqCst);
+            self.inner.counters.logins.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!("signed in to {}", self.inner.site);
+            return Ok(());
+        }
+        let err = Error::from_response(status.as_u16(), &bytes);
+        if status == StatusCode::TOO_MANY_REQUESTS || err.to_string().contains("API Login Limit") {
+            return Err(Error::LoginLimit);
+        }
+        Err(Error::Auth(match err {
+            Error::Server { exception_message: Some(m), .. } => m,
+            Error::Server { message, .. } => message,
+            other => other.to_string(),
+        }))
+    }
+
+    /// Lists records: one page of a contract-based REST entity, as raw JSON bytes.
+    pub async fn list(&self, query: &RestQuery) -> Result<Bytes, Error> {
+        let url = self
+            .inner
+            .endpoint
+            .join(&query.render_path())
+            .map_err(|e| Error::Config(format!("bad request URL: {e}")))?;
+        self.get(url).await
+    }
+
+    /// GETs a URL (retried: it is idempotent), re-signing in once if the session expired.
+    pub async fn get(&self, url: Url) -> Result<Bytes, Error> {
+        let max = self.inner.config.max_retries;
+        let mut attempt: u32 = 0;
+        let mut relogged = false;
+        loop {
+            let generation = *self.inner.login.lock().await;
+            let result = {
+                let _permit = self
+                    .inner
+                    .throttle
+                    .acquire()
+                    .await
+                    .map_err(|_| Error::Config("connection closed".into()))?;
+                let c = &self.inner.counters;
+                c.in_flight.fetch_add(1, Ordering::Relaxed);
+                c.requests.fetch_add(1, Ordering::Relaxed);
+                let r = async {
+                    let resp = self
+                        .inner
+                        .http
+                        .request(Method::GET, url.clone())
+                        .header("Accept", "application/json")
+                        .send()
+                        .await?;
+                    let status = resp.status();
+                    let retry_after = resp
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<u64>().ok());
+                    let body = resp.bytes().await?;
+                    Ok::<_, reqwest::Error>((status, retry_after, body))
+                }
+                .await;
+                c.in_flight.fetch_sub(1, Ordering::Relaxed);
+                r
+            };
+            let (reason, wait) = match result {
+                Ok((status, _, body)) if status.is_success() => {
+                    self.inner.counters.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+                    return Ok(body);
+                }
+                Ok((StatusCode::UNAUTHORIZED, ..)) if !relogged => {
+                    tracing::debug!("session expired; signing in again");
+                    relogged = true;
+                    self.sign_in(generation).await?;
+                    continue;
+                }
+                Ok((status, retry_after, body)) if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() => {
+                    let err = Error::from_response(status.as_u16(), &body);
+                    // Deterministic server errors (not found, bad filter) are not worth retrying.
+                    if status == StatusCode::INTERNAL_SERVER_ERROR
+                        && matches!(&err, Error::Server { exception_type: Some(_), .. })
+                    {
+                        return Err(err);
+                    }
+                    if attempt >= max {
+                        return Err(if status == StatusCode::TOO_MANY_REQUESTS {
+                            Error::RateLimited { retries: attempt }
+                        } else {
+                            err
+                        });
+                    }
+                    (format!("HTTP {status}"), retry_after.map(Duration::from_secs))
+                }
+                Ok((status, _, body)) => return Err(Error::from_response(status.as_u16(), &body)),
+                Err(e) => {
+                    if attempt >= max {
+                        return Err(transport(url.as_str(), &e));
+                    }
+                    (format!("transport error: {e}"), None)
+                }
+            };
+            attempt += 1;
+            self.inner.counters.retries.fetch_add(1, Ordering::Relaxed);
+            let backoff = wait.unwrap_or_else(|| {
+                let base = 100_u64 << attempt.min(6);
+                Duration::from_millis(base + rand::random::<u64>() % base)
+            });
+            tracing::debug!(
+                "retrying GET {} in {:?} (attempt {attempt}): {reason}",
+                url.path(),
+                backoff
+            );
+            tokio::time::sleep(backoff).await;
+        }
+    }
+
+    /// Signs out. Safe to call more than once.
+    pub async fn close(&self) -> Result<(), Error> {
+        if !self.inner.signed_in.swap(false, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let url = self
+            .inner
+            .site
+            .join("entity/auth/logout")
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let resp = self
+            .inner
+            .http
+            .post(url.clone())
+            .header("Content-Length", "0")
+            .send()
+            .await
+            .map_err(|e| transport(url.as_str(), &e))?;
+        self.inner.counters.logouts.fetch_add(1, Ordering::Relaxed);
+        if !resp.status().is_success() {
+            let status = resp.status().as_u16();
+            let body = resp.bytes().await.unwrap_or_default();
+            return Err(Error::from_response(status, &body));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The last clone is gone without `close()`: sign out in the background if possible,
+        // because an API session is a licence seat for 10 minutes otherwise.
+        if self.signed_in.load(Ordering::SeqCst)
+            && let Ok(handle) = tokio::runtime::Handle::try_current()
+            && let Ok(url) = self.site.join("entity/auth/logout")
+        {
+            let http = self.http.clone();
+            handle.spawn(async move {
+                let _ = http.post(url).header("Content-Length", "0").send().await;
+            });
+        }
+    }
+}
