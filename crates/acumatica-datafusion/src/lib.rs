@@ -1,1 +1,126 @@
-//! acumatica-datafusion
+//! Acumatica entities and their detail collections as Apache DataFusion tables, with
+//! `WHERE` → `$filter`, projection → `$select`/`$expand` and `LIMIT` → `$top` pushdown.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use acumatica_client::{Connection, ConnectionConfig};
+//! use datafusion::prelude::SessionContext;
+//! let conn = Connection::connect(ConnectionConfig::from_connection_string(
+//!     "Url=https://erp.example.com;User=etl;Password=…;Company=MyCompany",
+//! )?)
+//! .await?;
+//! let ctx = SessionContext::new();
+//! acumatica_datafusion::register(&ctx, conn, Default::default()).await?;
+//! ctx.sql("SELECT OrderNbr, OrderTotal FROM SalesOrder WHERE OrderTotal > 1000").await?.show().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Tables: one per top-level entity (`Customer`: `id` then its scalar fields) and one per
+//! detail collection (`SalesOrder_Details`: the parent's key columns, the line's `id`, then its
+//! fields). Type mapping and the decimal scale are described in [`types`].
+
+pub mod catalog;
+pub mod decode;
+pub mod pushdown;
+pub mod scan;
+pub mod table;
+pub mod types;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use acumatica_client::Connection;
+use acumatica_client::metadata::EndpointSchema;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::prelude::SessionContext;
+
+pub use catalog::AcumaticaCatalog;
+pub use scan::AcumaticaScanExec;
+pub use table::{EntityTable, ScanOptions, TableDef};
+
+/// How the catalog is built and scanned.
+#[derive(Debug, Clone)]
+pub struct AcumaticaOptions {
+    /// Catalog name (`acumatica`); it becomes the session's default catalog, `rest` the default schema.
+    pub catalog: String,
+    /// Send filters, columns and limits to Acumatica. Off = fetch columns only, filter locally.
+    pub enable_pushdown: bool,
+    /// Records per page (`$top`).
+    pub page_size: usize,
+    /// Pages requested in parallel per scan (the connection's throttle still applies).
+    pub max_parallel_pages: usize,
+}
+
+impl Default for AcumaticaOptions {
+    fn default() -> Self {
+        Self {
+            catalog: "acumatica".into(),
+            enable_pushdown: true,
+            page_size: 1000,
+            max_parallel_pages: 4,
+        }
+    }
+}
+
+/// What `register` returns: switches that apply to the registered catalog.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pushdown: Arc<AtomicBool>,
+}
+
+impl Registration {
+    /// Turns pushdown on or off for later queries (results are the same either way).
+    pub fn set_pushdown(&self, on: bool) {
+        self.pushdown.store(on, Ordering::Relaxed);
+    }
+
+    pub fn pushdown(&self) -> bool {
+        self.pushdown.load(Ordering::Relaxed)
+    }
+}
+
+/// Registers the Acumatica catalog of `conn`'s endpoint into `ctx`, makes it the default (so
+/// `SELECT * FROM Customer` works unqualified) and keeps identifiers as typed (Acumatica names
+/// are mixed case: `CustomerID`).
+pub async fn register(
+    ctx: &SessionContext,
+    conn: Connection,
+    options: AcumaticaOptions,
+) -> Result<Registration> {
+    let config = conn.config();
+    let schema = EndpointSchema::bundled(&config.endpoint_name, &config.endpoint_version)
+        .ok_or_else(|| {
+            let known: Vec<String> = EndpointSchema::bundled_versions()
+                .map(|(e, v)| format!("{e}/{v}"))
+                .collect();
+            DataFusionError::Configuration(format!(
+                "no schema for endpoint {}/{}; available: {}",
+                config.endpoint_name,
+                config.endpoint_version,
+                known.join(", ")
+            ))
+        })?;
+    let pushdown = Arc::new(AtomicBool::new(options.enable_pushdown));
+    let scan = ScanOptions {
+        page_size: options.page_size,
+        max_parallel_pages: options.max_parallel_pages,
+        enable_pushdown: pushdown.clone(),
+    };
+    let tables = TableDef::all(&schema)
+        .into_iter()
+        .map(|def| EntityTable::new(def, conn.clone(), scan.clone()))
+        .collect();
+    ctx.register_catalog(
+        &options.catalog,
+        Arc::new(AcumaticaCatalog::new(catalog::RestSchema::new(tables))),
+    );
+    {
+        let state = ctx.state_ref();
+        let mut state = state.write();
+        let opts = state.config_mut().options_mut();
+        opts.catalog.default_catalog = options.catalog.clone();
+        opts.catalog.default_schema = "rest".into();
+        opts.sql_parser.enable_ident_normalization = false;
+    }
+    Ok(Registration { pushdown })
+}

@@ -1,0 +1,243 @@
+//! Acumatica JSON pages → Arrow record batches.
+//!
+//! A page is parsed once into borrowed views (`&str` keys, raw value slices): no owned value
+//! tree, no copy of a cell until it is appended to its typed builder. `{}`, `{"value": null}`,
+//! `note: null` and missing fields are NULL; unknown members are ignored; decimals are parsed
+//! from their exact text.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use acumatica_client::metadata::WrapperType;
+use datafusion::arrow::array::{
+    ArrayRef, BooleanBuilder, Decimal128Builder, Float64Builder, Int16Builder, Int32Builder,
+    Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder, UInt8Builder,
+};
+use datafusion::arrow::datatypes::SchemaRef;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::table::{ColumnSource, TableDef};
+use crate::types::{DECIMAL_PRECISION, DECIMAL_SCALE, parse_decimal};
+
+/// A value that cannot be represented, with where it was found.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read {entity} row {row}, field {field}: {problem}")]
+pub struct DecodeError {
+    pub entity: String,
+    pub row: usize,
+    pub field: String,
+    pub problem: String,
+}
+
+type Obj<'a> = HashMap<&'a str, &'a RawValue>;
+
+#[derive(Deserialize)]
+struct Wrapper<'a> {
+    #[serde(borrow)]
+    value: Option<&'a RawValue>,
+}
+
+enum Builder {
+    Str(StringBuilder),
+    I16(Int16Builder),
+    I32(Int32Builder),
+    I64(Int64Builder),
+    U8(UInt8Builder),
+    F64(Float64Builder),
+    Dec(Decimal128Builder),
+    Bool(BooleanBuilder),
+    Ts(TimestampMicrosecondBuilder),
+}
+
+impl Builder {
+    fn new(t: Option<WrapperType>) -> Self {
+        match t {
+            None | Some(WrapperType::String | WrapperType::Guid) => Self::Str(StringBuilder::new()),
+            Some(WrapperType::Short) => Self::I16(Int16Builder::new()),
+            Some(WrapperType::Int) => Self::I32(Int32Builder::new()),
+            Some(WrapperType::Long) => Self::I64(Int64Builder::new()),
+            Some(WrapperType::Byte) => Self::U8(UInt8Builder::new()),
+            Some(WrapperType::Double) => Self::F64(Float64Builder::new()),
+            Some(WrapperType::Decimal) => Self::Dec(Decimal128Builder::new()),
+            Some(WrapperType::Boolean) => Self::Bool(BooleanBuilder::new()),
+            Some(WrapperType::DateTime) => Self::Ts(TimestampMicrosecondBuilder::new()),
+        }
+    }
+
+    fn null(&mut self) {
+        match self {
+            Self::Str(b) => b.append_null(),
+            Self::I16(b) => b.append_null(),
+            Self::I32(b) => b.append_null(),
+            Self::I64(b) => b.append_null(),
+            Self::U8(b) => b.append_null(),
+            Self::F64(b) => b.append_null(),
+            Self::Dec(b) => b.append_null(),
+            Self::Bool(b) => b.append_null(),
+            Self::Ts(b) => b.append_null(),
+        }
+    }
+
+    /// Appends a raw JSON value (not `null`); the error is a problem description.
+    fn append(&mut self, raw: &RawValue) -> Result<(), String> {
+        let text = raw.get();
+        fn parse<'a, T: Deserialize<'a>>(text: &'a str, what: &str) -> Result<T, String> {
+            serde_json::from_str(text).map_err(|_| format!("expected {what}, found {text}"))
+        }
+        match self {
+            Self::Str(b) => {
+                let s: std::borrow::Cow<'_, str> = if text.starts_with('"') {
+                    parse(text, "a string")?
+                } else {
+                    // Numbers or booleans in a string field: keep their text.
+                    std::borrow::Cow::Borrowed(text)
+                };
+                b.append_value(s);
+            }
+            Self::I16(b) => b.append_value(parse(text, "a 16-bit integer")?),
+            Self::I32(b) => b.append_value(parse(text, "a 32-bit integer")?),
+            Self::I64(b) => b.append_value(parse(text, "a 64-bit integer")?),
+            Self::U8(b) => b.append_value(parse(text, "a byte")?),
+            Self::F64(b) => b.append_value(parse(text, "a number")?),
+            Self::Dec(b) => b.append_value(parse_decimal(text).ok_or_else(|| {
+                format!("{text} does not fit DECIMAL({DECIMAL_PRECISION}, {DECIMAL_SCALE}) without rounding")
+            })?),
+            Self::Bool(b) => b.append_value(parse(text, "true or false")?),
+            Self::Ts(b) => {
+                let s: std::borrow::Cow<'_, str> = parse(text, "a date-time string")?;
+                let t = chrono::DateTime::parse_from_rfc3339(&s)
+                    .map(|t| t.timestamp_micros())
+                    .or_else(|_| {
+                        chrono::NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M:%S%.f")
+                            .map(|t| t.and_utc().timestamp_micros())
+                    })
+                    .map_err(|_| format!("{s:?} is not an ISO 8601 date-time"))?;
+                b.append_value(t);
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self, def_type: &datafusion::arrow::datatypes::DataType) -> ArrayRef {
+        match self {
+            Self::Str(mut b) => Arc::new(b.finish()),
+            Self::I16(mut b) => Arc::new(b.finish()),
+            Self::I32(mut b) => Arc::new(b.finish()),
+            Self::I64(mut b) => Arc::new(b.finish()),
+            Self::U8(mut b) => Arc::new(b.finish()),
+            Self::F64(mut b) => Arc::new(b.finish()),
+            Self::Dec(mut b) => Arc::new(
+                b.finish()
+                    .with_precision_and_scale(DECIMAL_PRECISION, DECIMAL_SCALE)
+                    .expect("valid decimal type"),
+            ),
+            Self::Bool(mut b) => Arc::new(b.finish()),
+            Self::Ts(mut b) => {
+                let tz = match def_type {
+                    datafusion::arrow::datatypes::DataType::Timestamp(_, tz) => tz.clone(),
+                    _ => None,
+                };
+                Arc::new(b.finish().with_timezone_opt(tz))
+            }
+        }
+    }
+}
+
+/// The value of `field` in `obj`: a wrapper's `value`, or the plain `id`.
+fn field_value<'a>(obj: &Obj<'a>, source: &ColumnSource) -> Result<Option<&'a RawValue>, String> {
+    let (name, wrapped) = match source {
+        ColumnSource::Id | ColumnSource::ParentId => ("id", false),
+        ColumnSource::Field(f) | ColumnSource::ParentField(f) => (f.as_str(), true),
+    };
+    let Some(raw) = obj.get(name) else {
+        return Ok(None);
+    };
+    if raw.get() == "null" {
+        return Ok(None);
+    }
+    if !wrapped {
+        return Ok(Some(raw));
+    }
+    let w: Wrapper<'a> = serde_json::from_str(raw.get())
+        .map_err(|_| format!("expected a {{\"value\": …}} wrapper, found {}", raw.get()))?;
+    Ok(w.value.filter(|v| v.get() != "null"))
+}
+
+/// Decodes one page of a list response into a batch with `schema` (the projected columns).
+pub fn decode_page(
+    def: &TableDef,
+    projection: &[usize],
+    schema: &SchemaRef,
+    body: &[u8],
+    row_offset: usize,
+) -> Result<(RecordBatch, usize), DecodeError> {
+    let err = |row: usize, field: &str, problem: String| DecodeError {
+        entity: def.name.clone(),
+        row,
+        field: field.to_string(),
+        problem,
+    };
+    let records: Vec<Obj<'_>> = serde_json::from_slice(body).map_err(|e| {
+        err(
+            row_offset,
+            "(page)",
+            format!("the response is not a JSON array of records: {e}"),
+        )
+    })?;
+    let columns: Vec<_> = projection.iter().map(|i| &def.columns[*i]).collect();
+    let mut builders: Vec<Builder> = columns.iter().map(|c| Builder::new(c.wrapper)).collect();
+    let mut rows = 0;
+    for (i, rec) in records.iter().enumerate() {
+        let row = row_offset + i + 1;
+        match &def.detail {
+            None => {
+                for (b, c) in builders.iter_mut().zip(&columns) {
+                    match field_value(rec, &c.source).map_err(|p| err(row, &c.name, p))? {
+                        None => b.null(),
+                        Some(v) => b.append(v).map_err(|p| err(row, &c.name, p))?,
+                    }
+                }
+                rows += 1;
+            }
+            Some(detail) => {
+                let Some(lines) = rec.get(detail.as_str()) else {
+                    continue;
+                };
+                let lines: Vec<Obj<'_>> = serde_json::from_str(lines.get()).map_err(|e| {
+                    err(
+                        row,
+                        detail,
+                        format!("expected an array of detail rows: {e}"),
+                    )
+                })?;
+                for line in &lines {
+                    for (b, c) in builders.iter_mut().zip(&columns) {
+                        let obj = if c.source.is_parent() { rec } else { line };
+                        match field_value(obj, &c.source).map_err(|p| err(row, &c.name, p))? {
+                            None => b.null(),
+                            Some(v) => b.append(v).map_err(|p| err(row, &c.name, p))?,
+                        }
+                    }
+                    rows += 1;
+                }
+            }
+        }
+    }
+    let arrays: Vec<ArrayRef> = builders
+        .into_iter()
+        .zip(schema.fields())
+        .map(|(b, f)| b.finish(f.data_type()))
+        .collect();
+    let batch = if arrays.is_empty() {
+        RecordBatch::try_new_with_options(
+            schema.clone(),
+            arrays,
+            &datafusion::arrow::array::RecordBatchOptions::new().with_row_count(Some(rows)),
+        )
+    } else {
+        RecordBatch::try_new(schema.clone(), arrays)
+    }
+    .map_err(|e| err(row_offset, "(batch)", e.to_string()))?;
+    Ok((batch, records.len()))
+}

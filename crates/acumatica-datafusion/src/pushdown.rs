@@ -1,0 +1,304 @@
+//! DataFusion filters → OData `$filter` text, with a verdict.
+//!
+//! One function decides and renders, so the verdict given to DataFusion and the request the
+//! scan sends cannot drift apart. `Exact` only where Acumatica's semantics equal DataFusion's:
+//! numbers, booleans and date-times on correctly typed columns. String comparisons are
+//! `Inexact`: the server compares case-insensitively and ignores trailing spaces, so it returns
+//! a superset that DataFusion filters again. `NOT` is never pushed (the negation of a superset
+//! is not a superset). On detail tables only the parent's columns can be filtered on the server.
+
+use acumatica_client::metadata::WrapperType;
+use acumatica_client::odata;
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::{Between, BinaryExpr, Expr, Like, Operator};
+
+use crate::table::{ColumnSource, TableDef};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Exact,
+    Inexact,
+}
+
+fn both(a: Verdict, b: Verdict) -> Verdict {
+    if a == Verdict::Exact && b == Verdict::Exact {
+        Verdict::Exact
+    } else {
+        Verdict::Inexact
+    }
+}
+
+/// The server-side field a column maps to, with its type.
+fn field<'a>(e: &Expr, def: &'a TableDef) -> Option<(&'a str, WrapperType)> {
+    let Expr::Column(c) = e else { return None };
+    let col = def.column(&c.name)?;
+    let name = match (&col.source, &def.detail) {
+        (ColumnSource::Field(f), None) => f.as_str(),
+        (ColumnSource::ParentField(f), Some(_)) => f.as_str(),
+        _ => return None,
+    };
+    Some((name, col.wrapper?))
+}
+
+fn decimal_text(v: i128, scale: i8) -> String {
+    let neg = v < 0;
+    let a = v.unsigned_abs();
+    let s = if scale <= 0 {
+        (a * 10_u128.pow(u32::from(scale.unsigned_abs()))).to_string()
+    } else {
+        let p = 10_u128.pow(scale as u32);
+        format!("{}.{:0w$}", a / p, a % p, w = scale as usize)
+    };
+    if neg { format!("-{s}") } else { s }
+}
+
+/// The OData literal for `v` compared with a field of type `t`, and whether the comparison
+/// means the same thing on the server.
+fn literal(v: &ScalarValue, t: WrapperType) -> Option<(String, Verdict)> {
+    use ScalarValue as S;
+    use WrapperType as W;
+    let int = |v: &ScalarValue| -> Option<i128> {
+        Some(match v {
+            S::Int8(Some(x)) => i128::from(*x),
+            S::Int16(Some(x)) => i128::from(*x),
+            S::Int32(Some(x)) => i128::from(*x),
+            S::Int64(Some(x)) => i128::from(*x),
+            S::UInt8(Some(x)) => i128::from(*x),
+            S::UInt16(Some(x)) => i128::from(*x),
+            S::UInt32(Some(x)) => i128::from(*x),
+            S::UInt64(Some(x)) => i128::from(*x),
+            _ => return None,
+        })
+    };
+    match t {
+        W::String | W::Guid => match v {
+            S::Utf8(Some(s)) | S::LargeUtf8(Some(s)) | S::Utf8View(Some(s)) => Some((
+                if t == W::Guid {
+                    odata::guid_literal(&s.replace('\'', ""))
+                } else {
+                    odata::string_literal(s)
+                },
+                Verdict::Inexact,
+            )),
+            _ => None,
+        },
+        W::Int | W::Short | W::Long | W::Byte => int(v).map(|i| (i.to_string(), Verdict::Exact)),
+        W::Decimal => match v {
+            S::Decimal128(Some(x), _, s) => Some((
+                odata::decimal_literal(&decimal_text(*x, *s)),
+                Verdict::Exact,
+            )),
+            _ => int(v).map(|i| (odata::decimal_literal(&i.to_string()), Verdict::Exact)),
+        },
+        W::Double => match v {
+            S::Float64(Some(f)) if f.is_finite() => Some((format!("{f:?}"), Verdict::Inexact)),
+            _ => int(v).map(|i| (i.to_string(), Verdict::Inexact)),
+        },
+        W::Boolean => match v {
+            S::Boolean(Some(b)) => Some((b.to_string(), Verdict::Exact)),
+            _ => None,
+        },
+        W::DateTime => {
+            let micros = match v {
+                S::TimestampSecond(Some(x), _) => x.checked_mul(1_000_000)?,
+                S::TimestampMillisecond(Some(x), _) => x.checked_mul(1_000)?,
+                S::TimestampMicrosecond(Some(x), _) => *x,
+                S::TimestampNanosecond(Some(x), _) => x.div_euclid(1_000),
+                _ => return None,
+            };
+            let t = chrono::DateTime::from_timestamp_micros(micros)?;
+            Some((
+                odata::datetimeoffset_literal(&t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()),
+                Verdict::Exact,
+            ))
+        }
+    }
+}
+
+fn op_text(op: Operator) -> Option<&'static str> {
+    Some(match op {
+        Operator::Eq => "eq",
+        Operator::NotEq => "ne",
+        Operator::Lt => "lt",
+        Operator::LtEq => "le",
+        Operator::Gt => "gt",
+        Operator::GtEq => "ge",
+        _ => return None,
+    })
+}
+
+fn flip(op: Operator) -> Operator {
+    match op {
+        Operator::Lt => Operator::Gt,
+        Operator::LtEq => Operator::GtEq,
+        Operator::Gt => Operator::Lt,
+        Operator::GtEq => Operator::LtEq,
+        o => o,
+    }
+}
+
+fn lit_of(e: &Expr) -> Option<&ScalarValue> {
+    match e {
+        Expr::Literal(v, _) if !v.is_null() => Some(v),
+        _ => None,
+    }
+}
+
+fn comparison(col: &Expr, op: Operator, value: &Expr, def: &TableDef) -> Option<(String, Verdict)> {
+    let (name, t) = field(col, def)?;
+    let v = lit_of(value)?;
+    let (lit, verdict) = literal(v, t)?;
+    Some((format!("{name} {} {lit}", op_text(op)?), verdict))
+}
+
+/// Translates one filter; `None` means it is evaluated locally only.
+pub fn translate(e: &Expr, def: &TableDef) -> Option<(String, Verdict)> {
+    match e {
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => match op {
+            Operator::And | Operator::Or => {
+                let (a, va) = translate(left, def)?;
+                let (b, vb) = translate(right, def)?;
+                let word = if *op == Operator::And { "and" } else { "or" };
+                Some((format!("({a}) {word} ({b})"), both(va, vb)))
+            }
+            _ => comparison(left, *op, right, def)
+                .or_else(|| comparison(right, flip(*op), left, def)),
+        },
+        Expr::IsNull(inner) | Expr::IsNotNull(inner) => {
+            let (name, t) = field(inner, def)?;
+            let word = if matches!(e, Expr::IsNull(_)) {
+                "eq"
+            } else {
+                "ne"
+            };
+            // An empty string and NULL may not be told apart on every build: strings re-check.
+            let v = if matches!(t, WrapperType::String | WrapperType::Guid) {
+                Verdict::Inexact
+            } else {
+                Verdict::Exact
+            };
+            Some((format!("{name} {word} null"), v))
+        }
+        Expr::InList(list) if !list.negated && !list.list.is_empty() && list.list.len() <= 50 => {
+            let mut parts = Vec::new();
+            let mut verdict = Verdict::Exact;
+            for item in &list.list {
+                let (p, v) = comparison(&list.expr, Operator::Eq, item, def)?;
+                verdict = both(verdict, v);
+                parts.push(p);
+            }
+            Some((parts.join(" or "), verdict))
+        }
+        Expr::Between(Between {
+            expr,
+            negated: false,
+            low,
+            high,
+        }) => {
+            let (a, va) = comparison(expr, Operator::GtEq, low, def)?;
+            let (b, vb) = comparison(expr, Operator::LtEq, high, def)?;
+            Some((format!("{a} and {b}"), both(va, vb)))
+        }
+        Expr::Like(Like {
+            negated: false,
+            expr,
+            pattern,
+            escape_char: None,
+            ..
+        }) => {
+            let (name, t) = field(expr, def)?;
+            if t != WrapperType::String {
+                return None;
+            }
+            let (ScalarValue::Utf8(Some(p))
+            | ScalarValue::LargeUtf8(Some(p))
+            | ScalarValue::Utf8View(Some(p))) = lit_of(pattern)?
+            else {
+                return None;
+            };
+            let inner = p.trim_start_matches('%').trim_end_matches('%');
+            if inner.is_empty() || inner.contains(['%', '_', '\\']) {
+                return None;
+            }
+            let starts = p.starts_with('%');
+            let ends = p.ends_with('%');
+            let lit = odata::string_literal(inner);
+            let text = match (starts, ends) {
+                (false, true) => format!("startswith({name},{lit})"),
+                (true, false) => format!("endswith({name},{lit})"),
+                (true, true) => format!("substringof({lit},{name})"),
+                (false, false) => format!("{name} eq {lit}"),
+            };
+            Some((text, Verdict::Inexact))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use acumatica_client::metadata::EndpointSchema;
+    use datafusion::prelude::{ident as col, lit};
+
+    use super::*;
+
+    fn customer() -> TableDef {
+        let s = EndpointSchema::bundled("Default", "24.200.001").unwrap();
+        TableDef::entity(s.entity("Customer").unwrap())
+    }
+
+    fn t(e: Expr) -> Option<(String, Verdict)> {
+        translate(&e, &customer())
+    }
+
+    #[test]
+    fn verdicts_follow_server_semantics() {
+        assert_eq!(
+            t(col("CustomerID").eq(lit("O'Brien' or 1 eq 1"))),
+            Some((
+                "CustomerID eq 'O''Brien'' or 1 eq 1'".into(),
+                Verdict::Inexact
+            ))
+        );
+        assert_eq!(
+            t(col("BAccountID").gt(lit(5_i32))),
+            Some(("BAccountID gt 5".into(), Verdict::Exact))
+        );
+        assert_eq!(
+            t(lit(5_i32).lt(col("BAccountID"))),
+            Some(("BAccountID gt 5".into(), Verdict::Exact))
+        );
+        assert_eq!(
+            t(col("ApplyOverdueCharges").eq(lit(true))),
+            Some(("ApplyOverdueCharges eq true".into(), Verdict::Exact))
+        );
+        assert_eq!(
+            t(col("CreditLimit").is_null()),
+            Some(("CreditLimit eq null".into(), Verdict::Exact))
+        );
+        assert_eq!(
+            t(col("CustomerID").like(lit("C0%"))),
+            Some(("startswith(CustomerID,'C0')".into(), Verdict::Inexact))
+        );
+        assert_eq!(t(col("CustomerID").like(lit("C_0%"))), None);
+        assert_eq!(
+            t(Expr::Not(Box::new(col("BAccountID").gt(lit(5_i32))))),
+            None
+        );
+        assert_eq!(
+            t(col("BAccountID").in_list(vec![lit(1_i32), lit(2_i32)], false)),
+            Some(("BAccountID eq 1 or BAccountID eq 2".into(), Verdict::Exact))
+        );
+        assert_eq!(t(col("NoSuchColumn").eq(lit(1))), None);
+        assert_eq!(t(col("id").eq(lit("x"))), None);
+    }
+
+    #[test]
+    fn detail_fields_stay_local() {
+        let s = EndpointSchema::bundled("Default", "24.200.001").unwrap();
+        let so = s.entity("SalesOrder").unwrap();
+        let d = TableDef::detail(so, "Details", s.entity("SalesOrderDetail").unwrap());
+        assert!(translate(&col("OrderNbr").eq(lit("SO1")), &d).is_some());
+        assert!(translate(&col("InventoryID").eq(lit("X")), &d).is_none());
+    }
+}

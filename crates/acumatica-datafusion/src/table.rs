@@ -1,0 +1,291 @@
+//! Table definitions (entity and detail tables) and the `TableProvider` over them.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use acumatica_client::Connection;
+use acumatica_client::metadata::{EndpointSchema, EntitySchema, FieldKind, WrapperType};
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::{Constraint, Constraints};
+use datafusion::datasource::TableType;
+use datafusion::error::Result;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_plan::ExecutionPlan;
+
+use crate::pushdown::{self, Verdict};
+use crate::scan::AcumaticaScanExec;
+use crate::types::arrow_type;
+
+/// Where a column's value comes from in a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ColumnSource {
+    /// The record's `id` GUID.
+    Id,
+    /// A wrapped field of the record.
+    Field(String),
+    /// The parent record's `id` (detail tables).
+    ParentId,
+    /// A wrapped field of the parent record (detail tables: the parent's keys).
+    ParentField(String),
+}
+
+impl ColumnSource {
+    pub fn is_parent(&self) -> bool {
+        matches!(self, Self::ParentId | Self::ParentField(_))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ColumnDef {
+    pub name: String,
+    pub source: ColumnSource,
+    /// `None` for GUID ids (Utf8).
+    pub wrapper: Option<WrapperType>,
+}
+
+/// A table: a top-level entity, or one detail collection of it.
+#[derive(Debug, Clone)]
+pub struct TableDef {
+    /// SQL name: `Customer`, `SalesOrder_Details`.
+    pub name: String,
+    /// The top-level entity requested (`/SalesOrder`).
+    pub entity: String,
+    /// The detail collection field, for detail tables.
+    pub detail: Option<String>,
+    pub columns: Vec<ColumnDef>,
+    pub schema: SchemaRef,
+    /// Indices of the key columns.
+    pub keys: Vec<usize>,
+}
+
+impl TableDef {
+    fn finish(
+        name: String,
+        entity: String,
+        detail: Option<String>,
+        columns: Vec<ColumnDef>,
+        key_names: &[String],
+    ) -> Self {
+        let schema = Arc::new(Schema::new(
+            columns
+                .iter()
+                .map(|c| {
+                    Field::new(
+                        &c.name,
+                        c.wrapper
+                            .map_or(datafusion::arrow::datatypes::DataType::Utf8, arrow_type),
+                        true,
+                    )
+                })
+                .collect::<Vec<_>>(),
+        ));
+        let keys = key_names
+            .iter()
+            .filter_map(|k| columns.iter().position(|c| &c.name == k))
+            .collect();
+        Self {
+            name,
+            entity,
+            detail,
+            columns,
+            schema,
+            keys,
+        }
+    }
+
+    /// The table of a top-level entity: `id`, then its scalar fields.
+    pub fn entity(e: &EntitySchema) -> Self {
+        let mut columns = vec![ColumnDef {
+            name: "id".into(),
+            source: ColumnSource::Id,
+            wrapper: None,
+        }];
+        for (name, t) in e.value_fields() {
+            columns.push(ColumnDef {
+                name: name.to_string(),
+                source: ColumnSource::Field(name.to_string()),
+                wrapper: Some(t),
+            });
+        }
+        Self::finish(e.name.clone(), e.name.clone(), None, columns, &e.keys)
+    }
+
+    /// The table of a detail collection: the parent's keys first, then the line's fields.
+    pub fn detail(parent: &EntitySchema, detail_field: &str, line: &EntitySchema) -> Self {
+        let mut columns = Vec::new();
+        for key in &parent.keys {
+            if let Some(FieldKind::Value(t)) = parent.field(key).map(|f| &f.kind) {
+                columns.push(ColumnDef {
+                    name: key.clone(),
+                    source: ColumnSource::ParentField(key.clone()),
+                    wrapper: Some(*t),
+                });
+            }
+        }
+        if columns.is_empty() {
+            columns.push(ColumnDef {
+                name: format!("{}ID", parent.name),
+                source: ColumnSource::ParentId,
+                wrapper: None,
+            });
+        }
+        columns.push(ColumnDef {
+            name: "id".into(),
+            source: ColumnSource::Id,
+            wrapper: None,
+        });
+        for (name, t) in line.value_fields() {
+            if columns.iter().any(|c| c.name == name) {
+                continue;
+            }
+            columns.push(ColumnDef {
+                name: name.to_string(),
+                source: ColumnSource::Field(name.to_string()),
+                wrapper: Some(t),
+            });
+        }
+        let keys: Vec<String> = parent.keys.clone();
+        Self::finish(
+            format!("{}_{}", parent.name, detail_field),
+            parent.name.clone(),
+            Some(detail_field.to_string()),
+            columns,
+            &keys,
+        )
+    }
+
+    /// Every table an endpoint offers: top-level entities and their detail collections.
+    pub fn all(schema: &EndpointSchema) -> Vec<Self> {
+        let mut out = Vec::new();
+        for e in schema.top_level() {
+            out.push(Self::entity(e));
+            for f in &e.fields {
+                if let FieldKind::Detail(line) = &f.kind
+                    && let Some(line) = schema.entity(line)
+                {
+                    out.push(Self::detail(e, &f.name, line));
+                }
+            }
+        }
+        out
+    }
+
+    pub fn column(&self, name: &str) -> Option<&ColumnDef> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// Knobs of the tables.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub page_size: usize,
+    pub max_parallel_pages: usize,
+    /// Shared switch: when off, nothing is sent to the server but the columns.
+    pub enable_pushdown: Arc<AtomicBool>,
+}
+
+/// A contract-based REST entity (or one of its detail collections) as a table.
+#[derive(Debug)]
+pub struct EntityTable {
+    pub def: Arc<TableDef>,
+    conn: Connection,
+    options: ScanOptions,
+    constraints: Option<Constraints>,
+}
+
+impl EntityTable {
+    pub fn new(def: TableDef, conn: Connection, options: ScanOptions) -> Self {
+        let constraints = (!def.keys.is_empty() && def.detail.is_none())
+            .then(|| Constraints::new_unverified(vec![Constraint::PrimaryKey(def.keys.clone())]));
+        Self {
+            def: Arc::new(def),
+            conn,
+            options,
+            constraints,
+        }
+    }
+
+    fn pushdown(&self) -> bool {
+        self.options.enable_pushdown.load(Ordering::Relaxed)
+    }
+}
+
+#[async_trait]
+impl TableProvider for EntityTable {
+    fn schema(&self) -> SchemaRef {
+        self.def.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn constraints(&self) -> Option<&Constraints> {
+        self.constraints.as_ref()
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
+            .iter()
+            .map(
+                |f| match (self.pushdown(), pushdown::translate(f, &self.def)) {
+                    (true, Some((_, Verdict::Exact))) => TableProviderFilterPushDown::Exact,
+                    (true, Some((_, Verdict::Inexact))) => TableProviderFilterPushDown::Inexact,
+                    _ => TableProviderFilterPushDown::Unsupported,
+                },
+            )
+            .collect())
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let projection: Vec<usize> = projection
+            .cloned()
+            .unwrap_or_else(|| (0..self.def.columns.len()).collect());
+        let mut parts = Vec::new();
+        let mut all_exact = true;
+        if self.pushdown() {
+            for f in filters {
+                match pushdown::translate(f, &self.def) {
+                    Some((text, verdict)) => {
+                        all_exact &= verdict == Verdict::Exact;
+                        parts.push(text);
+                    }
+                    None => all_exact = false,
+                }
+            }
+        } else {
+            all_exact = filters.is_empty();
+        }
+        let filter = match parts.len() {
+            0 => None,
+            1 => parts.pop(),
+            _ => Some(
+                parts
+                    .iter()
+                    .map(|p| format!("({p})"))
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+            ),
+        };
+        let limit = if all_exact { limit } else { None };
+        Ok(Arc::new(AcumaticaScanExec::new(
+            self.conn.clone(),
+            self.def.clone(),
+            projection,
+            filter,
+            limit,
+            &self.options,
+        )))
+    }
+}
