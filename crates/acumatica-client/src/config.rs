@@ -102,12 +102,19 @@ const PROPERTIES: &[&str] = &[
 ];
 
 fn distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.to_lowercase().chars().collect(), b.to_lowercase().chars().collect());
+    let (a, b): (Vec<char>, Vec<char>) = (
+        a.to_lowercase().chars().collect(),
+        b.to_lowercase().chars().collect(),
+    );
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.iter().enumerate() {
         let mut cur = vec![i + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+            cur.push(
+                (prev[j] + usize::from(ca != cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
         }
         prev = cur;
     }
@@ -130,9 +137,15 @@ fn pairs(s: &str) -> Result<Vec<(String, String)>, Error> {
         while i < chars.len() && chars[i] != '=' && chars[i] != ';' {
             i += 1;
         }
-        let key: String = chars[start..i].iter().collect::<String>().trim().to_string();
+        let key: String = chars[start..i]
+            .iter()
+            .collect::<String>()
+            .trim()
+            .to_string();
         if i >= chars.len() || chars[i] != '=' {
-            return Err(Error::Config(format!("property {key:?} has no value (expected Key=Value)")));
+            return Err(Error::Config(format!(
+                "property {key:?} has no value (expected Key=Value)"
+            )));
         }
         i += 1;
         while i < chars.len() && chars[i] == ' ' {
@@ -144,7 +157,9 @@ fn pairs(s: &str) -> Result<Vec<(String, String)>, Error> {
             let mut v = String::new();
             loop {
                 match chars.get(i) {
-                    None => return Err(Error::Config(format!("unterminated quoted value of {key}"))),
+                    None => {
+                        return Err(Error::Config(format!("unterminated quoted value of {key}")));
+                    }
                     Some(&c) if c == q && chars.get(i + 1) == Some(&q) => {
                         v.push(q);
                         i += 2;
@@ -165,7 +180,11 @@ fn pairs(s: &str) -> Result<Vec<(String, String)>, Error> {
             while i < chars.len() && chars[i] != ';' {
                 i += 1;
             }
-            chars[start..i].iter().collect::<String>().trim().to_string()
+            chars[start..i]
+                .iter()
+                .collect::<String>()
+                .trim()
+                .to_string()
         };
         out.push((key, value));
     }
@@ -201,10 +220,14 @@ impl ConnectionConfig {
             c.apply_pairs(pairs(s)?)?;
         }
         if c.url.is_none() {
-            return Err(Error::Config("no Url: give the Acumatica site URL (Url=https://…)".into()));
+            return Err(Error::Config(
+                "no Url: give the Acumatica site URL (Url=https://…)".into(),
+            ));
         }
         if c.user.is_none() {
-            return Err(Error::Config("no User: give the Acumatica user name".into()));
+            return Err(Error::Config(
+                "no User: give the Acumatica user name".into(),
+            ));
         }
         Ok(c)
     }
@@ -227,7 +250,9 @@ impl ConnectionConfig {
 
     fn set(&mut self, key: &str, value: String) -> Result<(), Error> {
         let number = |v: &str| -> Result<u64, Error> {
-            v.trim().parse().map_err(|_| Error::Config(format!("{key} must be a whole number, got {v:?}")))
+            v.trim()
+                .parse()
+                .map_err(|_| Error::Config(format!("{key} must be a whole number, got {v:?}")))
         };
         match key.to_ascii_lowercase().as_str() {
             "authscheme" => {
@@ -249,12 +274,25 @@ impl ConnectionConfig {
             "endpointname" => self.endpoint_name = value,
             "endpointversion" => self.endpoint_version = value,
             "timeout" => self.timeout = Duration::from_secs(number(&value)?),
-            "maxconcurrentrequests" => self.max_concurrent_requests = number(&value)?.max(1) as usize,
+            "maxconcurrentrequests" => {
+                self.max_concurrent_requests = number(&value)?.max(1) as usize
+            }
             "maxretries" => self.max_retries = number(&value)? as u32,
-            "allowinsecurehttp" => self.allow_insecure_http = matches!(value.to_ascii_lowercase().as_str(), "true" | "1" | "yes"),
+            "allowinsecurehttp" => {
+                self.allow_insecure_http =
+                    matches!(value.to_ascii_lowercase().as_str(), "true" | "1" | "yes")
+            }
             _ => {
-                let best = PROPERTIES.iter().min_by_key(|p| distance(p, key)).copied().unwrap_or("Url");
-                let hint = if distance(best, key) <= 3 { format!(" (did you mean {best}?)") } else { String::new() };
+                let best = PROPERTIES
+                    .iter()
+                    .min_by_key(|p| distance(p, key))
+                    .copied()
+                    .unwrap_or("Url");
+                let hint = if distance(best, key) <= 3 {
+                    format!(" (did you mean {best}?)")
+                } else {
+                    String::new()
+                };
                 return Err(Error::Config(format!("unknown property {key:?}{hint}")));
             }
         }
@@ -263,13 +301,19 @@ impl ConnectionConfig {
 
     /// Accepts the site root or a full `…/entity/<Endpoint>/<Version>/` URL.
     fn set_url(&mut self, value: &str) -> Result<(), Error> {
-        let mut url = Url::parse(value.trim()).map_err(|e| Error::Config(format!("Url {value:?} is not a URL: {e}")))?;
+        let mut url = Url::parse(value.trim())
+            .map_err(|e| Error::Config(format!("Url {value:?} is not a URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(Error::Config(format!("Url {value:?} must start with https://")));
+            return Err(Error::Config(format!(
+                "Url {value:?} must start with https://"
+            )));
         }
         let path = url.path().trim_end_matches('/').to_string();
         if let Some(idx) = path.to_ascii_lowercase().find("/entity/") {
-            let rest: Vec<&str> = path[idx + 8..].split('/').filter(|s| !s.is_empty()).collect();
+            let rest: Vec<&str> = path[idx + 8..]
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .collect();
             if let [name, version, ..] = rest.as_slice() {
                 self.endpoint_name = (*name).to_string();
                 self.endpoint_version = (*version).to_string();
@@ -285,10 +329,9 @@ impl ConnectionConfig {
     }
 
     fn validate(&self) -> Result<(), Error> {
-        let url = self
-            .url
-            .as_ref()
-            .ok_or_else(|| Error::Config("no Url: give the Acumatica site URL (Url=https://…)".into()))?;
+        let url = self.url.as_ref().ok_or_else(|| {
+            Error::Config("no Url: give the Acumatica site URL (Url=https://…)".into())
+        })?;
         let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
         if url.scheme() == "http" && !loopback && !self.allow_insecure_http {
             return Err(Error::Config(format!(
@@ -297,16 +340,24 @@ impl ConnectionConfig {
             )));
         }
         if self.user.is_none() {
-            return Err(Error::Config("no User: give the Acumatica user name".into()));
+            return Err(Error::Config(
+                "no User: give the Acumatica user name".into(),
+            ));
         }
         Ok(())
     }
 
     /// `https://host/site/entity/Default/24.200.001/`
     pub fn endpoint_url(&self) -> Result<Url, Error> {
-        let base = self.url.as_ref().ok_or_else(|| Error::Config("no Url".into()))?;
-        base.join(&format!("entity/{}/{}/", self.endpoint_name, self.endpoint_version))
-            .map_err(|e| Error::Config(format!("bad endpoint URL: {e}")))
+        let base = self
+            .url
+            .as_ref()
+            .ok_or_else(|| Error::Config("no Url".into()))?;
+        base.join(&format!(
+            "entity/{}/{}/",
+            self.endpoint_name, self.endpoint_version
+        ))
+        .map_err(|e| Error::Config(format!("bad endpoint URL: {e}")))
     }
 }
 
@@ -323,10 +374,20 @@ fn profile_pairs(name: &str) -> Result<Vec<(String, String)>, Error> {
         .get("profiles")
         .and_then(|p| p.get(name))
         .and_then(|p| p.as_table())
-        .ok_or_else(|| Error::Config(format!("no profile [profiles.{name}] in {}", path.display())))?;
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "no profile [profiles.{name}] in {}",
+                path.display()
+            ))
+        })?;
     Ok(profile
         .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str().map_or_else(|| v.to_string(), str::to_string),
+            )
+        })
         .collect())
 }
 
@@ -340,7 +401,10 @@ mod tests {
             "authscheme=Basic; URL=http://localhost:8080/Site/entity/Default/23.200.001/; user=admin; Password=\"p;w\"\"d\"; Company=Co",
         )
         .unwrap();
-        assert_eq!(c.url.as_ref().unwrap().as_str(), "http://localhost:8080/Site/");
+        assert_eq!(
+            c.url.as_ref().unwrap().as_str(),
+            "http://localhost:8080/Site/"
+        );
         assert_eq!(c.endpoint_version, "23.200.001");
         assert_eq!(c.password.as_ref().unwrap().expose(), "p;w\"d");
         assert!(!format!("{c:?}").contains("p;w"));
@@ -352,13 +416,21 @@ mod tests {
 
     #[test]
     fn one_clear_line_per_mistake() {
-        let e = ConnectionConfig::from_connection_string("Ur=https://x;User=a").unwrap_err().to_string();
+        let e = ConnectionConfig::from_connection_string("Ur=https://x;User=a")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("did you mean Url?"), "{e}");
-        let e = ConnectionConfig::from_connection_string("Url=http://erp.example.com;User=a").unwrap_err().to_string();
+        let e = ConnectionConfig::from_connection_string("Url=http://erp.example.com;User=a")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("https://"), "{e}");
-        let e = ConnectionConfig::from_connection_string("Url=notaurl;User=a").unwrap_err().to_string();
+        let e = ConnectionConfig::from_connection_string("Url=notaurl;User=a")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a URL"), "{e}");
-        let e = ConnectionConfig::from_connection_string("Url=https://x").unwrap_err().to_string();
+        let e = ConnectionConfig::from_connection_string("Url=https://x")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("User"), "{e}");
     }
 }

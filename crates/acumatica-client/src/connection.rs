@@ -56,7 +56,9 @@ pub struct Connection {
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection").field("endpoint", &self.inner.endpoint.as_str()).finish()
+        f.debug_struct("Connection")
+            .field("endpoint", &self.inner.endpoint.as_str())
+            .finish()
     }
 }
 
@@ -78,7 +80,10 @@ impl Connection {
     /// Signs in and returns the connection.
     pub async fn connect(config: ConnectionConfig) -> Result<Self, Error> {
         let endpoint = config.endpoint_url()?;
-        let site = config.url.clone().ok_or_else(|| Error::Config("no Url".into()))?;
+        let site = config
+            .url
+            .clone()
+            .ok_or_else(|| Error::Config("no Url".into()))?;
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .timeout(config.timeout)
@@ -159,7 +164,10 @@ impl Connection {
             .await
             .map_err(|e| transport(url.as_str(), &e))?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| transport(url.as_str(), &e))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| transport(url.as_str(), &e))?;
         self.inner.counters.requests.fetch_add(1, Ordering::Relaxed);
         if status.is_success() {
             *generation += 1;
@@ -173,7 +181,10 @@ impl Connection {
             return Err(Error::LoginLimit);
         }
         Err(Error::Auth(match err {
-            Error::Server { exception_message: Some(m), .. } => m,
+            Error::Server {
+                exception_message: Some(m),
+                ..
+            } => m,
             Error::Server { message, .. } => message,
             other => other.to_string(),
         }))
@@ -229,7 +240,10 @@ impl Connection {
             };
             let (reason, wait) = match result {
                 Ok((status, _, body)) if status.is_success() => {
-                    self.inner.counters.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+                    self.inner
+                        .counters
+                        .bytes
+                        .fetch_add(body.len() as u64, Ordering::Relaxed);
                     return Ok(body);
                 }
                 Ok((StatusCode::UNAUTHORIZED, ..)) if !relogged => {
@@ -238,11 +252,19 @@ impl Connection {
                     self.sign_in(generation).await?;
                     continue;
                 }
-                Ok((status, retry_after, body)) if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() => {
+                Ok((status, retry_after, body))
+                    if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() =>
+                {
                     let err = Error::from_response(status.as_u16(), &body);
                     // Deterministic server errors (not found, bad filter) are not worth retrying.
                     if status == StatusCode::INTERNAL_SERVER_ERROR
-                        && matches!(&err, Error::Server { exception_type: Some(_), .. })
+                        && matches!(
+                            &err,
+                            Error::Server {
+                                exception_type: Some(_),
+                                ..
+                            }
+                        )
                     {
                         return Err(err);
                     }
@@ -253,7 +275,10 @@ impl Connection {
                             err
                         });
                     }
-                    (format!("HTTP {status}"), retry_after.map(Duration::from_secs))
+                    (
+                        format!("HTTP {status}"),
+                        retry_after.map(Duration::from_secs),
+                    )
                 }
                 Ok((status, _, body)) => return Err(Error::from_response(status.as_u16(), &body)),
                 Err(e) => {

@@ -10,7 +10,9 @@ pub enum Error {
     #[error("sign-in failed: {0}")]
     Auth(String),
     /// The licence's limit of concurrent API sessions is reached.
-    #[error("sign-in refused by the licence (API Login Limit): sign out other API sessions or wait for them to expire (10 minutes)")]
+    #[error(
+        "sign-in refused by the licence (API Login Limit): sign out other API sessions or wait for them to expire (10 minutes)"
+    )]
     LoginLimit,
     /// The server kept answering 429 after every retry.
     #[error("rate limited by the server (429) after {retries} retries")]
@@ -76,7 +78,11 @@ impl Error {
         let plain = plain.split_whitespace().collect::<Vec<_>>().join(" ");
         Self::Server {
             status,
-            message: if plain.is_empty() { "no details".into() } else { plain.chars().take(300).collect() },
+            message: if plain.is_empty() {
+                "no details".into()
+            } else {
+                plain.chars().take(300).collect()
+            },
             exception_message: None,
             exception_type: None,
         }
@@ -94,7 +100,10 @@ mod tests {
             br#"{"message":"An error has occurred.","exceptionMessage":"No entity satisfies the condition.","exceptionType":"X","stackTrace":"   at A.B()"}"#,
         );
         let s = e.to_string();
-        assert_eq!(s, "Acumatica returned 500: No entity satisfies the condition.");
+        assert_eq!(
+            s,
+            "Acumatica returned 500: No entity satisfies the condition."
+        );
         let e = Error::from_response(400, br#"{"message":"The request is invalid.","modelState":{"":["The request body should not be empty."]}}"#);
         assert!(e.to_string().contains("should not be empty"));
         let e = Error::from_response(502, b"<html><body><h1>Bad gateway</h1></body></html>");

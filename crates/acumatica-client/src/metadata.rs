@@ -130,7 +130,10 @@ impl WrapperType {
             "LongValue" | "CustomLongField" | "Edm.Int64" => Self::Long,
             "DoubleValue" | "CustomDoubleField" | "Edm.Double" | "Edm.Single" => Self::Double,
             "BooleanValue" | "CustomBooleanField" | "Edm.Boolean" => Self::Boolean,
-            "DateTimeValue" | "CustomDateTimeField" | "Edm.DateTimeOffset" | "Edm.DateTime"
+            "DateTimeValue"
+            | "CustomDateTimeField"
+            | "Edm.DateTimeOffset"
+            | "Edm.DateTime"
             | "Edm.Date" => Self::DateTime,
             "GuidValue" | "CustomGuidField" | "Edm.Guid" => Self::Guid,
             "ByteValue" | "CustomByteField" | "Edm.Byte" | "Edm.SByte" => Self::Byte,
@@ -211,8 +214,11 @@ impl EntitySchema {
 
     /// The field called `name`, ignoring ASCII case.
     pub fn field_ignore_case(&self, name: &str) -> Option<&FieldSchema> {
-        self.field(name)
-            .or_else(|| self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name)))
+        self.field(name).or_else(|| {
+            self.fields
+                .iter()
+                .find(|f| f.name.eq_ignore_ascii_case(name))
+        })
     }
 
     /// Scalar fields with their types, in order.
@@ -261,7 +267,10 @@ impl EndpointSchema {
 
     /// Looks an entity up by name: exact spelling first, then ignoring ASCII case.
     pub fn entity(&self, name: &str) -> Option<&EntitySchema> {
-        match self.entities.binary_search_by(|e| e.name.as_str().cmp(name)) {
+        match self
+            .entities
+            .binary_search_by(|e| e.name.as_str().cmp(name))
+        {
             Ok(i) => Some(&self.entities[i]),
             Err(_) => self
                 .entities
@@ -385,9 +394,7 @@ impl EndpointSchema {
             .split_once('/')
             .map(|(e, v)| (e.to_string(), v.to_string()))
             .ok_or_else(|| {
-                SchemaError::Swagger(format!(
-                    "info.title {title:?} is not <Endpoint>/<Version>"
-                ))
+                SchemaError::Swagger(format!("info.title {title:?} is not <Endpoint>/<Version>"))
             })?;
         let contract_version = doc
             .pointer("/info/version")
@@ -549,7 +556,10 @@ mod tests {
         let s = EndpointSchema::bundled("default", "24.200.001").unwrap();
         assert_eq!(s.entity("stockitem").unwrap().name, "StockItem");
         let c = s.entity("Customer").unwrap();
-        assert_eq!(c.field_ignore_case("customerid").unwrap().name, "CustomerID");
+        assert_eq!(
+            c.field_ignore_case("customerid").unwrap().name,
+            "CustomerID"
+        );
         assert_eq!(
             c.field("CustomerID").unwrap().kind,
             FieldKind::Value(WrapperType::String)

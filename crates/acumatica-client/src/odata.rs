@@ -27,7 +27,10 @@ mod tests {
 
     #[test]
     fn quotes_cannot_escape_the_literal() {
-        assert_eq!(string_literal("O'Brien' or 1 eq 1"), "'O''Brien'' or 1 eq 1'");
+        assert_eq!(
+            string_literal("O'Brien' or 1 eq 1"),
+            "'O''Brien'' or 1 eq 1'"
+        );
         assert_eq!(decimal_literal("-0.5"), "-0.5M");
     }
 }

@@ -94,7 +94,11 @@ impl RestQuery {
         let q = self.to_query_string();
         let mut path = String::new();
         encode(&mut path, &self.entity);
-        if q.is_empty() { path } else { format!("{path}?{q}") }
+        if q.is_empty() {
+            path
+        } else {
+            format!("{path}?{q}")
+        }
     }
 }
 

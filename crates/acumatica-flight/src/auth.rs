@@ -18,7 +18,10 @@ pub struct FlightAuth {
 impl fmt::Debug for FlightAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FlightAuth")
-            .field("users", &self.users.iter().map(|(u, _)| u).collect::<Vec<_>>())
+            .field(
+                "users",
+                &self.users.iter().map(|(u, _)| u).collect::<Vec<_>>(),
+            )
             .field("tokens", &format_args!("[{} redacted]", self.tokens.len()))
             .finish()
     }
@@ -52,9 +55,10 @@ impl FlightAuth {
     }
 
     fn check_basic(&self, user: &str, password: &str) -> bool {
-        self.users
-            .iter()
-            .any(|(u, p)| constant_time_eq(u.as_bytes(), user.as_bytes()) & constant_time_eq(p.as_bytes(), password.as_bytes()))
+        self.users.iter().any(|(u, p)| {
+            constant_time_eq(u.as_bytes(), user.as_bytes())
+                & constant_time_eq(p.as_bytes(), password.as_bytes())
+        })
     }
 }
 
@@ -227,7 +231,13 @@ mod tests {
 
     #[test]
     fn debug_hides_secrets() {
-        let s = format!("{:?}", FlightAuth::basic("alice", "hunter2").with_token("tok3n"));
-        assert!(s.contains("alice") && !s.contains("hunter2") && !s.contains("tok3n"), "{s}");
+        let s = format!(
+            "{:?}",
+            FlightAuth::basic("alice", "hunter2").with_token("tok3n")
+        );
+        assert!(
+            s.contains("alice") && !s.contains("hunter2") && !s.contains("tok3n"),
+            "{s}"
+        );
     }
 }

@@ -40,7 +40,11 @@ impl PreparedHandle {
     pub fn decode(bytes: &[u8]) -> Result<Self, Status> {
         let bad = || Status::invalid_argument("unknown prepared statement handle");
         let rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(bad)?;
-        let len_bytes: [u8; 4] = rest.get(..4).ok_or_else(bad)?.try_into().map_err(|_| bad())?;
+        let len_bytes: [u8; 4] = rest
+            .get(..4)
+            .ok_or_else(bad)?
+            .try_into()
+            .map_err(|_| bad())?;
         let len = u32::from_le_bytes(len_bytes) as usize;
         let sql = rest.get(4..4 + len).ok_or_else(bad)?;
         let sql = std::str::from_utf8(sql).map_err(|_| bad())?.to_string();
@@ -92,7 +96,10 @@ mod tests {
             sql: "SELECT 1 WHERE 'a;b' = $1".into(),
             params: None,
         };
-        assert_eq!(PreparedHandle::decode(&plain.encode().unwrap()).unwrap(), plain);
+        assert_eq!(
+            PreparedHandle::decode(&plain.encode().unwrap()).unwrap(),
+            plain
+        );
         let schema = Arc::new(Schema::new(vec![
             Field::new("$1", DataType::Int64, true),
             Field::new("$2", DataType::Utf8, true),
@@ -113,7 +120,10 @@ mod tests {
         assert_eq!(again, bound);
         assert_eq!(
             again.values().unwrap(),
-            vec![ScalarValue::Int64(Some(7)), ScalarValue::Utf8(Some("O'Brien".into()))]
+            vec![
+                ScalarValue::Int64(Some(7)),
+                ScalarValue::Utf8(Some("O'Brien".into()))
+            ]
         );
         assert!(PreparedHandle::decode(b"garbage").is_err());
     }

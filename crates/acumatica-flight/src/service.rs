@@ -23,7 +23,7 @@ use arrow_flight::{
     FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse, IpcMessage,
     SchemaAsIpc, Ticket,
 };
-use datafusion::arrow::array::{RecordBatch, StringBuilder, Int32Builder};
+use datafusion::arrow::array::{Int32Builder, RecordBatch, StringBuilder};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::ipc::writer::IpcWriteOptions;
 use datafusion::common::Constraint;
@@ -53,7 +53,8 @@ static SQL_INFO: LazyLock<SqlInfoData> = LazyLock::new(|| {
     b.append(SqlInfo::FlightSqlServerCancel, false);
     b.append(SqlInfo::SqlIdentifierQuoteChar, "\"");
     // A fixed set of keys cannot fail to build.
-    b.build().unwrap_or_else(|_| SqlInfoDataBuilder::new().build().expect("empty SqlInfo"))
+    b.build()
+        .unwrap_or_else(|_| SqlInfoDataBuilder::new().build().expect("empty SqlInfo"))
 });
 
 /// A Flight SQL server over one [`SessionContext`].
@@ -97,7 +98,8 @@ impl FlightSqlServer {
                     source,
                 })
             };
-            let identity = Identity::from_pem(read("certificate", &tls.cert)?, read("key", &tls.key)?);
+            let identity =
+                Identity::from_pem(read("certificate", &tls.cert)?, read("key", &tls.key)?);
             builder = builder.tls_config(ServerTlsConfig::new().identity(identity))?;
         }
         builder
@@ -116,7 +118,11 @@ impl FlightSqlServer {
         SessionContext::new_with_state(self.ctx.state())
     }
 
-    async fn plan(&self, sql: &str, params: Vec<datafusion::common::ScalarValue>) -> Result<DataFrame, Status> {
+    async fn plan(
+        &self,
+        sql: &str,
+        params: Vec<datafusion::common::ScalarValue>,
+    ) -> Result<DataFrame, Status> {
         let df = self.session().sql(sql).await.map_err(to_status)?;
         if params.is_empty() {
             Ok(df)
@@ -125,7 +131,12 @@ impl FlightSqlServer {
         }
     }
 
-    fn info(&self, schema: &Schema, ticket: Vec<u8>, descriptor: FlightDescriptor) -> Result<FlightInfo, Status> {
+    fn info(
+        &self,
+        schema: &Schema,
+        ticket: Vec<u8>,
+        descriptor: FlightDescriptor,
+    ) -> Result<FlightInfo, Status> {
         let endpoint = FlightEndpoint::new().with_ticket(Ticket::new(ticket));
         Ok(FlightInfo::new()
             .try_with_schema(schema)
@@ -140,10 +151,8 @@ impl FlightSqlServer {
         let batches = df.execute_stream().await.map_err(to_status)?;
         let declared = schema.clone();
         let batches = batches.map(move |r| {
-            r.map(|b| {
-                RecordBatch::try_new(declared.clone(), b.columns().to_vec()).unwrap_or(b)
-            })
-            .map_err(|e| ArrowFlightError::ExternalError(Box::new(e)))
+            r.map(|b| RecordBatch::try_new(declared.clone(), b.columns().to_vec()).unwrap_or(b))
+                .map_err(|e| ArrowFlightError::ExternalError(Box::new(e)))
         });
         let stream = FlightDataEncoderBuilder::new()
             .with_schema(schema)
@@ -152,7 +161,10 @@ impl FlightSqlServer {
         Ok(Response::new(Box::pin(stream)))
     }
 
-    fn batch_stream(schema: SchemaRef, batch: Result<RecordBatch, DataFusionError>) -> Response<DoGetStream> {
+    fn batch_stream(
+        schema: SchemaRef,
+        batch: Result<RecordBatch, DataFusionError>,
+    ) -> Response<DoGetStream> {
         let batch = batch.map_err(|e| ArrowFlightError::ExternalError(Box::new(e)));
         let stream = FlightDataEncoderBuilder::new()
             .with_schema(schema)
@@ -188,7 +200,10 @@ impl FlightSqlService for FlightSqlServer {
     async fn do_handshake(
         &self,
         request: Request<Streaming<HandshakeRequest>>,
-    ) -> Result<Response<Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>>, Status> {
+    ) -> Result<
+        Response<Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>>,
+        Status,
+    > {
         let token = self.auth.handshake(request.metadata())?;
         let reply = HandshakeResponse {
             protocol_version: 0,
@@ -213,7 +228,11 @@ impl FlightSqlService for FlightSqlServer {
         let ticket = TicketStatementQuery {
             statement_handle: query.query.into_bytes().into(),
         };
-        let info = self.info(df.schema().as_arrow(), ticket.as_any().encode_to_vec(), request.into_inner())?;
+        let info = self.info(
+            df.schema().as_arrow(),
+            ticket.as_any().encode_to_vec(),
+            request.into_inner(),
+        )?;
         Ok(Response::new(info))
     }
 
@@ -256,7 +275,9 @@ impl FlightSqlService for FlightSqlServer {
         let ipc = |schema: &Schema| -> Result<bytes::Bytes, Status> {
             let IpcMessage(bytes) = SchemaAsIpc::new(schema, &IpcWriteOptions::default())
                 .try_into()
-                .map_err(|e: datafusion::arrow::error::ArrowError| Status::internal(format!("cannot encode schema: {e}")))?;
+                .map_err(|e: datafusion::arrow::error::ArrowError| {
+                    Status::internal(format!("cannot encode schema: {e}"))
+                })?;
             Ok(bytes)
         };
         let handle = PreparedHandle {
@@ -277,7 +298,9 @@ impl FlightSqlService for FlightSqlServer {
     ) -> Result<DoPutPreparedStatementResult, Status> {
         self.auth.check(request.metadata())?;
         let mut handle = PreparedHandle::decode(&query.prepared_statement_handle)?;
-        let data = request.into_inner().map_err(|s| ArrowFlightError::Tonic(Box::new(s)));
+        let data = request
+            .into_inner()
+            .map_err(|s| ArrowFlightError::Tonic(Box::new(s)));
         let batches: Vec<RecordBatch> = FlightRecordBatchStream::new_from_flight_data(data)
             .try_collect()
             .await
@@ -298,7 +321,11 @@ impl FlightSqlService for FlightSqlServer {
         self.auth.check(request.metadata())?;
         let handle = PreparedHandle::decode(&query.prepared_statement_handle)?;
         let df = self.plan(&handle.sql, handle.values()?).await?;
-        let info = self.info(df.schema().as_arrow(), query.as_any().encode_to_vec(), request.into_inner())?;
+        let info = self.info(
+            df.schema().as_arrow(),
+            query.as_any().encode_to_vec(),
+            request.into_inner(),
+        )?;
         Ok(Response::new(info))
     }
 
@@ -329,7 +356,11 @@ impl FlightSqlService for FlightSqlServer {
     ) -> Result<Response<FlightInfo>, Status> {
         self.auth.check(request.metadata())?;
         let schema = query.clone().into_builder().schema();
-        Ok(Response::new(self.info(&schema, query.as_any().encode_to_vec(), request.into_inner())?))
+        Ok(Response::new(self.info(
+            &schema,
+            query.as_any().encode_to_vec(),
+            request.into_inner(),
+        )?))
     }
 
     async fn do_get_catalogs(
@@ -355,7 +386,11 @@ impl FlightSqlService for FlightSqlServer {
     ) -> Result<Response<FlightInfo>, Status> {
         self.auth.check(request.metadata())?;
         let schema = query.clone().into_builder().schema();
-        Ok(Response::new(self.info(&schema, query.as_any().encode_to_vec(), request.into_inner())?))
+        Ok(Response::new(self.info(
+            &schema,
+            query.as_any().encode_to_vec(),
+            request.into_inner(),
+        )?))
     }
 
     async fn do_get_schemas(
@@ -379,7 +414,11 @@ impl FlightSqlService for FlightSqlServer {
     ) -> Result<Response<FlightInfo>, Status> {
         self.auth.check(request.metadata())?;
         let schema = query.clone().into_builder().schema();
-        Ok(Response::new(self.info(&schema, query.as_any().encode_to_vec(), request.into_inner())?))
+        Ok(Response::new(self.info(
+            &schema,
+            query.as_any().encode_to_vec(),
+            request.into_inner(),
+        )?))
     }
 
     async fn do_get_tables(
@@ -405,7 +444,11 @@ impl FlightSqlService for FlightSqlServer {
             let mut tables = schema.table_names();
             tables.sort();
             for table in tables {
-                let table_type = if schema_name == "information_schema" { "VIEW" } else { "TABLE" };
+                let table_type = if schema_name == "information_schema" {
+                    "VIEW"
+                } else {
+                    "TABLE"
+                };
                 let table_schema = if include_schema {
                     match schema.table(&table).await.map_err(to_status)? {
                         Some(t) => t.schema(),
@@ -414,8 +457,14 @@ impl FlightSqlService for FlightSqlServer {
                 } else {
                     Arc::new(Schema::empty())
                 };
-                b.append(&catalog_name, &schema_name, &table, table_type, &table_schema)
-                    .map_err(|e| Status::internal(e.to_string()))?;
+                b.append(
+                    &catalog_name,
+                    &schema_name,
+                    &table,
+                    table_type,
+                    &table_schema,
+                )
+                .map_err(|e| Status::internal(e.to_string()))?;
             }
         }
         let schema = b.schema();
@@ -429,7 +478,11 @@ impl FlightSqlService for FlightSqlServer {
     ) -> Result<Response<FlightInfo>, Status> {
         self.auth.check(request.metadata())?;
         let schema = query.clone().into_builder().schema();
-        Ok(Response::new(self.info(&schema, query.as_any().encode_to_vec(), request.into_inner())?))
+        Ok(Response::new(self.info(
+            &schema,
+            query.as_any().encode_to_vec(),
+            request.into_inner(),
+        )?))
     }
 
     async fn do_get_table_types(
@@ -452,7 +505,11 @@ impl FlightSqlService for FlightSqlServer {
     ) -> Result<Response<FlightInfo>, Status> {
         self.auth.check(request.metadata())?;
         let schema = query.clone().into_builder(&SQL_INFO).schema();
-        Ok(Response::new(self.info(&schema, query.as_any().encode_to_vec(), request.into_inner())?))
+        Ok(Response::new(self.info(
+            &schema,
+            query.as_any().encode_to_vec(),
+            request.into_inner(),
+        )?))
     }
 
     async fn do_get_sql_info(
@@ -472,7 +529,11 @@ impl FlightSqlService for FlightSqlServer {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         self.auth.check(request.metadata())?;
-        Ok(Response::new(self.info(&primary_keys_schema(), query.as_any().encode_to_vec(), request.into_inner())?))
+        Ok(Response::new(self.info(
+            &primary_keys_schema(),
+            query.as_any().encode_to_vec(),
+            request.into_inner(),
+        )?))
     }
 
     async fn do_get_primary_keys(
@@ -496,14 +557,26 @@ impl FlightSqlService for FlightSqlServer {
             {
                 continue;
             }
-            let Some(schema_provider) = self.ctx.catalog(&catalog_name).and_then(|c| c.schema(&schema_name)) else {
+            let Some(schema_provider) = self
+                .ctx
+                .catalog(&catalog_name)
+                .and_then(|c| c.schema(&schema_name))
+            else {
                 continue;
             };
-            let Some(table) = schema_provider.table(&query.table).await.map_err(to_status)? else {
+            let Some(table) = schema_provider
+                .table(&query.table)
+                .await
+                .map_err(to_status)?
+            else {
                 continue;
             };
             let table_schema = table.schema();
-            for constraint in table.constraints().map(|c| c.iter().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+            for constraint in table
+                .constraints()
+                .map(|c| c.iter().cloned().collect::<Vec<_>>())
+                .unwrap_or_default()
+            {
                 if let Constraint::PrimaryKey(indices) = constraint {
                     for (i, idx) in indices.iter().enumerate() {
                         cat.append_value(&catalog_name);

@@ -71,8 +71,11 @@ async fn start(auth: FlightAuth) -> Fixture {
         ],
     )
     .unwrap();
-    ctx.register_table("customers", Arc::new(MemTable::try_new(schema, vec![vec![batch]]).unwrap()))
-        .unwrap();
+    ctx.register_table(
+        "customers",
+        Arc::new(MemTable::try_new(schema, vec![vec![batch]]).unwrap()),
+    )
+    .unwrap();
     let produced = Arc::new(AtomicUsize::new(0));
     let endless_schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, true)]));
     let endless = StreamingTable::try_new(
@@ -113,7 +116,10 @@ async fn client(addr: std::net::SocketAddr) -> FlightSqlServiceClient<Channel> {
     FlightSqlServiceClient::new(channel)
 }
 
-async fn fetch(client: &mut FlightSqlServiceClient<Channel>, info: arrow_flight::FlightInfo) -> Vec<RecordBatch> {
+async fn fetch(
+    client: &mut FlightSqlServiceClient<Channel>,
+    info: arrow_flight::FlightInfo,
+) -> Vec<RecordBatch> {
     let mut out = Vec::new();
     for endpoint in info.endpoint {
         let ticket = endpoint.ticket.expect("ticket");
@@ -136,14 +142,20 @@ async fn statements_and_prepared_statements_with_parameters() {
     c.handshake("analyst", "pw").await.unwrap();
 
     let info = c
-        .execute("SELECT CustomerID FROM customers WHERE Balance IS NOT NULL ORDER BY 1".into(), None)
+        .execute(
+            "SELECT CustomerID FROM customers WHERE Balance IS NOT NULL ORDER BY 1".into(),
+            None,
+        )
         .await
         .unwrap();
     let batches = fetch(&mut c, info).await;
     assert_eq!(rows(&batches), 2);
 
     let mut stmt = c
-        .prepare("SELECT CustomerID FROM customers WHERE CustomerID = $1".into(), None)
+        .prepare(
+            "SELECT CustomerID FROM customers WHERE CustomerID = $1".into(),
+            None,
+        )
         .await
         .unwrap();
     let params = RecordBatch::try_new(
@@ -155,7 +167,11 @@ async fn statements_and_prepared_statements_with_parameters() {
     let info = stmt.execute().await.unwrap();
     let batches = fetch(&mut c, info).await;
     assert_eq!(rows(&batches), 1);
-    let col = batches[0].column(0).as_any().downcast_ref::<StringArray>().unwrap();
+    let col = batches[0]
+        .column(0)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
     assert_eq!(col.value(0), "O'BRIEN");
 }
 
@@ -201,9 +217,17 @@ async fn authentication_failures_are_unauthenticated_statuses() {
     let f = start(FlightAuth::basic("analyst", "pw").with_token("static-token")).await;
     let mut c = client(f.addr).await;
     let err = c.handshake("analyst", "nope").await.unwrap_err();
-    assert!(err.to_string().contains("invalid user name or password"), "{err}");
+    assert!(
+        err.to_string().contains("invalid user name or password"),
+        "{err}"
+    );
     let err = c.execute("SELECT 1".into(), None).await.unwrap_err();
-    assert!(err.to_string().to_lowercase().contains("authentication required"), "{err}");
+    assert!(
+        err.to_string()
+            .to_lowercase()
+            .contains("authentication required"),
+        "{err}"
+    );
     c.set_token("static-token".into());
     let info = c.execute("SELECT 1 AS one".into(), None).await.unwrap();
     assert_eq!(rows(&fetch(&mut c, info).await), 1);
@@ -213,7 +237,10 @@ async fn authentication_failures_are_unauthenticated_statuses() {
 async fn sql_errors_reach_the_client_as_clear_statuses() {
     let f = start(FlightAuth::none()).await;
     let mut c = client(f.addr).await;
-    let err = c.execute("SELECT * FROM nowhere".into(), None).await.unwrap_err();
+    let err = c
+        .execute("SELECT * FROM nowhere".into(), None)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("nowhere"), "{err}");
 }
 
@@ -221,7 +248,10 @@ async fn sql_errors_reach_the_client_as_clear_statuses() {
 async fn a_client_leaving_mid_stream_stops_the_work() {
     let f = start(FlightAuth::none()).await;
     let mut c = client(f.addr).await;
-    let info = c.execute("SELECT n FROM endless".into(), None).await.unwrap();
+    let info = c
+        .execute("SELECT n FROM endless".into(), None)
+        .await
+        .unwrap();
     let ticket = info.endpoint[0].ticket.clone().unwrap();
     let mut stream = c.do_get(ticket).await.unwrap();
     for _ in 0..3 {
@@ -233,7 +263,10 @@ async fn a_client_leaving_mid_stream_stops_the_work() {
     let after_drop = f.produced.load(Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let later = f.produced.load(Ordering::SeqCst);
-    assert_eq!(after_drop, later, "the server kept producing after the client left");
+    assert_eq!(
+        after_drop, later,
+        "the server kept producing after the client left"
+    );
 }
 
 #[tokio::test]

@@ -25,7 +25,13 @@ pub struct Cli {
     pub demo_scale: u32,
 
     /// A CData-style connection string, e.g. "AuthScheme=Basic;Url=https://erp.example.com;User=admin;Password=…;Company=MyCompany".
-    #[arg(long = "connect", value_name = "STRING", global = true, env = "ACUMATICA_CONNECTION", hide_env_values = true)]
+    #[arg(
+        long = "connect",
+        value_name = "STRING",
+        global = true,
+        env = "ACUMATICA_CONNECTION",
+        hide_env_values = true
+    )]
     pub connection_string: Option<String>,
 
     /// A profile from the config file (`acusql/config.toml` in your config directory).
@@ -104,7 +110,11 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     /// Address to listen on for Flight SQL clients.
-    #[arg(long = "flight", value_name = "ADDR", default_value = "127.0.0.1:50051")]
+    #[arg(
+        long = "flight",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:50051"
+    )]
     pub flight: std::net::SocketAddr,
 
     /// User name clients sign in with (Flight handshake, Basic credentials).
@@ -112,11 +122,21 @@ pub struct ServeArgs {
     pub flight_user: Option<String>,
 
     /// Password for --flight-user.
-    #[arg(long, value_name = "PASSWORD", env = "ACUSQL_FLIGHT_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "ACUSQL_FLIGHT_PASSWORD",
+        hide_env_values = true
+    )]
     pub flight_password: Option<String>,
 
     /// A bearer token clients may send instead (`authorization: Bearer <token>`).
-    #[arg(long, value_name = "TOKEN", env = "ACUSQL_FLIGHT_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "ACUSQL_FLIGHT_TOKEN",
+        hide_env_values = true
+    )]
     pub flight_token: Option<String>,
 
     /// TLS certificate (PEM); with --tls-key, clients connect with grpc+tls://.

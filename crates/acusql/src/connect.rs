@@ -14,6 +14,7 @@ use crate::cli::Cli;
 pub struct Session {
     pub ctx: SessionContext,
     pub conn: Connection,
+    pub catalog: acumatica_datafusion::Registration,
     pub demo: Option<acumatica_sim::SimHandle>,
 }
 
@@ -102,14 +103,21 @@ pub async fn open(cli: &Cli) -> Result<Session> {
         enable_pushdown: !cli.no_pushdown,
         ..Default::default()
     };
-    acumatica_datafusion::register(&ctx, conn.clone(), options).await?;
-    Ok(Session { ctx, conn, demo })
+    let catalog = acumatica_datafusion::register(&ctx, conn.clone(), options).await?;
+    Ok(Session {
+        ctx,
+        conn,
+        catalog,
+        demo,
+    })
 }
 
 /// `acusql login`: runs the interactive OAuth flow once and stores the tokens.
 pub async fn login(cli: &Cli) -> Result<()> {
     if !cli.has_connection() {
-        bail!("acusql login needs a connection: --connect \"AuthScheme=OAuth;Url=…;OAuthClientId=…;OAuthClientSecret=…;OAuthSettingsLocation=…\" or a --profile");
+        bail!(
+            "acusql login needs a connection: --connect \"AuthScheme=OAuth;Url=…;OAuthClientId=…;OAuthClientSecret=…;OAuthSettingsLocation=…\" or a --profile"
+        );
     }
     let config = config(cli)?;
     let conn = Connection::connect(config).await?;
@@ -122,9 +130,13 @@ pub async fn login(cli: &Cli) -> Result<()> {
 pub async fn completion_names(ctx: &SessionContext) -> Vec<String> {
     let mut names = Vec::new();
     for catalog_name in ctx.catalog_names() {
-        let Some(catalog) = ctx.catalog(&catalog_name) else { continue };
+        let Some(catalog) = ctx.catalog(&catalog_name) else {
+            continue;
+        };
         for schema_name in catalog.schema_names() {
-            let Some(schema) = catalog.schema(&schema_name) else { continue };
+            let Some(schema) = catalog.schema(&schema_name) else {
+                continue;
+            };
             names.push(schema_name.clone());
             for table in schema.table_names() {
                 if let Ok(Some(provider)) = schema.table(&table).await {

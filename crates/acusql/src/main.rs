@@ -82,7 +82,12 @@ async fn run(cli: Cli) -> ExitCode {
         Ok(s) => s,
         Err(e) => return report(&e),
     };
-    let mut shell = Shell::new(session.ctx, session.conn.clone(), cli.format);
+    let mut shell = Shell::new(
+        session.ctx,
+        session.conn.clone(),
+        session.catalog,
+        cli.format,
+    );
     if cli.quiet {
         shell.timing = false;
     }

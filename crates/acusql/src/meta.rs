@@ -4,11 +4,23 @@ use crate::print::Format;
 
 /// `(usage, what it does)`, shown by `\?` and used for completion.
 pub const META_COMMANDS: &[(&str, &str)] = &[
-    ("\\dt [PATTERN]", "list tables (all schemas), optionally those whose name contains PATTERN"),
+    (
+        "\\dt [PATTERN]",
+        "list tables (all schemas), optionally those whose name contains PATTERN",
+    ),
     ("\\d TABLE", "describe a table's columns and types"),
-    ("\\timing [on|off]", "show the elapsed time after each statement"),
-    ("\\format table|csv|json|ndjson", "choose how results are printed"),
-    ("\\pushdown [on|off]", "push filters, columns and limits to Acumatica (on by default)"),
+    (
+        "\\timing [on|off]",
+        "show the elapsed time after each statement",
+    ),
+    (
+        "\\format table|csv|json|ndjson",
+        "choose how results are printed",
+    ),
+    (
+        "\\pushdown [on|off]",
+        "push filters, columns and limits to Acumatica (on by default)",
+    ),
     ("\\q", "quit (also Ctrl-D)"),
     ("\\?", "this help"),
 ];
@@ -62,8 +74,14 @@ pub fn parse(line: &str) -> Result<Meta, String> {
 
 /// The text printed by `\?`.
 pub fn help() -> String {
-    let width = META_COMMANDS.iter().map(|(u, _)| u.len()).max().unwrap_or(0);
-    let mut s = String::from("Statements end with ';' and may span lines. Ctrl-C cancels a running query.\n");
+    let width = META_COMMANDS
+        .iter()
+        .map(|(u, _)| u.len())
+        .max()
+        .unwrap_or(0);
+    let mut s = String::from(
+        "Statements end with ';' and may span lines. Ctrl-C cancels a running query.\n",
+    );
     for (usage, what) in META_COMMANDS {
         s.push_str(&format!("  {usage:width$}  {what}\n"));
     }
@@ -77,8 +95,14 @@ mod tests {
     #[test]
     fn parses_commands_and_rejects_bad_arguments() {
         assert_eq!(parse("\\dt"), Ok(Meta::ListTables(None)));
-        assert_eq!(parse("\\dt sales"), Ok(Meta::ListTables(Some("sales".into()))));
-        assert_eq!(parse("\\d SalesOrder;"), Ok(Meta::Describe("SalesOrder".into())));
+        assert_eq!(
+            parse("\\dt sales"),
+            Ok(Meta::ListTables(Some("sales".into())))
+        );
+        assert_eq!(
+            parse("\\d SalesOrder;"),
+            Ok(Meta::Describe("SalesOrder".into()))
+        );
         assert_eq!(parse("\\timing on"), Ok(Meta::Timing(Some(true))));
         assert_eq!(parse("\\format CSV"), Ok(Meta::Format(Format::Csv)));
         assert!(parse("\\format xml").is_err());

@@ -46,14 +46,12 @@ pub struct Printer<W: Write> {
     table_rows: Vec<Vec<String>>,
     max_rows: usize,
     rows: usize,
-    csv: Option<arrow::csv::Writer<Vec<u8>>>,
+    csv_started: bool,
     json_started: bool,
 }
 
 impl<W: Write> Printer<W> {
     pub fn new(format: Format, out: W, schema: SchemaRef, max_rows: usize) -> Self {
-        let csv = (format == Format::Csv)
-            .then(|| arrow::csv::WriterBuilder::new().with_header(true).build(Vec::new()));
         Self {
             format,
             out,
@@ -61,14 +59,9 @@ impl<W: Write> Printer<W> {
             table_rows: Vec::new(),
             max_rows,
             rows: 0,
-            csv,
+            csv_started: false,
             json_started: false,
         }
-    }
-
-    /// Rows seen so far.
-    pub fn rows(&self) -> usize {
-        self.rows
     }
 
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
@@ -82,12 +75,12 @@ impl<W: Write> Printer<W> {
                 }
             }
             Format::Csv => {
-                if let Some(w) = self.csv.as_mut() {
-                    w.write(batch)?;
-                    let buf = w.get_mut();
-                    self.out.write_all(buf)?;
-                    buf.clear();
-                }
+                // One writer per batch; only the first writes the header.
+                let mut w = arrow::csv::WriterBuilder::new()
+                    .with_header(!self.csv_started)
+                    .build(&mut self.out);
+                w.write(batch)?;
+                self.csv_started = true;
             }
             Format::Ndjson => {
                 let mut w = arrow::json::LineDelimitedWriter::new(&mut self.out);
@@ -142,9 +135,13 @@ impl<W: Write> Printer<W> {
                 }
             }
             Format::Csv => {
-                if self.rows == 0 {
-                    let names: Vec<&str> =
-                        self.schema.fields().iter().map(|f| f.name().as_str()).collect();
+                if !self.csv_started {
+                    let names: Vec<&str> = self
+                        .schema
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().as_str())
+                        .collect();
                     writeln!(self.out, "{}", names.join(","))?;
                 }
             }
@@ -167,7 +164,12 @@ fn format_rows(batch: &RecordBatch) -> Result<Vec<Vec<String>>> {
         .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((0..batch.num_rows())
-        .map(|row| formatters.iter().map(|f| f.value(row).to_string()).collect())
+        .map(|row| {
+            formatters
+                .iter()
+                .map(|f| f.value(row).to_string())
+                .collect()
+        })
         .collect())
 }
 
@@ -207,7 +209,10 @@ mod tests {
 
     #[test]
     fn csv_quotes_and_empty_results_keep_the_header() {
-        assert_eq!(render(Format::Csv, &[batch()]), "id,name\n1,\"O'Brien, Ltd\"\n,\n");
+        assert_eq!(
+            render(Format::Csv, &[batch()]),
+            "id,name\n1,\"O'Brien, Ltd\"\n,\n"
+        );
         assert_eq!(render(Format::Csv, &[]), "id,name\n");
     }
 

@@ -16,14 +16,84 @@ use crate::meta::META_COMMANDS;
 use crate::split;
 
 const KEYWORDS: &[&str] = &[
-    "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "IS", "NULL", "LIKE", "ILIKE", "BETWEEN",
-    "GROUP", "BY", "ORDER", "HAVING", "LIMIT", "OFFSET", "JOIN", "LEFT", "RIGHT", "INNER",
-    "OUTER", "FULL", "ON", "USING", "AS", "DISTINCT", "COUNT", "SUM", "AVG", "MIN", "MAX", "CASE",
-    "WHEN", "THEN", "ELSE", "END", "CAST", "EXPLAIN", "ANALYZE", "DESCRIBE", "SHOW", "TABLES",
-    "COLUMNS", "COPY", "TO", "WITH", "UNION", "ALL", "ASC", "DESC", "TRUE", "FALSE", "SET",
-    "TIMESTAMP", "DATE", "INTERVAL", "EXISTS", "CREATE", "VIEW", "TABLE", "VALUES", "INSERT",
-    "INTO", "STORED", "PARQUET", "CSV", "JSON", "NOW", "CURRENT_DATE", "COALESCE", "LOWER",
-    "UPPER", "TRIM", "ROUND", "EXTRACT", "DATE_TRUNC",
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "AND",
+    "OR",
+    "NOT",
+    "IN",
+    "IS",
+    "NULL",
+    "LIKE",
+    "ILIKE",
+    "BETWEEN",
+    "GROUP",
+    "BY",
+    "ORDER",
+    "HAVING",
+    "LIMIT",
+    "OFFSET",
+    "JOIN",
+    "LEFT",
+    "RIGHT",
+    "INNER",
+    "OUTER",
+    "FULL",
+    "ON",
+    "USING",
+    "AS",
+    "DISTINCT",
+    "COUNT",
+    "SUM",
+    "AVG",
+    "MIN",
+    "MAX",
+    "CASE",
+    "WHEN",
+    "THEN",
+    "ELSE",
+    "END",
+    "CAST",
+    "EXPLAIN",
+    "ANALYZE",
+    "DESCRIBE",
+    "SHOW",
+    "TABLES",
+    "COLUMNS",
+    "COPY",
+    "TO",
+    "WITH",
+    "UNION",
+    "ALL",
+    "ASC",
+    "DESC",
+    "TRUE",
+    "FALSE",
+    "SET",
+    "TIMESTAMP",
+    "DATE",
+    "INTERVAL",
+    "EXISTS",
+    "CREATE",
+    "VIEW",
+    "TABLE",
+    "VALUES",
+    "INSERT",
+    "INTO",
+    "STORED",
+    "PARQUET",
+    "CSV",
+    "JSON",
+    "NOW",
+    "CURRENT_DATE",
+    "COALESCE",
+    "LOWER",
+    "UPPER",
+    "TRIM",
+    "ROUND",
+    "EXTRACT",
+    "DATE_TRUNC",
 ];
 
 /// Completion, validation (statements end with `;`) and nothing else.
@@ -173,7 +243,10 @@ pub enum Input {
     Eof,
 }
 
-pub fn read(rl: &mut Editor<ShellHelper, DefaultHistory>, prompt: &str) -> rustyline::Result<Input> {
+pub fn read(
+    rl: &mut Editor<ShellHelper, DefaultHistory>,
+    prompt: &str,
+) -> rustyline::Result<Input> {
     match rl.readline(prompt) {
         Ok(line) => Ok(Input::Line(line)),
         Err(ReadlineError::Interrupted) => Ok(Input::Interrupted),
@@ -189,13 +262,29 @@ mod tests {
     #[test]
     fn completes_names_keywords_and_meta_commands() {
         let h = ShellHelper::new(["SalesOrder".to_string(), "SalesOrder_Details".to_string()]);
-        let names: Vec<String> = h.candidates("salesor").into_iter().map(|p| p.replacement).collect();
+        let names: Vec<String> = h
+            .candidates("salesor")
+            .into_iter()
+            .map(|p| p.replacement)
+            .collect();
         assert_eq!(names, ["SalesOrder", "SalesOrder_Details"]);
-        let kw: Vec<String> = h.candidates("sel").into_iter().map(|p| p.replacement).collect();
+        let kw: Vec<String> = h
+            .candidates("sel")
+            .into_iter()
+            .map(|p| p.replacement)
+            .collect();
         assert_eq!(kw, ["select"]);
-        let kw: Vec<String> = h.candidates("SEL").into_iter().map(|p| p.replacement).collect();
+        let kw: Vec<String> = h
+            .candidates("SEL")
+            .into_iter()
+            .map(|p| p.replacement)
+            .collect();
         assert_eq!(kw, ["SELECT"]);
-        let meta: Vec<String> = h.candidates("\\ti").into_iter().map(|p| p.replacement).collect();
+        let meta: Vec<String> = h
+            .candidates("\\ti")
+            .into_iter()
+            .map(|p| p.replacement)
+            .collect();
         assert_eq!(meta, ["\\timing"]);
     }
 }

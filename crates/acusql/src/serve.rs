@@ -10,7 +10,9 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
     let mut auth = FlightAuth::none();
     match (&args.flight_user, &args.flight_password) {
         (Some(u), Some(p)) => auth = auth.with_user(u, p),
-        (Some(_), None) => bail!("--flight-user needs --flight-password (or ACUSQL_FLIGHT_PASSWORD)"),
+        (Some(_), None) => {
+            bail!("--flight-user needs --flight-password (or ACUSQL_FLIGHT_PASSWORD)")
+        }
         (None, Some(_)) => bail!("--flight-password needs --flight-user"),
         (None, None) => {}
     }

@@ -25,6 +25,7 @@ pub enum Flow {
 pub struct Shell {
     pub ctx: SessionContext,
     pub conn: Connection,
+    pub catalog: acumatica_datafusion::Registration,
     pub format: Format,
     pub timing: bool,
     /// Rows kept for an aligned table; the rest are counted, not shown.
@@ -34,10 +35,16 @@ pub struct Shell {
 }
 
 impl Shell {
-    pub fn new(ctx: SessionContext, conn: Connection, format: Format) -> Self {
+    pub fn new(
+        ctx: SessionContext,
+        conn: Connection,
+        catalog: acumatica_datafusion::Registration,
+        format: Format,
+    ) -> Self {
         Self {
             ctx,
             conn,
+            catalog,
             format,
             timing: format == Format::Table,
             max_rows: 1000,
@@ -63,9 +70,13 @@ impl Shell {
                 }
                 continue;
             }
-            self.execute(&st.text, out)
-                .await
-                .map_err(|e| if st.line > 1 { e.context(format!("statement at line {}", st.line)) } else { e })?;
+            self.execute(&st.text, out).await.map_err(|e| {
+                if st.line > 1 {
+                    e.context(format!("statement at line {}", st.line))
+                } else {
+                    e
+                }
+            })?;
         }
         Ok(Flow::Continue)
     }
@@ -84,15 +95,8 @@ impl Shell {
                 writeln!(out, "Output format is {}.", f.name())?;
             }
             Meta::Pushdown(v) => {
-                let now = match v {
-                    Some(v) => v,
-                    None => !self.pushdown_enabled(),
-                };
-                self.ctx
-                    .sql(&format!("SET acumatica.enable_pushdown = {now}"))
-                    .await?
-                    .collect()
-                    .await?;
+                let now = v.unwrap_or(!self.catalog.pushdown());
+                self.catalog.set_pushdown(now);
                 writeln!(out, "Pushdown is {}.", if now { "on" } else { "off" })?;
             }
             Meta::ListTables(pattern) => {
@@ -106,21 +110,11 @@ impl Shell {
                 self.execute_quietly(&sql, out).await?;
             }
             Meta::Describe(table) => {
-                self.execute_quietly(&format!("DESCRIBE {table}"), out).await?;
+                self.execute_quietly(&format!("DESCRIBE {table}"), out)
+                    .await?;
             }
         }
         Ok(Flow::Continue)
-    }
-
-    fn pushdown_enabled(&self) -> bool {
-        self.ctx
-            .state()
-            .config_options()
-            .entries()
-            .iter()
-            .find(|e| e.key == "acumatica.enable_pushdown")
-            .and_then(|e| e.value.as_deref().map(|v| v == "true"))
-            .unwrap_or(true)
     }
 
     async fn execute_quietly(&mut self, sql: &str, out: &mut impl Write) -> Result<()> {
@@ -136,7 +130,9 @@ impl Shell {
         let df = self.ctx.sql(sql).await?;
         let mut stream = df.execute_stream().await?;
         let rows = Arc::new(AtomicU64::new(0));
-        let bar = self.progress.then(|| self.progress_bar(rows.clone(), started));
+        let bar = self
+            .progress
+            .then(|| self.progress_bar(rows.clone(), started));
         let mut printer = Printer::new(self.format, &mut *out, stream.schema(), self.max_rows);
         let result: Result<()> = async {
             while let Some(batch) = stream.next().await {

@@ -21,9 +21,13 @@ fn acusql() -> Command {
 }
 
 fn run(cmd: &mut Command, stdin: Option<&str>) -> Output {
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("acusql starts");
     if let Some(text) = stdin {
         child
@@ -81,7 +85,10 @@ async fn one_shot_csv_against_a_server_and_signs_out() {
 
 #[tokio::test]
 async fn demo_runs_without_any_server_and_says_so() {
-    let out = run(acusql().args(["--demo", "-c", "SELECT COUNT(*) AS n FROM Customer"]), None);
+    let out = run(
+        acusql().args(["--demo", "-c", "SELECT COUNT(*) AS n FROM Customer"]),
+        None,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("simulated Acumatica company"));
     assert!(stdout(&out).contains("1 row in"), "{}", stdout(&out));
@@ -122,7 +129,9 @@ async fn statements_from_stdin_and_files() {
     let file = dir.path().join("q.sql");
     std::fs::write(&file, "SELECT 2 AS two;\n").unwrap();
     let out = run(
-        acusql().args(["--demo", "--format", "csv", "-f"]).arg(&file),
+        acusql()
+            .args(["--demo", "--format", "csv", "-f"])
+            .arg(&file),
         None,
     );
     assert_eq!(stdout(&out), "two\n2\n");
@@ -130,7 +139,10 @@ async fn statements_from_stdin_and_files() {
 
 #[tokio::test]
 async fn errors_are_one_clear_line_and_a_failure_status() {
-    let out = run(acusql().args(["--demo", "-c", "SELECT * FROM NoSuchTable"]), None);
+    let out = run(
+        acusql().args(["--demo", "-c", "SELECT * FROM NoSuchTable"]),
+        None,
+    );
     assert!(!out.status.success());
     let err = stderr(&out);
     let last = err.lines().last().unwrap_or_default();
@@ -147,15 +159,30 @@ async fn errors_are_one_clear_line_and_a_failure_status() {
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(err.contains("error: "), "{err}");
-    assert!(!err.contains("wrong"), "the password must never be printed: {err}");
-    assert!(!err.contains("stackTrace") && !err.contains("   at "), "{err}");
+    assert!(
+        !err.contains("wrong"),
+        "the password must never be printed: {err}"
+    );
+    assert!(
+        !err.contains("stackTrace") && !err.contains("   at "),
+        "{err}"
+    );
 
     let out = run(
-        acusql().args(["--connect", "AuthScheme=Basic;Ur=http://127.0.0.1:1", "-c", "SELECT 1"]),
+        acusql().args([
+            "--connect",
+            "AuthScheme=Basic;Ur=http://127.0.0.1:1",
+            "-c",
+            "SELECT 1",
+        ]),
         None,
     );
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("Url"), "did-you-mean hint: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Url"),
+        "did-you-mean hint: {}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test]
@@ -170,16 +197,27 @@ async fn copy_to_parquet_and_csv_writes_files() {
     );
     let out = run(acusql().args(["--demo", "-q", "-c", &sql]), None);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(std::fs::metadata(&parquet).map(|m| m.len() > 0).unwrap_or(false));
+    assert!(
+        std::fs::metadata(&parquet)
+            .map(|m| m.len() > 0)
+            .unwrap_or(false)
+    );
     let text = std::fs::read_to_string(&csv).unwrap();
     assert_eq!(text.lines().count(), 6, "{text}");
 }
 
 #[tokio::test]
 async fn meta_commands_in_scripts() {
-    let out = run(acusql().args(["--demo", "--format", "csv", "-c", "\\dt SalesOrder"]), None);
+    let out = run(
+        acusql().args(["--demo", "--format", "csv", "-c", "\\dt SalesOrder"]),
+        None,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("SalesOrder_Details"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("SalesOrder_Details"),
+        "{}",
+        stdout(&out)
+    );
     let out = run(acusql().args(["--demo", "-c", "\\d Customer"]), None);
     assert!(stdout(&out).contains("CustomerID"), "{}", stdout(&out));
     let out = run(acusql().args(["--demo", "-c", "\\bogus"]), None);
@@ -193,7 +231,10 @@ async fn meta_commands_in_scripts() {
 fn python_flight_clients() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let probe = Command::new("python3")
-        .args(["-c", "import pytest, pyarrow, adbc_driver_flightsql, pandas, polars"])
+        .args([
+            "-c",
+            "import pytest, pyarrow, adbc_driver_flightsql, pandas, polars",
+        ])
         .output();
     let available = probe.map(|o| o.status.success()).unwrap_or(false);
     if !available {
@@ -207,7 +248,14 @@ fn python_flight_clients() {
         return;
     }
     let out = Command::new("python3")
-        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/python"])
+        .args([
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/python",
+        ])
         .current_dir(&root)
         .env("ACUSQL_BIN", env!("CARGO_BIN_EXE_acusql"))
         .output()
