@@ -181,8 +181,9 @@ fn strip_scheme<'a>(header: &'a str, scheme: &str) -> Option<&'a str> {
 }
 
 fn decode_basic(encoded: &str) -> Result<(String, String), Status> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
+    // Go clients (ADBC) send unpadded base64; accept both forms.
+    let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(encoded.trim().trim_end_matches('='))
         .map_err(|_| Status::unauthenticated("Basic credentials are not base64"))?;
     let text = String::from_utf8(bytes)
         .map_err(|_| Status::unauthenticated("Basic credentials are not UTF-8"))?;

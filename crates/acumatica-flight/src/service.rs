@@ -123,7 +123,8 @@ impl FlightSqlServer {
         sql: &str,
         params: Vec<datafusion::common::ScalarValue>,
     ) -> Result<DataFrame, Status> {
-        let df = self.session().sql(sql).await.map_err(to_status)?;
+        let sql = number_placeholders(sql);
+        let df = self.session().sql(&sql).await.map_err(to_status)?;
         if params.is_empty() {
             Ok(df)
         } else {
@@ -172,6 +173,40 @@ impl FlightSqlServer {
             .map_err(Status::from);
         Response::new(Box::pin(stream))
     }
+}
+
+/// JDBC/ODBC/ADBC clients write `?` placeholders; DataFusion numbers them (`$1`, `$2`, …).
+/// Question marks inside quotes or comments are left alone.
+fn number_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '-') if chars.peek() == Some(&'-') => {
+                out.push(c);
+                for c in chars.by_ref() {
+                    out.push(c);
+                    if c == '\n' {
+                        break;
+                    }
+                }
+                continue;
+            }
+            (None, '?') => {
+                n += 1;
+                out.push_str(&format!("${n}"));
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn to_status(e: DataFusionError) -> Status {
@@ -644,6 +679,19 @@ fn primary_keys_schema() -> Schema {
         Field::new("key_sequence", DataType::Int32, false),
         Field::new("key_name", DataType::Utf8, true),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::number_placeholders;
+
+    #[test]
+    fn numbers_question_marks_outside_quotes() {
+        assert_eq!(
+            number_placeholders("SELECT '?' AS q, a FROM t WHERE a = ? AND b = ? -- ?\n"),
+            "SELECT '?' AS q, a FROM t WHERE a = $1 AND b = $2 -- ?\n"
+        );
+    }
 }
 
 // `FlightService` is implemented for every `FlightSqlService` by arrow-flight.

@@ -60,8 +60,8 @@ struct Fixture {
 async fn start(auth: FlightAuth) -> Fixture {
     let ctx = SessionContext::new();
     let schema = Arc::new(Schema::new(vec![
-        Field::new("CustomerID", DataType::Utf8, true),
-        Field::new("Balance", DataType::Int64, true),
+        Field::new("customer_id", DataType::Utf8, true),
+        Field::new("balance", DataType::Int64, true),
     ]));
     let batch = RecordBatch::try_new(
         schema.clone(),
@@ -143,7 +143,7 @@ async fn statements_and_prepared_statements_with_parameters() {
 
     let info = c
         .execute(
-            "SELECT CustomerID FROM customers WHERE Balance IS NOT NULL ORDER BY 1".into(),
+            "SELECT customer_id FROM customers WHERE balance IS NOT NULL ORDER BY 1".into(),
             None,
         )
         .await
@@ -153,7 +153,7 @@ async fn statements_and_prepared_statements_with_parameters() {
 
     let mut stmt = c
         .prepare(
-            "SELECT CustomerID FROM customers WHERE CustomerID = $1".into(),
+            "SELECT customer_id FROM customers WHERE customer_id = $1".into(),
             None,
         )
         .await

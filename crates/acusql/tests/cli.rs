@@ -61,7 +61,7 @@ fn connect(sim: &SimHandle) -> String {
     )
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_shot_csv_against_a_server_and_signs_out() {
     let sim = sim().await;
     let out = run(
@@ -83,7 +83,7 @@ async fn one_shot_csv_against_a_server_and_signs_out() {
     assert_eq!(sim.stats().open_sessions, 0, "acusql signed out");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_runs_without_any_server_and_says_so() {
     let out = run(
         acusql().args(["--demo", "-c", "SELECT COUNT(*) AS n FROM Customer"]),
@@ -94,7 +94,7 @@ async fn demo_runs_without_any_server_and_says_so() {
     assert!(stdout(&out).contains("1 row in"), "{}", stdout(&out));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_and_ndjson_formats() {
     let out = run(
         acusql().args([
@@ -116,7 +116,7 @@ async fn json_and_ndjson_formats() {
     assert_eq!(stdout(&out), "{\"a\":1}\n");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statements_from_stdin_and_files() {
     let out = run(
         acusql().args(["--demo", "--format", "csv"]),
@@ -137,7 +137,7 @@ async fn statements_from_stdin_and_files() {
     assert_eq!(stdout(&out), "two\n2\n");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_are_one_clear_line_and_a_failure_status() {
     let out = run(
         acusql().args(["--demo", "-c", "SELECT * FROM NoSuchTable"]),
@@ -185,7 +185,7 @@ async fn errors_are_one_clear_line_and_a_failure_status() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copy_to_parquet_and_csv_writes_files() {
     let dir = tempfile::tempdir().unwrap();
     let parquet = dir.path().join("customers.parquet");
@@ -206,7 +206,7 @@ async fn copy_to_parquet_and_csv_writes_files() {
     assert_eq!(text.lines().count(), 6, "{text}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn meta_commands_in_scripts() {
     let out = run(
         acusql().args(["--demo", "--format", "csv", "-c", "\\dt SalesOrder"]),
