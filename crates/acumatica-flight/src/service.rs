@@ -390,7 +390,7 @@ impl FlightSqlService for FlightSqlServer {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         self.auth.check(request.metadata())?;
-        let schema = query.clone().into_builder().schema();
+        let schema = query.into_builder().schema();
         Ok(Response::new(self.info(
             &schema,
             query.as_any().encode_to_vec(),
@@ -512,7 +512,7 @@ impl FlightSqlService for FlightSqlServer {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         self.auth.check(request.metadata())?;
-        let schema = query.clone().into_builder().schema();
+        let schema = query.into_builder().schema();
         Ok(Response::new(self.info(
             &schema,
             query.as_any().encode_to_vec(),
@@ -681,6 +681,12 @@ fn primary_keys_schema() -> Schema {
     ])
 }
 
+// `FlightService` is implemented for every `FlightSqlService` by arrow-flight.
+const _: fn() = || {
+    fn assert_service<T: FlightService>() {}
+    assert_service::<FlightSqlServer>();
+};
+
 #[cfg(test)]
 mod tests {
     use super::number_placeholders;
@@ -693,9 +699,3 @@ mod tests {
         );
     }
 }
-
-// `FlightService` is implemented for every `FlightSqlService` by arrow-flight.
-const _: fn() = || {
-    fn assert_service<T: FlightService>() {}
-    assert_service::<FlightSqlServer>();
-};

@@ -145,7 +145,7 @@ impl Data {
                 let h = self.h(1, i64_, 1);
                 let name = format!("{} {}", NAMES[(h % NAMES.len() as u64) as usize], i + 1);
                 let created = self.time(1, i64_, 2);
-                let email = if h % 7 == 0 {
+                let email = if h.is_multiple_of(7) {
                     V::Null
                 } else {
                     V::Str(format!("billing{}@example.com", i + 1))
@@ -160,7 +160,7 @@ impl Data {
                         ),
                         (
                             "CurrencyID",
-                            V::Str(if h % 5 == 0 { "EUR" } else { "USD" }.into()),
+                            V::Str(if h.is_multiple_of(5) { "EUR" } else { "USD" }.into()),
                         ),
                         (
                             "CustomerClass",
@@ -179,7 +179,7 @@ impl Data {
                         ),
                         (
                             "WriteOffLimit",
-                            V::Dec(if h % 3 == 0 { 0 } else { 300_000 }, 4),
+                            V::Dec(if h.is_multiple_of(3) { 0 } else { 300_000 }, 4),
                         ),
                     ],
                     details: vec![],
@@ -208,7 +208,14 @@ impl Data {
                         ("ItemClass", V::Str("FOOD".into())),
                         (
                             "ItemStatus",
-                            V::Str(if h % 11 == 0 { "Inactive" } else { "Active" }.into()),
+                            V::Str(
+                                if h.is_multiple_of(11) {
+                                    "Inactive"
+                                } else {
+                                    "Active"
+                                }
+                                .into(),
+                            ),
                         ),
                         (
                             "LastModifiedDateTime",
@@ -245,7 +252,7 @@ impl Data {
                                 ),
                                 (
                                     "LineDescription",
-                                    if lh % 13 == 0 {
+                                    if lh.is_multiple_of(13) {
                                         V::Null
                                     } else {
                                         V::Str(format!("Line {} of order {}", l + 1, i + 1))
@@ -257,7 +264,14 @@ impl Data {
                                 ("UOM", V::Str("EA".into())),
                                 (
                                     "WarehouseID",
-                                    V::Str(if lh % 2 == 0 { "MAIN" } else { "RETAIL" }.into()),
+                                    V::Str(
+                                        if lh.is_multiple_of(2) {
+                                            "MAIN"
+                                        } else {
+                                            "RETAIL"
+                                        }
+                                        .into(),
+                                    ),
                                 ),
                             ],
                             details: vec![],
@@ -275,13 +289,13 @@ impl Data {
                         ("Date", V::Time(date)),
                         (
                             "Description",
-                            if h % 9 == 0 {
+                            if h.is_multiple_of(9) {
                                 V::Null
                             } else {
                                 V::Str(format!("Order {}", i + 1))
                             },
                         ),
-                        ("Hold", V::Bool(h % 10 == 0)),
+                        ("Hold", V::Bool(h.is_multiple_of(10))),
                         ("LastModified", V::Time(date + (h % 2_000_000) as i64)),
                         ("OrderedQty", V::Dec(qty_total / 10_000, 2)),
                         ("OrderNbr", V::Str(format!("SO{:06}", i + 1))),

@@ -213,14 +213,14 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) =
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) =
                 u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
-            {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        {
+            out.push(v);
+            i += 3;
+            continue;
         }
         out.push(b[i]);
         i += 1;
@@ -419,25 +419,25 @@ fn list(state: &State, version: &str, entity_name: &str, query: &str) -> Respons
             None,
         );
     }
-    let parse_n = |k: &str| -> Result<Option<usize>, Response> {
+    let parse_n = |k: &str| -> Result<Option<usize>, Box<Response>> {
         match p.get(k) {
             None => Ok(None),
             Some(v) => v.trim().parse().map(Some).map_err(|_| {
-                http_error(
+                Box::new(http_error(
                     StatusCode::BAD_REQUEST,
                     &format!("The value '{v}' of {k} is not a valid number."),
                     None,
-                )
+                ))
             }),
         }
     };
     let top = match parse_n("$top") {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let skip = match parse_n("$skip") {
         Ok(v) => v.unwrap_or(0),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let select = split_list(p.get("$select"));
     let expand = split_list(p.get("$expand")).unwrap_or_default();
