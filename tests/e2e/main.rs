@@ -1,1 +1,5 @@
 //! End-to-end tests: SQL in, rows out, against the simulator over loopback.
+
+mod pushdown;
+mod sql;
+mod support;

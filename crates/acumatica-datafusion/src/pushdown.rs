@@ -4,7 +4,9 @@
 //! scan sends cannot drift apart. `Exact` only where Acumatica's semantics equal DataFusion's:
 //! numbers, booleans and date-times on correctly typed columns. String comparisons are
 //! `Inexact`: the server compares case-insensitively and ignores trailing spaces, so it returns
-//! a superset that DataFusion filters again. `NOT` is never pushed (the negation of a superset
+//! a superset that DataFusion filters again; only equality-like string predicates (`eq`, `IN`,
+//! `LIKE` prefix/suffix/infix) are supersets, so `<>` and ordering on strings stay local.
+//! `NOT` is never pushed (the negation of a superset
 //! is not a superset). On detail tables only the parent's columns can be filtered on the server.
 
 use acumatica_client::metadata::WrapperType;
@@ -146,6 +148,11 @@ fn lit_of(e: &Expr) -> Option<&ScalarValue> {
 
 fn comparison(col: &Expr, op: Operator, value: &Expr, def: &TableDef) -> Option<(String, Verdict)> {
     let (name, t) = field(col, def)?;
+    // Under a case-insensitive collation only equality narrows to a superset: `ne` and
+    // ordering can drop rows that a binary comparison keeps ('Active' <> 'active').
+    if matches!(t, WrapperType::String | WrapperType::Guid) && op != Operator::Eq {
+        return None;
+    }
     let v = lit_of(value)?;
     let (lit, verdict) = literal(v, t)?;
     Some((format!("{name} {} {lit}", op_text(op)?), verdict))
@@ -163,6 +170,15 @@ pub fn translate(e: &Expr, def: &TableDef) -> Option<(String, Verdict)> {
             }
             _ => comparison(left, *op, right, def)
                 .or_else(|| comparison(right, flip(*op), left, def)),
+        },
+        // DataFusion simplifies `b = true` to `b` and `b = false` to `NOT b`.
+        Expr::Column(_) => match field(e, def)? {
+            (name, WrapperType::Boolean) => Some((format!("{name} eq true"), Verdict::Exact)),
+            _ => None,
+        },
+        Expr::Not(inner) if matches!(**inner, Expr::Column(_)) => match field(inner, def)? {
+            (name, WrapperType::Boolean) => Some((format!("{name} eq false"), Verdict::Exact)),
+            _ => None,
         },
         Expr::IsNull(inner) | Expr::IsNotNull(inner) => {
             let (name, t) = field(inner, def)?;
@@ -290,6 +306,12 @@ mod tests {
             Some(("BAccountID eq 1 or BAccountID eq 2".into(), Verdict::Exact))
         );
         assert_eq!(t(col("NoSuchColumn").eq(lit(1))), None);
+        assert_eq!(
+            t(col("Status").not_eq(lit("active"))),
+            None,
+            "ne is not a superset under a CI collation"
+        );
+        assert_eq!(t(col("CustomerID").gt(lit("C1"))), None);
         assert_eq!(t(col("id").eq(lit("x"))), None);
     }
 

@@ -1,0 +1,136 @@
+//! What is sent to Acumatica, and that results never depend on it.
+
+use proptest::prelude::*;
+
+use crate::support::{count, env};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filter_select_and_top_are_sent() {
+    let e = env().await;
+    e.sim.clear_request_log();
+    let rows = e
+        .query("SELECT OrderNbr FROM SalesOrder WHERE OrderTotal > 100 AND Hold = false LIMIT 3")
+        .await;
+    assert_eq!(count(&rows), 3);
+    let reqs = e.list_requests();
+    assert_eq!(reqs.len(), 1, "{reqs:?}");
+    let url = &reqs[0];
+    assert!(
+        url.contains("$filter=(OrderTotal gt 100.00000000M) and (Hold eq false)"),
+        "{url}"
+    );
+    assert!(url.contains("$select=OrderNbr"), "{url}");
+    assert!(url.contains("$top=3"), "{url}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn string_filters_narrow_on_the_server_and_recheck_locally() {
+    let e = env().await;
+    e.sim.clear_request_log();
+    // The server compares case-insensitively: it returns the row, DataFusion drops it.
+    let rows = e
+        .query("SELECT CustomerID FROM Customer WHERE CustomerID = 'c000001' LIMIT 5")
+        .await;
+    assert_eq!(count(&rows), 0);
+    let url = &e.list_requests()[0];
+    assert!(url.contains("$filter=CustomerID eq 'c000001'"), "{url}");
+    assert!(
+        !url.contains("$top=5"),
+        "LIMIT is not sent with an inexact filter: {url}"
+    );
+    let rows = e
+        .query("SELECT CustomerID FROM Customer WHERE CustomerID = 'C000001'")
+        .await;
+    assert_eq!(count(&rows), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_early_satisfied_limit_stops_fetching() {
+    let e = env().await;
+    e.sim.clear_request_log();
+    let rows = e.query("SELECT * FROM SalesOrder_Details LIMIT 5").await;
+    assert_eq!(count(&rows), 5);
+    let reqs = e.list_requests();
+    assert!(reqs.len() <= 4, "at most one page per partition: {reqs:?}");
+    assert!(
+        reqs.iter().all(|u| u.contains("$expand=Details")),
+        "{reqs:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detail_predicates_stay_local_and_parent_ones_are_sent() {
+    let e = env().await;
+    e.sim.clear_request_log();
+    let rows = e
+        .query("SELECT OrderNbr, InventoryID FROM SalesOrder_Details WHERE OrderNbr = 'SO000002' AND InventoryID <> 'NONE'")
+        .await;
+    assert!(count(&rows) > 0);
+    let url = &e.list_requests()[0];
+    assert!(url.contains("$filter=OrderNbr eq 'SO000002'"), "{url}");
+    assert!(!url.contains("InventoryID ne"), "{url}");
+}
+
+fn predicate() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        (
+            prop_oneof![Just("="), Just("<>"), Just("<"), Just(">="),],
+            0_i64..60_000
+        )
+            .prop_map(|(op, v)| format!("CreditLimit {op} {v}")),
+        prop_oneof![
+            Just("Status = 'Active'"),
+            Just("Status = 'active'"),
+            Just("Status <> 'On Hold'")
+        ]
+        .prop_map(str::to_string),
+        prop_oneof![Just("Email IS NULL"), Just("Email IS NOT NULL")].prop_map(str::to_string),
+        prop_oneof![
+            Just("CustomerName LIKE 'Zephyr%'"),
+            Just("CustomerName LIKE '%Sons%'"),
+            Just("CustomerName LIKE 'o''brien%'")
+        ]
+        .prop_map(str::to_string),
+        (0_u32..3).prop_map(|v| format!("WriteOffLimit = {}", [0, 30, 31][v as usize])),
+        prop_oneof![
+            Just("CreatedDateTime > TIMESTAMP '2024-01-01T00:00:00Z'"),
+            Just("CreatedDateTime <= TIMESTAMP '2023-06-30T12:00:00Z'")
+        ]
+        .prop_map(str::to_string),
+        prop_oneof![
+            Just("CustomerClass IN ('LOCAL', 'intl')"),
+            Just("CustomerID BETWEEN 'C000010' AND 'C000050'")
+        ]
+        .prop_map(str::to_string),
+    ];
+    leaf.prop_recursive(2, 6, 2, |inner| {
+        prop_oneof![
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} AND {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} OR {b})")),
+            inner.prop_map(|a| format!("NOT ({a})")),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+    /// Results with pushdown equal results with pushdown off, on data with mixed case,
+    /// trailing spaces, quotes, NULLs and zero amounts.
+    #[test]
+    fn pushdown_never_changes_results(where_clause in predicate(), limit in prop::option::of(1_usize..20)) {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async {
+            let e = env().await;
+            let order = if limit.is_some() { " ORDER BY CustomerID" } else { "" };
+            let lim = limit.map(|l| format!(" LIMIT {l}")).unwrap_or_default();
+            let sql = format!("SELECT CustomerID, CustomerName, CreditLimit FROM Customer WHERE {where_clause}{order}{lim}");
+            e.catalog.set_pushdown(true);
+            let pushed = e.rows(&sql).await;
+            e.catalog.set_pushdown(false);
+            let local = e.rows(&sql).await;
+            prop_assert_eq!(pushed, local, "{}", sql);
+            Ok(())
+        })?;
+    }
+}

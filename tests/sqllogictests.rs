@@ -1,2 +1,0 @@
-//! Runs the `.slt` files under `tests/slt` against the simulator.
-fn main() {}
