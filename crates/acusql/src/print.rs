@@ -111,9 +111,15 @@ impl<W: Write> Printer<W> {
         match self.format {
             Format::Table => {
                 let mut table = Table::new();
-                table
-                    .load_preset(presets::UTF8_FULL_CONDENSED)
-                    .set_content_arrangement(ContentArrangement::Dynamic);
+                table.load_preset(presets::UTF8_FULL_CONDENSED);
+                // Fit a real terminal; an unknown or tiny width (pipes, bare ptys) must not
+                // squeeze every column to one character.
+                let arrangement = if table.width().is_some_and(|w| w >= 40) {
+                    ContentArrangement::Dynamic
+                } else {
+                    ContentArrangement::Disabled
+                };
+                table.set_content_arrangement(arrangement);
                 table.set_header(self.schema.fields().iter().map(|f| Cell::new(f.name())));
                 for (i, f) in self.schema.fields().iter().enumerate() {
                     if f.data_type().is_numeric()

@@ -267,3 +267,47 @@ fn python_flight_clients() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The REPL through a pseudo-terminal: a multi-line statement, completion, `\d`, and Ctrl-C
+/// cancelling a slow scan without leaving the shell.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repl_multiline_completion_describe_and_ctrl_c() {
+    let sim = acumatica_sim::start(SimConfig {
+        latency: std::time::Duration::from_millis(1500),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let conn = connect(&sim);
+    let result = tokio::task::spawn_blocking(move || -> Result<(), rexpect::error::Error> {
+        let mut cmd = acusql();
+        cmd.args(["--connect", &conn]);
+        let mut p = rexpect::session::spawn_command(cmd, Some(30_000))?;
+        p.exp_string("acusql> ")?;
+        // A statement over two lines runs when the `;` arrives.
+        p.send_line("SELECT 40 +")?;
+        p.send_line("2 AS answer;")?;
+        p.exp_string("answer")?;
+        p.exp_string("42")?;
+        p.exp_string("acusql> ")?;
+        // Tab completes a table name.
+        p.send("\\d SalesOrder_Det")?;
+        p.send("\t")?;
+        p.send_line("")?;
+        p.exp_string("InventoryID")?;
+        p.exp_string("acusql> ")?;
+        // Ctrl-C cancels the running query, not the shell.
+        p.send_line("SELECT COUNT(*) FROM SalesOrder_Details;")?;
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        p.send_control('c')?;
+        p.exp_string("query cancelled")?;
+        p.send_line("SELECT 'still here' AS s;")?;
+        p.exp_string("still here")?;
+        p.send_line("\\q")?;
+        p.exp_eof()?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    result.expect("REPL session");
+}
