@@ -101,8 +101,6 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Sign in once with OAuth (authorization code, or implicit) and store the tokens for later runs.
-    Login,
     /// Serve the Acumatica tables over Arrow Flight SQL (for Python/ADBC, JDBC and ODBC clients).
     Serve(ServeArgs),
 }

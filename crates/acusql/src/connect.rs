@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 
 use acumatica_client::{Connection, ConnectionConfig};
 use acumatica_datafusion::AcumaticaOptions;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::cli::Cli;
@@ -110,20 +110,6 @@ pub async fn open(cli: &Cli) -> Result<Session> {
         catalog,
         demo,
     })
-}
-
-/// `acusql login`: runs the interactive OAuth flow once and stores the tokens.
-pub async fn login(cli: &Cli) -> Result<()> {
-    if !cli.has_connection() {
-        bail!(
-            "acusql login needs a connection: --connect \"AuthScheme=OAuth;Url=…;OAuthClientId=…;OAuthClientSecret=…;OAuthSettingsLocation=…\" or a --profile"
-        );
-    }
-    let config = config(cli)?;
-    let conn = Connection::connect(config).await?;
-    conn.close().await?;
-    eprintln!("Signed in; tokens are stored for later runs.");
-    Ok(())
 }
 
 /// Table and column names for completion.

@@ -64,12 +64,6 @@ fn report(e: &anyhow::Error) -> ExitCode {
 
 async fn run(cli: Cli) -> ExitCode {
     match &cli.command {
-        Some(Command::Login) => {
-            return match connect::login(&cli).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => report(&e),
-            };
-        }
         Some(Command::Serve(args)) => {
             return match serve::run(&cli, args).await {
                 Ok(()) => ExitCode::SUCCESS,
