@@ -1,5 +1,6 @@
 //! A simulator of Acumatica ERP's contract-based REST API for demos and tests: cookie sign-in,
-//! entity lists with `$filter`, `$select`, `$expand`, `$top` and `$skip`, deterministic data.
+//! an OAuth 2.0 identity server, entity lists with `$filter`, `$select`, `$expand`, `$top` and
+//! `$skip`, deterministic data, licence limits and injectable faults.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -12,10 +13,13 @@
 mod data;
 mod filter;
 mod json;
+mod oauth;
 mod server;
+mod sessions;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 pub use server::{RequestRecord, SimStats};
 
@@ -33,7 +37,64 @@ pub struct SimConfig {
     /// Sign-ins allowed at once ("API Login Limit" beyond).
     pub max_sessions: usize,
     /// Latency added to every data request.
-    pub latency: std::time::Duration,
+    pub latency: Duration,
+    /// Latency added per record written (a server that is slower on bigger pages).
+    pub latency_per_row: Duration,
+    /// Sessions unused for this long are closed (Acumatica: 10 minutes).
+    pub idle_timeout: Duration,
+    /// "Maximum Number of Concurrent Web Services API Requests": requests beyond it queue; more
+    /// than 20 queued are declined with 429. 0 = no limit.
+    pub max_concurrent_requests: usize,
+    /// "Maximum Number of Web Services API Requests per Minute": past half of it, requests are
+    /// delayed as documented. 0 = no limit.
+    pub requests_per_minute: u32,
+    /// Injected faults on data requests.
+    pub faults: Faults,
+    /// The connected application of the OAuth identity server.
+    pub oauth: OAuthApp,
+}
+
+/// Probabilities (0.0–1.0) of faults injected into data requests, drawn from a generator
+/// seeded with `SimConfig::seed` (reproducible for a given sequence of requests).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Faults {
+    /// 429 as IIS sends it for a declined request (`text/plain` body).
+    pub rate_429: f64,
+    /// 503 Service Unavailable (an HTML page).
+    pub rate_5xx: f64,
+    /// The connection drops halfway through the response body.
+    pub rate_drop: f64,
+    /// The session (or bearer token) expires just before the request: 401.
+    pub rate_expire: f64,
+}
+
+impl Faults {
+    pub fn any(&self) -> bool {
+        self.rate_429 + self.rate_5xx + self.rate_drop + self.rate_expire > 0.0
+    }
+}
+
+/// One connected application (Connected Applications, SM303010) allowing every flow.
+#[derive(Debug, Clone)]
+pub struct OAuthApp {
+    /// `GUID@Tenant`.
+    pub client_id: String,
+    pub client_secret: String,
+    /// Registered redirect URIs; loopback `http://127.0.0.1:*`/`localhost` URIs are always allowed.
+    pub redirect_uris: Vec<String>,
+    /// Access-token lifetime (Acumatica: 3600 s).
+    pub token_lifetime: Duration,
+}
+
+impl Default for OAuthApp {
+    fn default() -> Self {
+        Self {
+            client_id: "3F2B8C1E-7A4D-4B9E-9C21-5D6E7F8A9B0C@Company".into(),
+            client_secret: "sim-secret-kJ3n9QwX2Lp".into(),
+            redirect_uris: Vec::new(),
+            token_lifetime: Duration::from_secs(3600),
+        }
+    }
 }
 
 impl Default for SimConfig {
@@ -46,7 +107,13 @@ impl Default for SimConfig {
             user: "admin".into(),
             password: "demo".into(),
             max_sessions: 8,
-            latency: std::time::Duration::ZERO,
+            latency: Duration::ZERO,
+            latency_per_row: Duration::ZERO,
+            idle_timeout: Duration::from_secs(600),
+            max_concurrent_requests: 0,
+            requests_per_minute: 0,
+            faults: Faults::default(),
+            oauth: OAuthApp::default(),
         }
     }
 }

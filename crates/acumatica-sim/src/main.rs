@@ -1,6 +1,7 @@
 //! `acumatica-sim`: run the Acumatica simulator from the command line.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::Parser;
 
@@ -32,11 +33,55 @@ struct Args {
     /// Latency added to every data request, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// Latency added per record served, in microseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_per_row_us: u64,
+    /// Idle API sessions are closed after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    idle_timeout_secs: u64,
+    /// Concurrent API requests processed ("API processing cores"; 0 = no limit).
+    #[arg(long, default_value_t = 0)]
+    max_concurrent_requests: usize,
+    /// API requests per minute allowed by the licence (0 = no limit).
+    #[arg(long, default_value_t = 0)]
+    requests_per_minute: u32,
+    /// Fraction of data requests answered 429.
+    #[arg(long, default_value_t = 0.0)]
+    fault_429: f64,
+    /// Fraction of data requests answered 503.
+    #[arg(long, default_value_t = 0.0)]
+    fault_5xx: f64,
+    /// Fraction of data requests whose connection drops mid-body.
+    #[arg(long, default_value_t = 0.0)]
+    fault_drop: f64,
+    /// Fraction of data requests whose session expires first (401).
+    #[arg(long, default_value_t = 0.0)]
+    fault_expire: f64,
+    /// OAuth client id of the connected application (`GUID@Tenant`).
+    #[arg(long)]
+    client_id: Option<String>,
+    /// OAuth client secret of the connected application.
+    #[arg(long)]
+    client_secret: Option<String>,
+    /// Lifetime of OAuth access tokens, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    token_lifetime_secs: u64,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let mut oauth = acumatica_sim::OAuthApp {
+        token_lifetime: Duration::from_secs(args.token_lifetime_secs),
+        ..Default::default()
+    };
+    if let Some(id) = &args.client_id {
+        oauth.client_id = id.clone();
+    }
+    if let Some(s) = &args.client_secret {
+        oauth.client_secret = s.clone();
+    }
+    let (client_id, client_secret) = (oauth.client_id.clone(), oauth.client_secret.clone());
     let sim = acumatica_sim::start(acumatica_sim::SimConfig {
         listen: args.listen,
         scale: args.scale,
@@ -45,7 +90,18 @@ async fn main() -> anyhow::Result<()> {
         user: args.user.clone(),
         password: args.password.clone(),
         max_sessions: args.max_sessions,
-        latency: std::time::Duration::from_millis(args.latency_ms),
+        latency: Duration::from_millis(args.latency_ms),
+        latency_per_row: Duration::from_micros(args.latency_per_row_us),
+        idle_timeout: Duration::from_secs(args.idle_timeout_secs),
+        max_concurrent_requests: args.max_concurrent_requests,
+        requests_per_minute: args.requests_per_minute,
+        faults: acumatica_sim::Faults {
+            rate_429: args.fault_429,
+            rate_5xx: args.fault_5xx,
+            rate_drop: args.fault_drop,
+            rate_expire: args.fault_expire,
+        },
+        oauth,
     })
     .await?;
     println!("Acumatica simulator listening on {}", sim.base_url());
@@ -59,6 +115,10 @@ async fn main() -> anyhow::Result<()> {
         args.user,
         args.password,
         args.tenant
+    );
+    println!(
+        "  OAuth: {}/identity/connect/{{authorize,token}} client_id={client_id} client_secret={client_secret} (loopback redirect URIs)",
+        sim.base_url()
     );
     println!("  counters: {}/_sim/stats", sim.base_url());
     tokio::signal::ctrl_c().await?;

@@ -1,9 +1,10 @@
 //! HTTP routes: sign-in, entity lists, counters.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -12,10 +13,14 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use tokio::sync::Semaphore;
+
 use crate::SimConfig;
 use crate::data::{Data, Entity};
 use crate::filter;
 use crate::json::{self, Shape};
+use crate::oauth;
+use crate::sessions::{Denied, Sessions};
 
 const VERSIONS: &[&str] = &["23.200.001", "24.200.001"];
 
@@ -48,22 +53,42 @@ pub struct SimStats {
     pub open_sessions: usize,
     pub logins: u64,
     pub logouts: u64,
+    /// OAuth access tokens issued (sign-ins and refreshes).
+    pub tokens_issued: u64,
+    pub refreshes: u64,
+    /// Faults injected so far.
+    pub faults_injected: u64,
+    /// Requests declined because the request queue was full (429).
+    pub declined: u64,
     pub requests_by_path: HashMap<String, u64>,
     pub last_urls: Vec<String>,
 }
 
 pub struct State {
-    config: SimConfig,
+    pub(crate) config: SimConfig,
     data: Data,
     top_level: HashSet<String>,
-    sessions: Mutex<HashSet<String>>,
+    sessions: Mutex<Sessions>,
     log: Mutex<Vec<RequestRecord>>,
     requests: AtomicU64,
     bytes: AtomicU64,
     logins: AtomicU64,
     logouts: AtomicU64,
-    counter: AtomicU64,
-    _addr: SocketAddr,
+    faults_drawn: AtomicU64,
+    faults_injected: AtomicU64,
+    declined: AtomicU64,
+    /// The licence's "API processing cores".
+    cores: Option<Semaphore>,
+    queued: AtomicUsize,
+    /// Start times of the requests of the past minute (requests-per-minute limit).
+    recent: Mutex<VecDeque<Instant>>,
+    base_url: String,
+}
+
+/// How a request is signed in.
+enum Caller {
+    Cookie(String),
+    Bearer(String),
 }
 
 impl State {
@@ -84,6 +109,8 @@ impl State {
                 seed: config.seed,
                 scale: config.scale,
             },
+            cores: (config.max_concurrent_requests > 0)
+                .then(|| Semaphore::new(config.max_concurrent_requests)),
             config,
             top_level,
             sessions: Mutex::default(),
@@ -92,9 +119,23 @@ impl State {
             bytes: AtomicU64::new(0),
             logins: AtomicU64::new(0),
             logouts: AtomicU64::new(0),
-            counter: AtomicU64::new(1),
-            _addr: addr,
+            faults_drawn: AtomicU64::new(0),
+            faults_injected: AtomicU64::new(0),
+            declined: AtomicU64::new(0),
+            queued: AtomicUsize::new(0),
+            recent: Mutex::default(),
+            base_url: format!("http://{addr}"),
         }
+    }
+
+    /// The session table, swept of idle sessions and expired tokens.
+    pub(crate) fn sessions(&self) -> std::sync::MutexGuard<'_, Sessions> {
+        let mut s = self
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.sweep(self.config.idle_timeout);
+        s
     }
 
     pub fn stats(&self) -> SimStats {
@@ -104,12 +145,20 @@ impl State {
             let path = r.url.split('?').next().unwrap_or_default().to_string();
             *by_path.entry(path).or_insert(0) += 1;
         }
+        let (open_sessions, tokens_issued, refreshes) = {
+            let s = self.sessions();
+            (s.open_count(), s.tokens_issued, s.refreshes)
+        };
         SimStats {
             requests: self.requests.load(Ordering::Relaxed),
             bytes_sent: self.bytes.load(Ordering::Relaxed),
-            open_sessions: self.sessions.lock().map(|s| s.len()).unwrap_or(0),
+            open_sessions,
             logins: self.logins.load(Ordering::Relaxed),
             logouts: self.logouts.load(Ordering::Relaxed),
+            tokens_issued,
+            refreshes,
+            faults_injected: self.faults_injected.load(Ordering::Relaxed),
+            declined: self.declined.load(Ordering::Relaxed),
             requests_by_path: by_path,
             last_urls: log.iter().rev().take(20).map(|r| r.url.clone()).collect(),
         }
@@ -125,12 +174,11 @@ impl State {
         }
     }
 
-    fn session_of(&self, headers: &HeaderMap) -> Option<String> {
-        let cookies = headers.get_all(header::COOKIE);
-        for c in cookies {
+    fn cookie_session(headers: &HeaderMap) -> Option<String> {
+        for c in headers.get_all(header::COOKIE) {
             for part in c.to_str().unwrap_or_default().split(';') {
                 if let Some(v) = part.trim().strip_prefix("ASP.NET_SessionId=")
-                    && self.sessions.lock().map(|s| s.contains(v)).unwrap_or(false)
+                    && !v.is_empty()
                 {
                     return Some(v.to_string());
                 }
@@ -138,6 +186,91 @@ impl State {
         }
         None
     }
+
+    fn bearer_token(headers: &HeaderMap) -> Option<String> {
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_string())
+    }
+
+    /// Who is calling: a bearer token wins over a cookie, as on the real server.
+    fn caller(&self, headers: &HeaderMap) -> Result<Caller, Denied> {
+        let mut sessions = self.sessions();
+        if let Some(t) = Self::bearer_token(headers) {
+            sessions.bearer(&t, self.config.max_sessions)?;
+            return Ok(Caller::Bearer(t));
+        }
+        match Self::cookie_session(headers) {
+            Some(id) if sessions.touch(&id) => Ok(Caller::Cookie(id)),
+            _ => Err(Denied::NotSignedIn),
+        }
+    }
+
+    /// Draws the fault (if any) for the next data request.
+    fn draw_fault(&self) -> Option<Fault> {
+        let f = &self.config.faults;
+        if !f.any() {
+            return None;
+        }
+        let n = self.faults_drawn.fetch_add(1, Ordering::Relaxed);
+        let x = (crate::data::mix(
+            self.config.seed ^ 0xFA17_FA17 ^ n.wrapping_mul(0x2545_F491_4F6C_DD1D),
+        ) >> 11) as f64
+            / (1u64 << 53) as f64;
+        let mut edge = 0.0;
+        for (rate, fault) in [
+            (f.rate_429, Fault::TooMany),
+            (f.rate_5xx, Fault::Unavailable),
+            (f.rate_drop, Fault::Drop),
+            (f.rate_expire, Fault::Expire),
+        ] {
+            edge += rate;
+            if x < edge {
+                self.faults_injected.fetch_add(1, Ordering::Relaxed);
+                return Some(fault);
+            }
+        }
+        None
+    }
+
+    /// The documented requests-per-minute delay: once the past minute holds half of the limit,
+    /// each request waits (time left in that minute) / (limit − requests in it).
+    fn rpm_delay(&self) -> Duration {
+        let limit = self.config.requests_per_minute as usize;
+        if limit == 0 {
+            return Duration::ZERO;
+        }
+        let now = Instant::now();
+        let Ok(mut recent) = self.recent.lock() else {
+            return Duration::ZERO;
+        };
+        while recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+        {
+            recent.pop_front();
+        }
+        let n = recent.len();
+        let delay = if n * 2 >= limit {
+            let first = *recent.front().unwrap_or(&now);
+            let left = (first + Duration::from_secs(60)).saturating_duration_since(now);
+            left / (limit.saturating_sub(n).max(1) as u32)
+        } else {
+            Duration::ZERO
+        };
+        recent.push_back(now + delay);
+        delay
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    TooMany,
+    Unavailable,
+    Drop,
+    Expire,
 }
 
 pub fn router(state: Arc<State>) -> Router {
@@ -182,7 +315,16 @@ async fn handle(
     let path = uri.path().to_string();
     let query = uri.query().unwrap_or_default().to_string();
     let decoded_query = percent_decode(&query.replace('+', " "));
-    let response = route(&state, &method, &path, &decoded_query, &headers, &body).await;
+    let response = route(
+        &state,
+        &method,
+        &path,
+        &query,
+        &decoded_query,
+        &headers,
+        &body,
+    )
+    .await;
     let bytes = response_len(&response);
     state.requests.fetch_add(1, Ordering::Relaxed);
     state.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
@@ -254,10 +396,80 @@ fn params(query: &str) -> HashMap<String, String> {
     out
 }
 
+fn not_logged_in() -> Response {
+    http_error(StatusCode::UNAUTHORIZED, "You are not logged in.", None)
+}
+
+fn login_limit() -> Response {
+    http_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "An error has occurred.",
+        Some(("API Login Limit", "PX.Data.PXException")),
+    )
+}
+
+/// Holds one of the licence's "API processing cores" while a request runs.
+enum Core<'a> {
+    Unlimited,
+    Held(#[allow(dead_code)] tokio::sync::SemaphorePermit<'a>),
+}
+
+/// Queues for an API processing core; more than 20 waiting → declined.
+async fn enter_queue(state: &State) -> Result<Core<'_>, Response> {
+    let Some(cores) = &state.cores else {
+        return Ok(Core::Unlimited);
+    };
+    if let Ok(p) = cores.try_acquire() {
+        return Ok(Core::Held(p));
+    }
+    if state.queued.fetch_add(1, Ordering::SeqCst) >= 20 {
+        state.queued.fetch_sub(1, Ordering::SeqCst);
+        state.declined.fetch_add(1, Ordering::Relaxed);
+        return Err(iis_429());
+    }
+    let permit = cores.acquire().await;
+    state.queued.fetch_sub(1, Ordering::SeqCst);
+    permit
+        .map(Core::Held)
+        .map_err(|_| StatusCode::SERVICE_UNAVAILABLE.into_response())
+}
+
+/// The body IIS substitutes for a 429 it does not know.
+fn iis_429() -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::CONTENT_TYPE, "text/plain")],
+        "The custom error module does not recognize this error.",
+    )
+        .into_response()
+}
+
+/// A response whose connection drops halfway through the body.
+async fn dropped(r: Response) -> Response {
+    let (parts, body) = r.into_parts();
+    let full = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(_) => Bytes::new(),
+    };
+    let half = full.slice(..full.len() / 2);
+    let stream = futures::stream::iter(vec![
+        Ok::<Bytes, std::io::Error>(half),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "simulated dropped connection",
+        )),
+    ]);
+    let mut parts = parts;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from_stream(stream))
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn route(
     state: &State,
     method: &Method,
     path: &str,
+    raw_query: &str,
     query: &str,
     headers: &HeaderMap,
     body: &Bytes,
@@ -268,6 +480,25 @@ async fn route(
             StatusCode::OK,
             serde_json::to_string(&state.stats()).unwrap_or_default(),
         ),
+        (&Method::GET, ["identity", ".well-known", "openid-configuration"]) => {
+            oauth::discovery(&state.base_url)
+        }
+        (&Method::GET, ["identity", "connect", "authorize"]) => {
+            oauth::authorize_page(state, raw_query)
+        }
+        (&Method::POST, ["identity", "connect", "authorize"]) => {
+            oauth::authorize_submit(state, body)
+        }
+        (&Method::POST, ["identity", "connect", "token"]) => {
+            let r = oauth::token(state, headers, body);
+            if r.status().is_success() {
+                state.logins.fetch_add(1, Ordering::Relaxed);
+            }
+            r
+        }
+        (&Method::POST, ["identity", "connect", "revocation"]) => {
+            oauth::revocation(state, headers, body)
+        }
         (&Method::GET, ["entity"]) => {
             let endpoints: Vec<String> = VERSIONS
                 .iter()
@@ -281,24 +512,14 @@ async fn route(
                 ),
             )
         }
-        (&Method::POST, ["entity", "auth", "login"]) => login(state, headers, body),
-        (&Method::POST, ["entity", "auth", "logout"]) => {
-            if let Some(id) = state.session_of(headers)
-                && let Ok(mut s) = state.sessions.lock()
-            {
-                s.remove(&id);
-                state.logouts.fetch_add(1, Ordering::Relaxed);
-            }
-            let mut r = StatusCode::NO_CONTENT.into_response();
-            for c in [
-                ".ASPXAUTH=; expires=Tue, 12-Oct-1999 00:00:00 GMT; path=/; HttpOnly",
-                "ASP.NET_SessionId=; expires=Tue, 12-Oct-1999 00:00:00 GMT; path=/",
-            ] {
-                r.headers_mut()
-                    .append(header::SET_COOKIE, HeaderValue::from_static(c));
-            }
-            r
+        (&Method::POST, ["entity", "auth", "login"]) => {
+            let _core = match enter_queue(state).await {
+                Ok(c) => c,
+                Err(r) => return r,
+            };
+            login(state, headers, body)
         }
+        (&Method::POST, ["entity", "auth", "logout"]) => logout(state, headers),
         (&Method::GET, ["entity", endpoint, version, entity, ..]) => {
             if !endpoint.eq_ignore_ascii_case("Default") || !VERSIONS.contains(version) {
                 return http_error(
@@ -307,23 +528,63 @@ async fn route(
                     None,
                 );
             }
-            if state.session_of(headers).is_none() {
-                return http_error(StatusCode::UNAUTHORIZED, "You are not logged in.", None);
+            let caller = match state.caller(headers) {
+                Ok(c) => c,
+                Err(Denied::NotSignedIn) => return not_logged_in(),
+                Err(Denied::LoginLimit) => return login_limit(),
+            };
+            let _core = match enter_queue(state).await {
+                Ok(c) => c,
+                Err(r) => return r,
+            };
+            let wait = state.rpm_delay() + state.config.latency;
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
             }
-            if !state.config.latency.is_zero() {
-                tokio::time::sleep(state.config.latency).await;
+            let fault = state.draw_fault();
+            match fault {
+                Some(Fault::TooMany) => return iis_429(),
+                Some(Fault::Unavailable) => {
+                    return (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        [(header::CONTENT_TYPE, "text/html")],
+                        "<html><head><title>Service Unavailable</title></head><body><h1>Service Unavailable</h1><p>HTTP Error 503. The service is unavailable.</p></body></html>",
+                    )
+                        .into_response();
+                }
+                Some(Fault::Expire) => {
+                    let mut s = state.sessions();
+                    match &caller {
+                        Caller::Cookie(id) => {
+                            s.close(id);
+                        }
+                        Caller::Bearer(t) => s.expire_token(t),
+                    }
+                    return not_logged_in();
+                }
+                Some(Fault::Drop) | None => {}
             }
-            if segs.len() > 4 {
-                return http_error(
+            let r = if segs.len() > 4 {
+                http_error(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "An error has occurred.",
                     Some((
                         "No entity satisfies the condition.",
                         "PX.Api.ContractBased.NoEntitySatisfiesTheConditionException",
                     )),
-                );
+                )
+            } else {
+                let (r, rows) = list(state, version, entity, query);
+                let per_row = state.config.latency_per_row * rows as u32;
+                if !per_row.is_zero() {
+                    tokio::time::sleep(per_row).await;
+                }
+                r
+            };
+            if matches!(fault, Some(Fault::Drop)) {
+                return dropped(r).await;
             }
-            list(state, version, entity, query)
+            r
         }
         _ => http_error(
             StatusCode::NOT_FOUND,
@@ -331,6 +592,27 @@ async fn route(
             None,
         ),
     }
+}
+
+fn logout(state: &State, headers: &HeaderMap) -> Response {
+    let id = match State::bearer_token(headers) {
+        Some(t) => state.sessions().session_of_token(&t),
+        None => State::cookie_session(headers),
+    };
+    if let Some(id) = id
+        && state.sessions().close(&id)
+    {
+        state.logouts.fetch_add(1, Ordering::Relaxed);
+    }
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    for c in [
+        ".ASPXAUTH=; expires=Tue, 12-Oct-1999 00:00:00 GMT; path=/; HttpOnly",
+        "ASP.NET_SessionId=; expires=Tue, 12-Oct-1999 00:00:00 GMT; path=/",
+    ] {
+        r.headers_mut()
+            .append(header::SET_COOKIE, HeaderValue::from_static(c));
+    }
+    r
 }
 
 fn login(state: &State, _headers: &HeaderMap, body: &Bytes) -> Response {
@@ -364,30 +646,16 @@ fn login(state: &State, _headers: &HeaderMap, body: &Bytes) -> Response {
             )),
         );
     }
-    let mut sessions = match state.sessions.lock() {
-        Ok(s) => s,
-        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    let Some(id) = state.sessions().open(state.config.max_sessions) else {
+        return login_limit();
     };
-    if sessions.len() >= state.config.max_sessions {
-        return http_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "An error has occurred.",
-            Some(("API Login Limit", "PX.Data.PXException")),
-        );
-    }
-    let n = state.counter.fetch_add(1, Ordering::Relaxed);
-    let id: String = format!(
-        "{:024x}",
-        n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ state.config.seed
-    )
-    .chars()
-    .take(24)
-    .collect();
-    sessions.insert(id.clone());
-    state.logins.fetch_add(1, Ordering::Relaxed);
+    let n = state.logins.fetch_add(1, Ordering::Relaxed) + 1;
     let mut r = StatusCode::NO_CONTENT.into_response();
     for c in [
-        format!(".ASPXAUTH={:064X}; path=/; HttpOnly; SameSite=None", n),
+        format!(
+            ".ASPXAUTH={:064X}; path=/; HttpOnly; SameSite=None",
+            crate::data::mix(n ^ state.config.seed)
+        ),
         format!("ASP.NET_SessionId={id}; path=/; HttpOnly; SameSite=Lax"),
         format!("CompanyID={}; path=/", state.config.tenant),
         "Locale=Culture=en-US&TimeZone=GMTE0000U; path=/".to_string(),
@@ -410,14 +678,27 @@ fn split_list(v: Option<&String>) -> Option<Vec<String>> {
     })
 }
 
-fn list(state: &State, version: &str, entity_name: &str, query: &str) -> Response {
+/// Serves a list request; also returns the number of records written.
+fn list(state: &State, version: &str, entity_name: &str, query: &str) -> (Response, usize) {
+    match list_inner(state, version, entity_name, query) {
+        Ok(r) => r,
+        Err(r) => (*r, 0),
+    }
+}
+
+fn list_inner(
+    state: &State,
+    version: &str,
+    entity_name: &str,
+    query: &str,
+) -> Result<(Response, usize), Box<Response>> {
     let p = params(query);
     if !state.top_level.contains(&entity_name.to_ascii_lowercase()) {
-        return http_error(
+        return Err(Box::new(http_error(
             StatusCode::NOT_FOUND,
             &format!("The entity {entity_name} is not found."),
             None,
-        );
+        )));
     }
     let parse_n = |k: &str| -> Result<Option<usize>, Box<Response>> {
         match p.get(k) {
@@ -431,35 +712,29 @@ fn list(state: &State, version: &str, entity_name: &str, query: &str) -> Respons
             }),
         }
     };
-    let top = match parse_n("$top") {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    let skip = match parse_n("$skip") {
-        Ok(v) => v.unwrap_or(0),
-        Err(r) => return *r,
-    };
+    let top = parse_n("$top")?;
+    let skip = parse_n("$skip")?.unwrap_or(0);
     let select = split_list(p.get("$select"));
     let expand = split_list(p.get("$expand")).unwrap_or_default();
     let filter = match p.get("$filter").map(|f| filter::parse(f)) {
         None => None,
         Some(Ok(f)) => Some(f),
         Some(Err(e)) => {
-            return http_error(
+            return Err(Box::new(http_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "An error has occurred.",
                 Some((&e.0, "PX.Api.ContractBased.ODataException")),
-            );
+            )));
         }
     };
     let Some(entity) = Entity::parse(entity_name) else {
-        return json_response(StatusCode::OK, "[]".into());
+        return Ok((json_response(StatusCode::OK, "[]".into()), 0));
     };
     if let Some(f) = &filter {
         let mut paths = Vec::new();
         filter::paths(f, &mut paths);
         if let Some(p) = paths.iter().find(|p| p.contains('/')) {
-            return http_error(
+            return Err(Box::new(http_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "An error has occurred.",
                 Some((
@@ -468,7 +743,7 @@ fn list(state: &State, version: &str, entity_name: &str, query: &str) -> Respons
                     ),
                     "PX.Api.ContractBased.Optimization.CannotOptimizeException",
                 )),
-            );
+            )));
         }
     }
     let with_details = !expand.is_empty();
@@ -480,23 +755,28 @@ fn list(state: &State, version: &str, entity_name: &str, query: &str) -> Respons
         links,
     };
     let mut out = String::from("[");
-    let mut matched = 0usize;
+    // Without a filter, `$skip` jumps straight to its record.
+    let (start, mut matched) = if filter.is_none() {
+        (skip, skip)
+    } else {
+        (0, 0)
+    };
     let mut written = 0usize;
-    for i in 0..state.data.count(entity) {
+    for i in start..state.data.count(entity) {
         if top.is_some_and(|t| written >= t) {
             break;
         }
-        let r = state.data.record(entity, i, with_details);
         if let Some(f) = &filter {
-            match filter::eval(f, &r) {
+            // Filters never reach into details (refused above), so test the bare record.
+            match filter::eval(f, &state.data.record(entity, i, false)) {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(e) => {
-                    return http_error(
+                    return Err(Box::new(http_error(
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "An error has occurred.",
                         Some((&e.0, "PX.Api.ContractBased.ODataException")),
-                    );
+                    )));
                 }
             }
         }
@@ -504,6 +784,7 @@ fn list(state: &State, version: &str, entity_name: &str, query: &str) -> Respons
         if matched <= skip {
             continue;
         }
+        let r = state.data.record(entity, i, with_details);
         if written > 0 {
             out.push(',');
         }
@@ -511,7 +792,7 @@ fn list(state: &State, version: &str, entity_name: &str, query: &str) -> Respons
         json::record(&mut out, &r, written, true, &shape, "");
     }
     out.push(']');
-    json_response(StatusCode::OK, out)
+    Ok((json_response(StatusCode::OK, out), written))
 }
 
 #[cfg(test)]

@@ -1,0 +1,506 @@
+//! The simulator over real HTTP on loopback: sign-in, lists and query options, OAuth flows,
+//! licence limits and injected faults.
+
+use std::time::Duration;
+
+use acumatica_sim::{Faults, SimConfig, SimHandle};
+use base64::Engine;
+use serde_json::Value;
+use sha2::Digest;
+
+async fn sim(config: SimConfig) -> SimHandle {
+    acumatica_sim::start(config)
+        .await
+        .expect("simulator starts")
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn login(c: &reqwest::Client, base: &str) -> reqwest::Response {
+    c.post(format!("{base}/entity/auth/login"))
+        .json(&serde_json::json!({"name": "admin", "password": "demo", "tenant": "Company"}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn cookie_sign_in_lists_and_signs_out() {
+    let s = sim(SimConfig::default()).await;
+    let base = s.base_url();
+    let c = client();
+    let r = login(&c, &base).await;
+    assert_eq!(r.status(), 204);
+    let cookies: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split('=').next().unwrap().to_string())
+        .collect();
+    for name in [
+        ".ASPXAUTH",
+        "ASP.NET_SessionId",
+        "CompanyID",
+        "Locale",
+        "UserBranch",
+    ] {
+        assert!(cookies.iter().any(|c| c == name), "{name} in {cookies:?}");
+    }
+    let rows: Value = c
+        .get(format!(
+            "{base}/entity/Default/24.200.001/Customer?$filter=Status eq 'active'&$select=CustomerID,Status&$top=3&$skip=1"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    for r in rows {
+        assert_eq!(r["Status"]["value"], "Active");
+        assert!(r.get("CustomerName").is_none());
+        assert!(r["_links"].is_object());
+    }
+    assert_eq!(s.stats().open_sessions, 1);
+    let r = c
+        .post(format!("{base}/entity/auth/logout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(s.stats().open_sessions, 0);
+    let r = c
+        .get(format!("{base}/entity/Default/24.200.001/Customer"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn errors_have_the_asp_net_shape() {
+    let s = sim(SimConfig::default()).await;
+    let base = s.base_url();
+    let c = client();
+    let r = c
+        .post(format!("{base}/entity/auth/login"))
+        .json(&serde_json::json!({"name": "admin", "password": "wrong"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(
+        e["exceptionMessage"],
+        "Error: Invalid credentials. Please try again."
+    );
+    assert_eq!(login(&c, &base).await.status(), 204);
+    for (q, status, text) in [
+        ("Customer?$filter=contains(CustomerName,'a')", 500, ""),
+        ("Customer?$filter=CustomerName eq", 500, ""),
+        ("Customer?$top=x", 400, "not a valid number"),
+        ("NoSuchEntity", 404, "NoSuchEntity"),
+        ("Customer/NOPE", 500, "No entity satisfies the condition."),
+    ] {
+        let r = c
+            .get(format!("{base}/entity/Default/24.200.001/{q}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{q}");
+        let e: Value = r.json().await.unwrap();
+        assert!(e["message"].is_string(), "{q}: {e}");
+        let all = e.to_string();
+        assert!(all.contains(text), "{q}: {all}");
+    }
+}
+
+#[tokio::test]
+async fn the_licence_caps_sessions_and_idle_sessions_close() {
+    let s = sim(SimConfig {
+        max_sessions: 2,
+        idle_timeout: Duration::from_millis(300),
+        ..Default::default()
+    })
+    .await;
+    let base = s.base_url();
+    let (a, b, c) = (client(), client(), client());
+    assert_eq!(login(&a, &base).await.status(), 204);
+    assert_eq!(login(&b, &base).await.status(), 204);
+    let r = login(&c, &base).await;
+    assert_eq!(r.status(), 429);
+    assert!(r.text().await.unwrap().contains("API Login Limit"));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(s.stats().open_sessions, 0);
+    let r = a
+        .get(format!("{base}/entity/Default/24.200.001/Customer?$top=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "an idle-closed session answers 401");
+    assert_eq!(login(&c, &base).await.status(), 204);
+}
+
+#[tokio::test]
+async fn a_full_request_queue_declines_with_429() {
+    let s = sim(SimConfig {
+        max_concurrent_requests: 1,
+        latency: Duration::from_millis(50),
+        ..Default::default()
+    })
+    .await;
+    let base = s.base_url();
+    let c = client();
+    login(&c, &base).await;
+    let mut tasks = Vec::new();
+    for _ in 0..30 {
+        let c = c.clone();
+        let url = format!("{base}/entity/Default/24.200.001/StockItem?$top=1");
+        tasks.push(tokio::spawn(async move {
+            c.get(url).send().await.unwrap().status().as_u16()
+        }));
+    }
+    let mut codes = Vec::new();
+    for t in tasks {
+        codes.push(t.await.unwrap());
+    }
+    let declined = codes.iter().filter(|c| **c == 429).count();
+    let ok = codes.iter().filter(|c| **c == 200).count();
+    assert_eq!(declined + ok, 30);
+    assert!(
+        declined >= 9,
+        "1 running + 20 queued, the rest declined: {codes:?}"
+    );
+    assert_eq!(s.stats().declined as usize, declined);
+}
+
+#[tokio::test]
+async fn faults_are_injected_at_the_configured_rates() {
+    let s = sim(SimConfig {
+        faults: Faults {
+            rate_429: 0.1,
+            rate_5xx: 0.1,
+            rate_drop: 0.1,
+            rate_expire: 0.0,
+        },
+        ..Default::default()
+    })
+    .await;
+    let base = s.base_url();
+    let c = client();
+    login(&c, &base).await;
+    let (mut ok, mut too_many, mut unavailable, mut dropped) = (0, 0, 0, 0);
+    for _ in 0..200 {
+        let Ok(r) = c
+            .get(format!("{base}/entity/Default/24.200.001/Customer?$top=20"))
+            .send()
+            .await
+        else {
+            dropped += 1;
+            continue;
+        };
+        match r.status().as_u16() {
+            200 => match r.bytes().await {
+                Ok(b) if serde_json::from_slice::<Value>(&b).is_ok() => ok += 1,
+                _ => dropped += 1,
+            },
+            429 => too_many += 1,
+            503 => unavailable += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    for (n, what) in [(too_many, "429"), (unavailable, "503"), (dropped, "drops")] {
+        assert!((5..=40).contains(&n), "{what}: {n} of 200");
+    }
+    assert_eq!(s.stats().faults_injected, 200 - ok);
+}
+
+fn form_field(html: &str, name: &str) -> Option<String> {
+    let needle = format!("name=\"{name}\" value=\"");
+    let start = html.find(&needle)? + needle.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].replace("&amp;", "&"))
+}
+
+/// Plays the browser: fetches the sign-in page, submits the form, returns the redirect target.
+async fn browser_sign_in(base: &str, authorize_query: &[(&str, &str)], password: &str) -> String {
+    let b = client();
+    let page = b
+        .get(format!("{base}/identity/connect/authorize"))
+        .query(authorize_query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let mut fields: Vec<(String, String)> = [
+        "client_id",
+        "response_type",
+        "redirect_uri",
+        "scope",
+        "state",
+        "code_challenge",
+        "code_challenge_method",
+    ]
+    .iter()
+    .filter_map(|k| form_field(&html, k).map(|v| (k.to_string(), v)))
+    .collect();
+    fields.push(("username".into(), "admin".into()));
+    fields.push(("password".into(), password.into()));
+    fields.push(("consent".into(), "allow".into()));
+    let r = b
+        .post(format!("{base}/identity/connect/authorize"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    if r.status() == 200 {
+        return format!("page:{}", r.text().await.unwrap());
+    }
+    assert_eq!(r.status(), 302);
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+fn query_of(url: &str) -> std::collections::HashMap<String, String> {
+    let u = url::Url::parse(&url.replace('#', "?")).unwrap();
+    u.query_pairs().into_owned().collect()
+}
+
+#[tokio::test]
+async fn authorization_code_with_pkce_then_refresh_with_rotation() {
+    let s = sim(SimConfig::default()).await;
+    let base = s.base_url();
+    let app = SimConfig::default().oauth;
+    let verifier = "a-very-long-verifier-string-of-at-least-43-characters-123456";
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let redirect = "http://127.0.0.1:53682/callback";
+    let q = [
+        ("response_type", "code"),
+        ("client_id", app.client_id.as_str()),
+        ("redirect_uri", redirect),
+        ("scope", "api offline_access"),
+        ("state", "xyz-state"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let page = browser_sign_in(&base, &q, "wrong").await;
+    assert!(page.contains("Invalid credentials"), "{page}");
+    let location = browser_sign_in(&base, &q, "demo").await;
+    assert!(location.starts_with(redirect), "{location}");
+    let p = query_of(&location);
+    assert_eq!(p["state"], "xyz-state");
+    let code = &p["code"];
+    let c = client();
+    let token = |form: Vec<(&'static str, String)>| {
+        let c = c.clone();
+        let url = format!("{base}/identity/connect/token");
+        async move {
+            let r = c.post(url).form(&form).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, bad) = token(vec![
+        ("grant_type", "authorization_code".into()),
+        ("code", code.clone()),
+        ("redirect_uri", redirect.into()),
+        ("client_id", app.client_id.clone()),
+        ("client_secret", app.client_secret.clone()),
+        ("code_verifier", "not-the-verifier".into()),
+    ])
+    .await;
+    assert_eq!(
+        (status, bad["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    // The code was consumed by the failed attempt: sign in again.
+    let location = browser_sign_in(&base, &q, "demo").await;
+    let code = query_of(&location)["code"].clone();
+    let (status, t) = token(vec![
+        ("grant_type", "authorization_code".into()),
+        ("code", code),
+        ("redirect_uri", redirect.into()),
+        ("client_id", app.client_id.clone()),
+        ("client_secret", app.client_secret.clone()),
+        ("code_verifier", verifier.into()),
+    ])
+    .await;
+    assert_eq!(status, 200, "{t}");
+    assert_eq!(t["token_type"], "Bearer");
+    assert_eq!(t["expires_in"], 3600);
+    let access = t["access_token"].as_str().unwrap().to_string();
+    let refresh = t["refresh_token"].as_str().unwrap().to_string();
+    let r = c
+        .get(format!("{base}/entity/Default/24.200.001/Customer?$top=2"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(s.stats().open_sessions, 1);
+    let refresh_form = |r: &str| {
+        vec![
+            ("grant_type", "refresh_token".into()),
+            ("refresh_token", r.to_string()),
+            ("client_id", app.client_id.clone()),
+            ("client_secret", app.client_secret.clone()),
+        ]
+    };
+    let (status, t2) = token(refresh_form(&refresh)).await;
+    assert_eq!(status, 200);
+    let refresh2 = t2["refresh_token"].as_str().unwrap();
+    assert_ne!(refresh2, refresh, "refresh tokens rotate");
+    let (status, reuse) = token(refresh_form(&refresh)).await;
+    assert_eq!(
+        (status, reuse["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let r = c
+        .get(format!("{base}/entity/Default/24.200.001/Customer?$top=2"))
+        .bearer_auth(t2["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        s.stats().open_sessions,
+        1,
+        "refreshed tokens keep the session"
+    );
+    let r = c
+        .post(format!("{base}/entity/auth/logout"))
+        .bearer_auth(t2["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(s.stats().open_sessions, 0);
+}
+
+#[tokio::test]
+async fn implicit_password_and_refused_grants() {
+    let s = sim(SimConfig {
+        oauth: acumatica_sim::OAuthApp {
+            token_lifetime: Duration::from_secs(1),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let base = s.base_url();
+    let app = SimConfig::default().oauth;
+    let location = browser_sign_in(
+        &base,
+        &[
+            ("response_type", "token"),
+            ("client_id", app.client_id.as_str()),
+            ("redirect_uri", "http://localhost:41000/"),
+            ("scope", "api"),
+            ("state", "s1"),
+        ],
+        "demo",
+    )
+    .await;
+    assert!(
+        location.contains('#'),
+        "tokens come in the fragment: {location}"
+    );
+    let p = query_of(&location);
+    assert_eq!(p["state"], "s1");
+    assert_eq!(p["expires_in"], "1");
+    assert!(!p.contains_key("refresh_token"));
+    let c = client();
+    let list = |token: String| {
+        let c = c.clone();
+        let url = format!("{base}/entity/Default/24.200.001/StockItem?$top=1");
+        async move {
+            c.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(list(p["access_token"].clone()).await, 200);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(list(p["access_token"].clone()).await, 401, "expired token");
+    assert_eq!(
+        s.stats().open_sessions,
+        0,
+        "an `api` token's session ends with it"
+    );
+
+    // An unregistered, non-loopback redirect URI is never redirected to.
+    let r = client()
+        .get(format!("{base}/identity/connect/authorize"))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", app.client_id.as_str()),
+            ("redirect_uri", "https://evil.example/cb"),
+            ("scope", "api"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    let token = |form: Vec<(&'static str, &str)>| {
+        let c = c.clone();
+        let url = format!("{base}/identity/connect/token");
+        let form: Vec<(&'static str, String)> =
+            form.into_iter().map(|(k, v)| (k, v.to_string())).collect();
+        async move {
+            let r = c.post(url).form(&form).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, t) = token(vec![
+        ("grant_type", "password"),
+        ("username", "admin"),
+        ("password", "demo"),
+        ("scope", "api"),
+        ("client_id", &app.client_id),
+        ("client_secret", &app.client_secret),
+    ])
+    .await;
+    assert_eq!(status, 200, "{t}");
+    assert!(
+        t.get("refresh_token").is_none(),
+        "no offline_access, no refresh token"
+    );
+    let (_, e) = token(vec![
+        ("grant_type", "client_credentials"),
+        ("client_id", &app.client_id),
+        ("client_secret", &app.client_secret),
+    ])
+    .await;
+    assert_eq!(e["error"], "unsupported_grant_type");
+    let (_, e) = token(vec![
+        ("grant_type", "password"),
+        ("username", "admin"),
+        ("password", "demo"),
+        ("client_id", &app.client_id),
+        ("client_secret", "wrong"),
+    ])
+    .await;
+    assert_eq!(e["error"], "invalid_client");
+    let (_, e) = token(vec![
+        ("grant_type", "password"),
+        ("username", "admin"),
+        ("password", "nope"),
+        ("client_id", &app.client_id),
+        ("client_secret", &app.client_secret),
+    ])
+    .await;
+    assert_eq!(e["error"], "invalid_grant");
+}
