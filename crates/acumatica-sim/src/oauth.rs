@@ -179,16 +179,19 @@ fn sign_in_page(state: &State, p: &HashMap<String, String>, error: Option<&str>)
 
 /// Checks what must be right before anything is redirected back; errors here are shown on a
 /// page, never sent to an unverified redirect URI.
-fn check_client_and_redirect(state: &State, p: &HashMap<String, String>) -> Result<(), Response> {
+fn check_client_and_redirect(
+    state: &State,
+    p: &HashMap<String, String>,
+) -> Result<(), &'static str> {
     let client = p.get("client_id").map(String::as_str).unwrap_or("");
     if !client_ok(state, client) {
-        return Err(error_page("invalid_client: unknown client_id"));
+        return Err("invalid_client: unknown client_id");
     }
     let uri = p.get("redirect_uri").map(String::as_str).unwrap_or("");
     if !redirect_allowed(state, uri) {
-        return Err(error_page(
+        return Err(
             "invalid_request: redirect_uri does not match a redirect URI of the connected application",
-        ));
+        );
     }
     Ok(())
 }
@@ -237,8 +240,8 @@ fn redirect_error(p: &HashMap<String, String>, error: &str, description: &str) -
 /// `GET /identity/connect/authorize?...`: the sign-in and consent page.
 pub fn authorize_page(state: &State, raw_query: &str) -> Response {
     let p = form(raw_query.as_bytes());
-    if let Err(r) = check_client_and_redirect(state, &p) {
-        return r;
+    if let Err(e) = check_client_and_redirect(state, &p) {
+        return error_page(e);
     }
     if let Err((e, d)) = check_request(&p) {
         return redirect_error(&p, e, d);
@@ -249,8 +252,8 @@ pub fn authorize_page(state: &State, raw_query: &str) -> Response {
 /// `POST /identity/connect/authorize`: the submitted sign-in form.
 pub fn authorize_submit(state: &State, body: &[u8]) -> Response {
     let p = form(body);
-    if let Err(r) = check_client_and_redirect(state, &p) {
-        return r;
+    if let Err(e) = check_client_and_redirect(state, &p) {
+        return error_page(e);
     }
     if let Err((e, d)) = check_request(&p) {
         return redirect_error(&p, e, d);
