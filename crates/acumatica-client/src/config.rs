@@ -32,12 +32,36 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// How to sign in.
+/// How to sign in (CData's `AuthScheme`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AuthScheme {
     /// Cookie session: `/entity/auth/login` with user name and password.
     #[default]
     Basic,
+    /// OAuth 2.0 authorization code with PKCE (a browser sign-in), or a static `OAuthAccessToken`.
+    OAuth,
+    /// OAuth 2.0 implicit flow: the token comes back in the redirect's URL fragment.
+    OAuthImplicit,
+    /// OAuth 2.0 resource-owner password grant.
+    OAuthPassword,
+}
+
+impl AuthScheme {
+    pub fn is_oauth(self) -> bool {
+        self != Self::Basic
+    }
+}
+
+/// When to run the interactive OAuth flow (CData's `InitiateOAuth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InitiateOAuth {
+    /// Never: use `OAuthAccessToken` (or stored tokens) as they are.
+    Off,
+    /// Get a token when there is none (browser sign-in), refresh it when it expires.
+    #[default]
+    GetAndRefresh,
+    /// Only refresh stored tokens; never start a browser sign-in.
+    Refresh,
 }
 
 /// Everything needed to reach one Acumatica endpoint.
@@ -62,6 +86,26 @@ pub struct ConnectionConfig {
     pub max_retries: u32,
     /// Allow `http://` to a non-loopback host.
     pub allow_insecure_http: bool,
+    /// Requests per minute this connection may send (0 = no budget; the server delays past half
+    /// of its own limit anyway).
+    pub requests_per_minute: u32,
+    /// Most API sessions this connection may hold at once (Basic: one per connection).
+    pub max_sessions: usize,
+    pub oauth_client_id: Option<String>,
+    pub oauth_client_secret: Option<Secret>,
+    /// A token obtained elsewhere (used as is; with `InitiateOAuth=OFF` nothing else is tried).
+    pub oauth_access_token: Option<Secret>,
+    pub oauth_refresh_token: Option<Secret>,
+    /// Where tokens persist: a file path, or `memory://`. Default: a file per site and client in
+    /// the user's config directory (`acusql/oauth/`).
+    pub oauth_settings_location: Option<String>,
+    pub initiate_oauth: InitiateOAuth,
+    /// The loopback redirect URI registered for the connected application.
+    pub callback_url: String,
+    /// A pasted authorization code (or the whole redirected URL) for machines without a browser.
+    pub oauth_verifier: Option<Secret>,
+    /// OAuth scopes (space-separated). Default `api offline_access` (`api` for implicit).
+    pub scope: Option<String>,
 }
 
 impl Default for ConnectionConfig {
@@ -80,6 +124,17 @@ impl Default for ConnectionConfig {
             max_concurrent_requests: 4,
             max_retries: 5,
             allow_insecure_http: false,
+            requests_per_minute: 0,
+            max_sessions: 1,
+            oauth_client_id: None,
+            oauth_client_secret: None,
+            oauth_access_token: None,
+            oauth_refresh_token: None,
+            oauth_settings_location: None,
+            initiate_oauth: InitiateOAuth::GetAndRefresh,
+            callback_url: "http://localhost:33333/".into(),
+            oauth_verifier: None,
+            scope: None,
         }
     }
 }
@@ -99,6 +154,18 @@ const PROPERTIES: &[&str] = &[
     "MaxConcurrentRequests",
     "MaxRetries",
     "AllowInsecureHttp",
+    "RequestsPerMinute",
+    "MaxSessions",
+    "OAuthClientId",
+    "OAuthClientSecret",
+    "OAuthAccessToken",
+    "OAuthRefreshToken",
+    "OAuthSettingsLocation",
+    "InitiateOAuth",
+    "CallbackURL",
+    "OAuthVerifier",
+    "Scope",
+    "Schema",
 ];
 
 fn distance(a: &str, b: &str) -> usize {
@@ -224,17 +291,27 @@ impl ConnectionConfig {
                 "no Url: give the Acumatica site URL (Url=https://…)".into(),
             ));
         }
-        if c.user.is_none() {
-            return Err(Error::Config(
-                "no User: give the Acumatica user name".into(),
-            ));
-        }
+        c.validate()?;
         Ok(c)
     }
 
     /// True when sign-in needs a password that was not given.
     pub fn needs_password(&self) -> bool {
-        self.password.is_none()
+        matches!(
+            self.auth_scheme,
+            AuthScheme::Basic | AuthScheme::OAuthPassword
+        ) && self.password.is_none()
+    }
+
+    /// The scopes to request.
+    pub fn scopes(&self) -> String {
+        self.scope.clone().unwrap_or_else(|| {
+            if self.auth_scheme == AuthScheme::OAuthImplicit {
+                "api".into()
+            } else {
+                "api offline_access".into()
+            }
+        })
     }
 
     pub fn set_password(&mut self, password: impl Into<String>) {
@@ -258,11 +335,59 @@ impl ConnectionConfig {
             "authscheme" => {
                 self.auth_scheme = match value.to_ascii_lowercase().as_str() {
                     "basic" => AuthScheme::Basic,
+                    "oauth" => AuthScheme::OAuth,
+                    "oauthimplicit" => AuthScheme::OAuthImplicit,
+                    "oauthpassword" => AuthScheme::OAuthPassword,
                     other => {
                         return Err(Error::Config(format!(
-                            "AuthScheme {other:?} is not available in this build (use Basic)"
+                            "AuthScheme {other:?} is not one of Basic, OAuth, OAuthImplicit, OAuthPassword"
                         )));
                     }
+                }
+            }
+            "initiateoauth" => {
+                self.initiate_oauth = match value.to_ascii_uppercase().as_str() {
+                    "OFF" | "FALSE" => InitiateOAuth::Off,
+                    "GETANDREFRESH" | "TRUE" => InitiateOAuth::GetAndRefresh,
+                    "REFRESH" => InitiateOAuth::Refresh,
+                    other => {
+                        return Err(Error::Config(format!(
+                            "InitiateOAuth {other:?} is not one of OFF, GETANDREFRESH, REFRESH"
+                        )));
+                    }
+                }
+            }
+            "oauthclientid" => self.oauth_client_id = Some(value),
+            "oauthclientsecret" => self.oauth_client_secret = Some(Secret::new(value)),
+            "oauthaccesstoken" => self.oauth_access_token = Some(Secret::new(value)),
+            "oauthrefreshtoken" => self.oauth_refresh_token = Some(Secret::new(value)),
+            "oauthsettingslocation" => self.oauth_settings_location = Some(value),
+            "callbackurl" => {
+                let u = Url::parse(&value).map_err(|e| {
+                    Error::Config(format!("CallbackURL {value:?} is not a URL: {e}"))
+                })?;
+                if u.scheme() != "http"
+                    || !matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+                {
+                    return Err(Error::Config(format!(
+                        "CallbackURL {value:?} must be a loopback http:// URL (http://localhost:PORT/)"
+                    )));
+                }
+                self.callback_url = value;
+            }
+            "oauthverifier" => self.oauth_verifier = Some(Secret::new(value)),
+            "scope" => self.scope = Some(value),
+            "requestsperminute" => self.requests_per_minute = number(&value)? as u32,
+            "maxsessions" => self.max_sessions = number(&value)?.max(1) as usize,
+            // CData's Schema selects REST or OData tables; acusql exposes both catalogs' schemas.
+            "schema" => {
+                if !matches!(
+                    value.to_ascii_lowercase().as_str(),
+                    "rest" | "odata" | "gi" | "dac"
+                ) {
+                    return Err(Error::Config(format!(
+                        "Schema {value:?} is not one of REST, OData"
+                    )));
                 }
             }
             "url" => self.set_url(&value)?,
@@ -339,10 +464,23 @@ impl ConnectionConfig {
                 url.host_str().unwrap_or_default()
             )));
         }
-        if self.user.is_none() {
+        let needs_user = matches!(
+            self.auth_scheme,
+            AuthScheme::Basic | AuthScheme::OAuthPassword
+        );
+        if needs_user && self.user.is_none() {
             return Err(Error::Config(
                 "no User: give the Acumatica user name".into(),
             ));
+        }
+        if self.auth_scheme.is_oauth()
+            && self.oauth_access_token.is_none()
+            && self.oauth_client_id.is_none()
+        {
+            return Err(Error::Config(format!(
+                "AuthScheme={:?} needs OAuthClientId (the connected application's client ID, GUID@Tenant) or OAuthAccessToken",
+                self.auth_scheme
+            )));
         }
         Ok(())
     }

@@ -1,16 +1,33 @@
 //! A signed-in connection: one cookie session, one throttle shared by every caller, retries.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use reqwest::{Method, StatusCode};
 use tokio::sync::{Mutex, Semaphore};
 use url::Url;
 
-use crate::config::AuthScheme;
+use crate::auth::{BrowserOpener, TokenManager};
 use crate::{ConnectionConfig, Error, RestQuery};
+
+/// How to connect, beyond the configuration: hooks a program (or a test) can set.
+#[derive(Clone)]
+pub struct ConnectOptions {
+    /// Opens the authorization URL of the browser flows (default: print it and try the desktop
+    /// browser).
+    pub browser: BrowserOpener,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            browser: crate::auth::default_browser(),
+        }
+    }
+}
 
 /// Counters for progress lines and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -44,6 +61,12 @@ struct Inner {
     login: Mutex<u64>,
     signed_in: AtomicBool,
     counters: Counters,
+    /// OAuth schemes: the bearer token's keeper. `None` = cookie session (Basic).
+    tokens: Option<TokenManager>,
+    /// Start times of the past minute's requests (the `RequestsPerMinute` budget).
+    recent: Mutex<VecDeque<Instant>>,
+    /// The last bearer token, for a best-effort sign-out on drop.
+    last_token: std::sync::Mutex<Option<String>>,
 }
 
 /// A connection to one Acumatica endpoint. Cheap to clone; clones share the session and the
@@ -62,23 +85,36 @@ impl std::fmt::Debug for Connection {
     }
 }
 
-fn transport(url: &str, e: &reqwest::Error) -> Error {
+/// A reqwest error with its causes, without the URL (reqwest puts it first).
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     let mut reason = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         reason = format!("{reason}: {s}");
         source = s.source();
     }
+    reason
+}
+
+fn transport(url: &str, e: &reqwest::Error) -> Error {
     // reqwest errors name the URL; the query never holds a secret, but keep it short.
     Error::Transport {
         url: url.split('?').next().unwrap_or(url).to_string(),
-        reason,
+        reason: describe(e),
     }
 }
 
 impl Connection {
     /// Signs in and returns the connection.
     pub async fn connect(config: ConnectionConfig) -> Result<Self, Error> {
+        Self::connect_with(config, ConnectOptions::default()).await
+    }
+
+    /// Signs in with explicit [`ConnectOptions`] (e.g. how to open the browser).
+    pub async fn connect_with(
+        config: ConnectionConfig,
+        options: ConnectOptions,
+    ) -> Result<Self, Error> {
         let endpoint = config.endpoint_url()?;
         let site = config
             .url
@@ -91,9 +127,15 @@ impl Connection {
             .user_agent(concat!("acusql/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        let tokens = config.auth_scheme.is_oauth().then(|| {
+            TokenManager::new(config.clone(), site.clone(), http.clone(), options.browser)
+        });
         let conn = Self {
             inner: Arc::new(Inner {
                 throttle: Semaphore::new(config.max_concurrent_requests.max(1)),
+                tokens,
+                recent: Mutex::default(),
+                last_token: std::sync::Mutex::default(),
                 config,
                 endpoint,
                 site,
@@ -135,7 +177,14 @@ impl Connection {
         if *generation != seen {
             return Ok(());
         }
-        let AuthScheme::Basic = self.inner.config.auth_scheme;
+        if let Some(tokens) = &self.inner.tokens {
+            let t = tokens.access_token(None).await?;
+            self.remember_token(&t);
+            *generation += 1;
+            self.inner.signed_in.store(true, Ordering::SeqCst);
+            self.inner.counters.logins.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
         let c = &self.inner.config;
         let mut body = serde_json::json!({
             "name": c.user.clone().unwrap_or_default(),
@@ -190,6 +239,41 @@ impl Connection {
         }))
     }
 
+    fn remember_token(&self, t: &str) {
+        if let Ok(mut l) = self.inner.last_token.lock()
+            && l.as_deref() != Some(t)
+        {
+            *l = Some(t.to_string());
+        }
+    }
+
+    /// Waits until the `RequestsPerMinute` budget allows one more request.
+    async fn pace(&self) {
+        let limit = self.inner.config.requests_per_minute as usize;
+        if limit == 0 {
+            return;
+        }
+        loop {
+            let wait = {
+                let mut recent = self.inner.recent.lock().await;
+                let now = Instant::now();
+                while recent
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+                {
+                    recent.pop_front();
+                }
+                if recent.len() < limit {
+                    recent.push_back(now);
+                    return;
+                }
+                (recent[0] + Duration::from_secs(60)).saturating_duration_since(now)
+            };
+            tracing::debug!("requests-per-minute budget spent; waiting {wait:?}");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
     /// Lists records: one page of a contract-based REST entity, as raw JSON bytes.
     pub async fn list(&self, query: &RestQuery) -> Result<Bytes, Error> {
         let url = self
@@ -204,9 +288,21 @@ impl Connection {
     pub async fn get(&self, url: Url) -> Result<Bytes, Error> {
         let max = self.inner.config.max_retries;
         let mut attempt: u32 = 0;
-        let mut relogged = false;
+        // A session can expire more than once during a long retry chain; re-sign-in each time,
+        // up to the retry limit, so a persistent 401 still ends.
+        let mut relogins: u32 = 0;
+        let mut rejected: Option<String> = None;
         loop {
             let generation = *self.inner.login.lock().await;
+            let bearer = match &self.inner.tokens {
+                Some(t) => {
+                    let token = t.access_token(rejected.as_deref()).await?;
+                    self.remember_token(&token);
+                    Some(token)
+                }
+                None => None,
+            };
+            self.pace().await;
             let result = {
                 let _permit = self
                     .inner
@@ -218,13 +314,15 @@ impl Connection {
                 c.in_flight.fetch_add(1, Ordering::Relaxed);
                 c.requests.fetch_add(1, Ordering::Relaxed);
                 let r = async {
-                    let resp = self
+                    let mut req = self
                         .inner
                         .http
                         .request(Method::GET, url.clone())
-                        .header("Accept", "application/json")
-                        .send()
-                        .await?;
+                        .header("Accept", "application/json");
+                    if let Some(t) = &bearer {
+                        req = req.bearer_auth(t);
+                    }
+                    let resp = req.send().await?;
                     let status = resp.status();
                     let retry_after = resp
                         .headers()
@@ -246,11 +344,22 @@ impl Connection {
                         .fetch_add(body.len() as u64, Ordering::Relaxed);
                     return Ok(body);
                 }
-                Ok((StatusCode::UNAUTHORIZED, ..)) if !relogged => {
-                    tracing::debug!("session expired; signing in again");
-                    relogged = true;
-                    self.sign_in(generation).await?;
+                Ok((StatusCode::UNAUTHORIZED, ..)) if relogins < max.max(1) => {
+                    relogins += 1;
+                    if bearer.is_some() {
+                        tracing::debug!("access token rejected; getting a new one");
+                        rejected = bearer;
+                    } else {
+                        tracing::debug!("session expired; signing in again");
+                        self.sign_in(generation).await?;
+                    }
                     continue;
+                }
+                Ok((StatusCode::UNAUTHORIZED, _, body)) => {
+                    let e = Error::from_response(401, &body);
+                    return Err(Error::Auth(format!(
+                        "the server still refuses the request after signing in again ({e})"
+                    )));
                 }
                 Ok((status, retry_after, body))
                     if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() =>
@@ -313,14 +422,17 @@ impl Connection {
             .site
             .join("entity/auth/logout")
             .map_err(|e| Error::Config(e.to_string()))?;
-        let resp = self
+        let mut req = self
             .inner
             .http
             .post(url.clone())
-            .header("Content-Length", "0")
-            .send()
-            .await
-            .map_err(|e| transport(url.as_str(), &e))?;
+            .header("Content-Length", "0");
+        if self.inner.tokens.is_some()
+            && let Some(t) = self.inner.last_token.lock().ok().and_then(|t| t.clone())
+        {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.map_err(|e| transport(url.as_str(), &e))?;
         self.inner.counters.logouts.fetch_add(1, Ordering::Relaxed);
         if !resp.status().is_success() {
             let status = resp.status().as_u16();
@@ -340,8 +452,17 @@ impl Drop for Inner {
             && let Ok(url) = self.site.join("entity/auth/logout")
         {
             let http = self.http.clone();
+            let bearer = if self.tokens.is_some() {
+                self.last_token.lock().ok().and_then(|t| t.clone())
+            } else {
+                None
+            };
             handle.spawn(async move {
-                let _ = http.post(url).header("Content-Length", "0").send().await;
+                let mut req = http.post(url).header("Content-Length", "0");
+                if let Some(t) = bearer {
+                    req = req.bearer_auth(t);
+                }
+                let _ = req.send().await;
             });
         }
     }

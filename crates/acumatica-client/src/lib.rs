@@ -1,5 +1,7 @@
-//! Acumatica ERP web API client: connection configuration, cookie sign-in, a shared throttle,
-//! retries of idempotent requests, and contract-based REST list requests. No DataFusion here.
+//! Acumatica ERP web API client: connection configuration, cookie sign-in and OAuth 2.0 (code
+//! with PKCE, implicit, password, static token; persisted and refreshed tokens), a shared
+//! throttle, retries of idempotent requests, and contract-based REST list requests. No
+//! DataFusion here.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), acumatica_client::Error> {
@@ -14,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod auth;
 mod config;
 mod connection;
 mod error;
@@ -21,7 +24,7 @@ pub mod metadata;
 pub mod odata;
 mod request;
 
-pub use config::{AuthScheme, ConnectionConfig, Secret};
-pub use connection::{Connection, ConnectionStats};
+pub use config::{AuthScheme, ConnectionConfig, InitiateOAuth, Secret};
+pub use connection::{ConnectOptions, Connection, ConnectionStats};
 pub use error::Error;
 pub use request::RestQuery;

@@ -51,6 +51,8 @@ pub struct SimStats {
     pub requests: u64,
     pub bytes_sent: u64,
     pub open_sessions: usize,
+    /// Most sessions open at once so far.
+    pub peak_sessions: usize,
     pub logins: u64,
     pub logouts: u64,
     /// OAuth access tokens issued (sign-ins and refreshes).
@@ -145,14 +147,15 @@ impl State {
             let path = r.url.split('?').next().unwrap_or_default().to_string();
             *by_path.entry(path).or_insert(0) += 1;
         }
-        let (open_sessions, tokens_issued, refreshes) = {
+        let (open_sessions, peak_sessions, tokens_issued, refreshes) = {
             let s = self.sessions();
-            (s.open_count(), s.tokens_issued, s.refreshes)
+            (s.open_count(), s.peak, s.tokens_issued, s.refreshes)
         };
         SimStats {
             requests: self.requests.load(Ordering::Relaxed),
             bytes_sent: self.bytes.load(Ordering::Relaxed),
             open_sessions,
+            peak_sessions,
             logins: self.logins.load(Ordering::Relaxed),
             logouts: self.logouts.load(Ordering::Relaxed),
             tokens_issued,

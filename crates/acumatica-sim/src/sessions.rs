@@ -73,6 +73,8 @@ pub struct Sessions {
     next_grant: u64,
     pub refreshes: u64,
     pub tokens_issued: u64,
+    /// Most sessions open at once.
+    pub peak: usize,
 }
 
 impl Sessions {
@@ -129,6 +131,7 @@ impl Sessions {
                 last_seen: Instant::now(),
             },
         );
+        self.peak = self.peak.max(self.sessions.len());
         Some(id)
     }
 

@@ -1,0 +1,768 @@
+//! OAuth 2.0 against Acumatica's identity server (`/identity/connect/…`): the resource-owner
+//! password grant, the authorization code flow with PKCE (S256) and a checked `state`, the
+//! implicit flow, refresh with rotation, a static access token, and token persistence.
+//!
+//! The `oauth2` crate builds the URLs and speaks to the token endpoint; we hand it our own
+//! reqwest client (one reqwest in the tree, redirects off). Acumatica's documented requests send
+//! `client_id`/`client_secret` in the form body, so that is what we do.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError,
+    ResourceOwnerPassword, ResourceOwnerUsername, Scope, TokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Mutex;
+use url::Url;
+
+use crate::config::{AuthScheme, InitiateOAuth};
+use crate::{ConnectionConfig, Error};
+
+type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+
+/// Opens the authorization URL for the user. The default prints it on stderr and tries the
+/// desktop's browser; tests pass a function that plays the browser.
+pub type BrowserOpener = Arc<dyn Fn(&Url) + Send + Sync>;
+
+/// The default opener: print the URL (always) and try the platform's browser launcher.
+pub fn default_browser() -> BrowserOpener {
+    Arc::new(|url: &Url| {
+        eprintln!("Sign in to Acumatica in your browser:\n  {url}");
+        let launcher = if cfg!(target_os = "macos") {
+            Some("open")
+        } else if std::env::var_os("DISPLAY").is_some()
+            || std::env::var_os("WAYLAND_DISPLAY").is_some()
+        {
+            Some("xdg-open")
+        } else {
+            None
+        };
+        if let Some(cmd) = launcher {
+            let _ = std::process::Command::new(cmd)
+                .arg(url.as_str())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn();
+        }
+    })
+}
+
+/// Tokens as persisted. Never printed: `Debug` is redacted.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct StoredTokens {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Unix seconds.
+    #[serde(default)]
+    pub expires_at: i64,
+    /// Lifetime the server gave, in seconds (to refresh "shortly" before expiry).
+    #[serde(default)]
+    pub expires_in: i64,
+    #[serde(default)]
+    pub scope: String,
+    /// An authorization started by one run and finished by a later one with `OAuthVerifier`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Pending>,
+}
+
+impl std::fmt::Debug for StoredTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredTokens")
+            .field("access_token", &self.access_token.as_ref().map(|_| "***"))
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "***"))
+            .field("expires_at", &self.expires_at)
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Pending {
+    pub verifier: String,
+    pub state: String,
+    pub redirect_uri: String,
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+impl StoredTokens {
+    /// Usable now, and not within the refresh margin of its expiry.
+    fn fresh(&self) -> bool {
+        let margin = (self.expires_in / 4).clamp(1, 60);
+        self.access_token.is_some() && now() < self.expires_at - margin
+    }
+
+    fn from_response(r: &BasicTokenResponse, previous_refresh: Option<String>) -> Self {
+        let expires_in = r.expires_in().map_or(3600, |d| d.as_secs() as i64);
+        Self {
+            access_token: Some(r.access_token().secret().clone()),
+            refresh_token: r
+                .refresh_token()
+                .map(|t| t.secret().clone())
+                .or(previous_refresh),
+            expires_at: now() + expires_in,
+            expires_in,
+            scope: r
+                .scopes()
+                .map(|s| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(" "))
+                .unwrap_or_default(),
+            pending: None,
+        }
+    }
+}
+
+/// Where tokens live: an owner-only file, or memory.
+#[derive(Debug, Clone)]
+pub enum TokenStore {
+    Memory,
+    File(PathBuf),
+}
+
+impl TokenStore {
+    /// `OAuthSettingsLocation`, or a file per (site, client, tenant) under the config directory.
+    pub fn for_config(c: &ConnectionConfig) -> Self {
+        match c.oauth_settings_location.as_deref() {
+            Some(l) if l.eq_ignore_ascii_case("memory://") => Self::Memory,
+            Some(l) => Self::File(PathBuf::from(l)),
+            None => {
+                use sha2::Digest;
+                let key = format!(
+                    "{}|{}|{}|{:?}",
+                    c.url.as_ref().map(Url::as_str).unwrap_or_default(),
+                    c.oauth_client_id.as_deref().unwrap_or_default(),
+                    c.company.as_deref().unwrap_or_default(),
+                    c.auth_scheme
+                );
+                let digest = sha2::Sha256::digest(key.as_bytes());
+                let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+                match dirs::config_dir() {
+                    Some(d) => {
+                        Self::File(d.join("acusql").join("oauth").join(format!("{name}.json")))
+                    }
+                    None => Self::Memory,
+                }
+            }
+        }
+    }
+
+    pub fn load(&self) -> Result<Option<StoredTokens>, Error> {
+        let Self::File(path) = self else {
+            return Ok(None);
+        };
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                Error::Config(format!(
+                    "the OAuth settings file {} is not valid ({e}); delete it to sign in again",
+                    path.display()
+                ))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::Config(format!(
+                "cannot read the OAuth settings file {}: {e}",
+                path.display()
+            ))),
+        }
+    }
+
+    /// Writes atomically (temp file + rename), readable by the owner only.
+    pub fn save(&self, tokens: &StoredTokens) -> Result<(), Error> {
+        let Self::File(path) = self else {
+            return Ok(());
+        };
+        let fail = |e: std::io::Error| {
+            Error::Config(format!(
+                "cannot write the OAuth settings file {}: {e}",
+                path.display()
+            ))
+        };
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            let mut b = std::fs::DirBuilder::new();
+            b.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                b.mode(0o700);
+            }
+            b.create(dir).map_err(fail)?;
+        }
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        let mut o = std::fs::OpenOptions::new();
+        o.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.mode(0o600);
+        }
+        let result = (|| {
+            use std::io::Write;
+            let mut f = o.open(&tmp)?;
+            f.write_all(&serde_json::to_vec_pretty(tokens).unwrap_or_default())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, path)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result.map_err(fail)
+    }
+}
+
+/// Gets, refreshes and stores the bearer token of one connection. Concurrent callers share one
+/// refresh: the mutex is held across it and waiters then see the new token.
+pub struct TokenManager {
+    config: ConnectionConfig,
+    site: Url,
+    http: reqwest::Client,
+    store: TokenStore,
+    current: Mutex<StoredTokens>,
+    browser: BrowserOpener,
+}
+
+impl std::fmt::Debug for TokenManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenManager")
+            .field("store", &self.store)
+            .finish()
+    }
+}
+
+fn oauth_error(
+    e: RequestTokenError<impl std::error::Error + 'static, oauth2::basic::BasicErrorResponse>,
+) -> Error {
+    match e {
+        RequestTokenError::ServerResponse(r) => {
+            let description = r.error_description().cloned().unwrap_or_default();
+            if description.contains("API Login Limit") {
+                return Error::LoginLimit;
+            }
+            let hint = match r.error() {
+                BasicErrorResponseType::InvalidClient => {
+                    " (check OAuthClientId and OAuthClientSecret of the connected application)"
+                }
+                BasicErrorResponseType::InvalidGrant => {
+                    " (wrong user/password, or an expired or already used code or refresh token)"
+                }
+                _ => "",
+            };
+            let detail = if description.is_empty() {
+                String::new()
+            } else {
+                format!(": {description}")
+            };
+            Error::Auth(format!(
+                "the identity server refused the request: {}{detail}{hint}",
+                r.error()
+            ))
+        }
+        RequestTokenError::Request(e) => {
+            let mut reason = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                reason = format!("{reason}: {s}");
+                source = s.source();
+            }
+            Error::Transport {
+                url: "identity/connect/token".into(),
+                reason,
+            }
+        }
+        RequestTokenError::Parse(e, _) => Error::Auth(format!(
+            "the identity server's token response is not valid: {e}"
+        )),
+        RequestTokenError::Other(e) => Error::Auth(e),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct HttpFailure(String);
+
+impl TokenManager {
+    pub fn new(
+        config: ConnectionConfig,
+        site: Url,
+        http: reqwest::Client,
+        browser: BrowserOpener,
+    ) -> Self {
+        let store = TokenStore::for_config(&config);
+        Self {
+            config,
+            site,
+            http,
+            store,
+            current: Mutex::new(StoredTokens::default()),
+            browser,
+        }
+    }
+
+    fn client(&self, redirect: Option<&str>) -> Result<Client, Error> {
+        let c = &self.config;
+        let join = |p: &str| {
+            self.site
+                .join(p)
+                .map_err(|e| Error::Config(format!("bad identity URL: {e}")))
+        };
+        let mut client =
+            BasicClient::new(ClientId::new(c.oauth_client_id.clone().unwrap_or_default()))
+                .set_auth_uri(AuthUrl::from_url(join("identity/connect/authorize")?))
+                .set_token_uri(TokenUrl::from_url(join("identity/connect/token")?))
+                .set_auth_type(oauth2::AuthType::RequestBody);
+        if let Some(s) = &c.oauth_client_secret {
+            client = client.set_client_secret(ClientSecret::new(s.expose().to_string()));
+        }
+        if let Some(r) = redirect {
+            client = client.set_redirect_uri(
+                RedirectUrl::new(r.to_string())
+                    .map_err(|e| Error::Config(format!("CallbackURL: {e}")))?,
+            );
+        }
+        Ok(client)
+    }
+
+    /// Our reqwest client as the `oauth2` crate's HTTP client.
+    fn http_fn(
+        &self,
+    ) -> impl Fn(
+        oauth2::HttpRequest,
+    ) -> std::pin::Pin<
+        Box<dyn Future<Output = Result<oauth2::HttpResponse, HttpFailure>> + Send>,
+    > {
+        let http = self.http.clone();
+        move |req: oauth2::HttpRequest| {
+            let http = http.clone();
+            Box::pin(async move {
+                let req =
+                    reqwest::Request::try_from(req).map_err(|e| HttpFailure(e.to_string()))?;
+                let resp = http
+                    .execute(req)
+                    .await
+                    .map_err(|e| HttpFailure(crate::connection::describe(&e)))?;
+                let mut b = http::Response::builder().status(resp.status());
+                for (k, v) in resp.headers() {
+                    b = b.header(k, v);
+                }
+                let body = resp
+                    .bytes()
+                    .await
+                    .map_err(|e| HttpFailure(crate::connection::describe(&e)))?;
+                b.body(body.to_vec())
+                    .map_err(|e| HttpFailure(e.to_string()))
+            })
+        }
+    }
+
+    fn scopes(&self) -> Vec<Scope> {
+        self.config
+            .scopes()
+            .split_whitespace()
+            .map(|s| Scope::new(s.to_string()))
+            .collect()
+    }
+
+    /// A valid access token: the current one, a refreshed one, or one from a new sign-in.
+    /// `rejected` is a token the server just answered 401 to: it is replaced even if it looks
+    /// fresh (unless another caller already replaced it).
+    pub async fn access_token(&self, rejected: Option<&str>) -> Result<String, Error> {
+        let mut cur = self.current.lock().await;
+        let replaced = rejected.is_some() && cur.access_token.as_deref() != rejected;
+        if cur.fresh() && (rejected.is_none() || replaced) {
+            return Ok(cur.access_token.clone().unwrap_or_default());
+        }
+        if replaced && cur.access_token.is_some() {
+            return Ok(cur.access_token.clone().unwrap_or_default());
+        }
+        // First use: the configured token, then the stored ones.
+        if cur.access_token.is_none() && cur.refresh_token.is_none() {
+            if let Some(t) = &self.config.oauth_access_token {
+                cur.access_token = Some(t.expose().to_string());
+                cur.expires_at = i64::MAX / 2;
+                cur.refresh_token = self
+                    .config
+                    .oauth_refresh_token
+                    .as_ref()
+                    .map(|r| r.expose().to_string());
+                return Ok(t.expose().to_string());
+            }
+            if let Some(stored) = self.store.load()? {
+                *cur = stored;
+                if cur.fresh() {
+                    return Ok(cur.access_token.clone().unwrap_or_default());
+                }
+            }
+            if cur.refresh_token.is_none()
+                && let Some(r) = &self.config.oauth_refresh_token
+            {
+                cur.refresh_token = Some(r.expose().to_string());
+            }
+        }
+        let next = self.obtain(&cur).await?;
+        // Rotated refresh tokens are saved at once: the old one is already dead.
+        self.store.save(&next)?;
+        let token = next.access_token.clone().unwrap_or_default();
+        *cur = next;
+        Ok(token)
+    }
+
+    /// Refreshes if possible, otherwise signs in as the scheme and `InitiateOAuth` allow.
+    async fn obtain(&self, cur: &StoredTokens) -> Result<StoredTokens, Error> {
+        let c = &self.config;
+        if let Some(refresh) = &cur.refresh_token
+            && c.initiate_oauth != InitiateOAuth::Off
+        {
+            tracing::debug!("refreshing the OAuth access token");
+            let r = self
+                .client(None)?
+                .exchange_refresh_token(&RefreshToken::new(refresh.clone()))
+                .request_async(&self.http_fn())
+                .await;
+            match r {
+                Ok(t) => return Ok(StoredTokens::from_response(&t, None)),
+                Err(e) => {
+                    let e = oauth_error(e);
+                    // A dead refresh token falls through to a new sign-in where allowed.
+                    if c.auth_scheme != AuthScheme::OAuthPassword
+                        && c.initiate_oauth != InitiateOAuth::GetAndRefresh
+                    {
+                        return Err(e);
+                    }
+                    tracing::debug!("refresh failed ({e}); signing in again");
+                }
+            }
+        }
+        match c.auth_scheme {
+            AuthScheme::Basic => Err(Error::Config("Basic does not use tokens".into())),
+            AuthScheme::OAuthPassword => {
+                let user = c.user.clone().unwrap_or_default();
+                let password = c
+                    .password
+                    .as_ref()
+                    .map(|p| p.expose().to_string())
+                    .ok_or_else(|| Error::Config("OAuthPassword needs a Password".into()))?;
+                let t = self
+                    .client(None)?
+                    .exchange_password(
+                        &ResourceOwnerUsername::new(user),
+                        &ResourceOwnerPassword::new(password),
+                    )
+                    .add_scopes(self.scopes())
+                    .request_async(&self.http_fn())
+                    .await
+                    .map_err(oauth_error)?;
+                Ok(StoredTokens::from_response(&t, None))
+            }
+            AuthScheme::OAuth | AuthScheme::OAuthImplicit => {
+                if c.oauth_access_token.is_some() && cur.refresh_token.is_none() {
+                    return Err(Error::Auth(
+                        "the OAuthAccessToken was rejected or has expired; give a new one".into(),
+                    ));
+                }
+                if let Some(v) = &c.oauth_verifier
+                    && c.auth_scheme == AuthScheme::OAuth
+                {
+                    return self.exchange_pasted(cur, v.expose()).await;
+                }
+                if c.initiate_oauth != InitiateOAuth::GetAndRefresh {
+                    return Err(Error::Auth(format!(
+                        "no valid OAuth token (InitiateOAuth={:?} does not start a browser sign-in): run `acusql login` or set InitiateOAuth=GETANDREFRESH",
+                        c.initiate_oauth
+                    )));
+                }
+                self.interactive().await
+            }
+        }
+    }
+
+    /// Finishes an authorization begun by an earlier run, from a pasted code or redirected URL.
+    async fn exchange_pasted(
+        &self,
+        cur: &StoredTokens,
+        pasted: &str,
+    ) -> Result<StoredTokens, Error> {
+        let Some(p) = cur
+            .pending
+            .clone()
+            .or(self.store.load()?.and_then(|s| s.pending))
+        else {
+            return Err(Error::Auth(
+                "OAuthVerifier was given but no sign-in is pending: connect once without it to get the authorization URL".into(),
+            ));
+        };
+        let code = if pasted.contains("code=") {
+            let u = Url::parse(pasted.trim())
+                .or_else(|_| Url::parse(&format!("http://x/?{}", pasted.trim())))
+                .map_err(|e| Error::Auth(format!("OAuthVerifier is not a code or URL: {e}")))?;
+            let q: std::collections::HashMap<_, _> = u.query_pairs().into_owned().collect();
+            if let Some(s) = q.get("state")
+                && s != &p.state
+            {
+                return Err(Error::Auth(
+                    "the pasted URL's state does not match the pending sign-in (possible CSRF); start again".into(),
+                ));
+            }
+            q.get("code").cloned().unwrap_or_default()
+        } else {
+            pasted.trim().to_string()
+        };
+        let t = self
+            .client(Some(&p.redirect_uri))?
+            .exchange_code(AuthorizationCode::new(code))
+            .set_pkce_verifier(PkceCodeVerifier::new(p.verifier))
+            .request_async(&self.http_fn())
+            .await
+            .map_err(oauth_error)?;
+        Ok(StoredTokens::from_response(&t, None))
+    }
+
+    /// The browser flows: listen on `CallbackURL`, open the authorization URL, wait for the
+    /// redirect (code in the query, or token in the fragment posted back by our page).
+    async fn interactive(&self) -> Result<StoredTokens, Error> {
+        let c = &self.config;
+        let implicit = c.auth_scheme == AuthScheme::OAuthImplicit;
+        let redirect =
+            Url::parse(&c.callback_url).map_err(|e| Error::Config(format!("CallbackURL: {e}")))?;
+        let host = match redirect.host_str() {
+            Some("localhost") | None => "127.0.0.1".to_string(),
+            Some(h) => h.trim_matches(['[', ']']).to_string(),
+        };
+        let port = redirect.port_or_known_default().unwrap_or(80);
+        let listener = tokio::net::TcpListener::bind((host.as_str(), port))
+            .await
+            .map_err(|e| {
+                Error::Config(format!(
+                    "cannot listen on CallbackURL {} for the sign-in redirect: {e}",
+                    c.callback_url
+                ))
+            })?;
+        let client = self.client(Some(&c.callback_url))?;
+        let mut req = client
+            .authorize_url(CsrfToken::new_random)
+            .add_scopes(self.scopes());
+        let mut verifier = None;
+        if implicit {
+            req = req.use_implicit_flow();
+        } else {
+            let (challenge, v) = PkceCodeChallenge::new_random_sha256();
+            req = req.set_pkce_challenge(challenge);
+            verifier = Some(v);
+        }
+        let (url, state) = req.url();
+        if let Some(v) = &verifier {
+            // Saved so that a later run can finish with a pasted code (OAuthVerifier).
+            let mut pending = self.store.load().ok().flatten().unwrap_or_default();
+            pending.pending = Some(Pending {
+                verifier: v.secret().clone(),
+                state: state.secret().clone(),
+                redirect_uri: c.callback_url.clone(),
+            });
+            self.store.save(&pending)?;
+        }
+        (self.browser)(&url);
+        let params = tokio::time::timeout(
+            Duration::from_secs(300),
+            wait_for_redirect(&listener, redirect.path(), implicit),
+        )
+        .await
+        .map_err(|_| {
+            Error::Auth(
+                "no sign-in redirect within 5 minutes; on a machine without a browser, open the printed URL elsewhere and pass the resulting URL as OAuthVerifier".into(),
+            )
+        })??;
+        if let Some(e) = params.get("error") {
+            return Err(Error::Auth(format!(
+                "sign-in was not completed: {e}{}",
+                params
+                    .get("error_description")
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
+            )));
+        }
+        if params.get("state").map(String::as_str) != Some(state.secret().as_str()) {
+            return Err(Error::Auth(
+                "the sign-in redirect carried a wrong state (possible CSRF); sign-in aborted"
+                    .into(),
+            ));
+        }
+        if implicit {
+            let access = params
+                .get("access_token")
+                .cloned()
+                .ok_or_else(|| Error::Auth("the redirect carried no access_token".into()))?;
+            let expires_in: i64 = params
+                .get("expires_in")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(3600);
+            return Ok(StoredTokens {
+                access_token: Some(access),
+                refresh_token: None,
+                expires_at: now() + expires_in,
+                expires_in,
+                scope: params.get("scope").cloned().unwrap_or_default(),
+                pending: None,
+            });
+        }
+        let code = params
+            .get("code")
+            .cloned()
+            .ok_or_else(|| Error::Auth("the redirect carried no code".into()))?;
+        let t = client
+            .exchange_code(AuthorizationCode::new(code))
+            .set_pkce_verifier(verifier.unwrap_or_else(|| PkceCodeVerifier::new(String::new())))
+            .request_async(&self.http_fn())
+            .await
+            .map_err(oauth_error)?;
+        Ok(StoredTokens::from_response(&t, None))
+    }
+}
+
+const DONE_PAGE: &str = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>acusql</title></head><body><p>Signed in. You can close this window and return to acusql.</p></body></html>";
+
+/// Reads the fragment (`#access_token=…`) in the browser and posts it back to us.
+const FRAGMENT_PAGE: &str = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>acusql</title></head><body><p id=\"m\">Finishing sign-in…</p><script>fetch(location.pathname,{method:'POST',headers:{'Content-Type':'application/x-www-form-urlencoded'},body:location.hash.substring(1)}).then(function(){document.getElementById('m').textContent='Signed in. You can close this window and return to acusql.';});</script></body></html>";
+
+/// Serves the loopback callback until it gets the redirect's parameters.
+async fn wait_for_redirect(
+    listener: &tokio::net::TcpListener,
+    path: &str,
+    implicit: bool,
+) -> Result<std::collections::HashMap<String, String>, Error> {
+    loop {
+        let (mut sock, _) = listener
+            .accept()
+            .await
+            .map_err(|e| Error::Auth(format!("callback listener failed: {e}")))?;
+        let Ok((method, target, body)) = read_request(&mut sock).await else {
+            continue;
+        };
+        let (req_path, query) = target.split_once('?').unwrap_or((&target, ""));
+        let respond = |status: &str, page: &str| {
+            format!(
+                "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{page}",
+                page.len()
+            )
+        };
+        if req_path != path {
+            let _ = sock
+                .write_all(respond("404 Not Found", "").as_bytes())
+                .await;
+            continue;
+        }
+        let form = |s: &str| -> std::collections::HashMap<String, String> {
+            url::form_urlencoded::parse(s.as_bytes())
+                .into_owned()
+                .collect()
+        };
+        let params = if method == "POST" {
+            form(&body)
+        } else {
+            form(query)
+        };
+        let has_answer = params.contains_key("code")
+            || params.contains_key("access_token")
+            || params.contains_key("error");
+        if !has_answer && implicit && method == "GET" {
+            let _ = sock
+                .write_all(respond("200 OK", FRAGMENT_PAGE).as_bytes())
+                .await;
+            continue;
+        }
+        let _ = sock
+            .write_all(respond("200 OK", DONE_PAGE).as_bytes())
+            .await;
+        if has_answer {
+            return Ok(params);
+        }
+    }
+}
+
+/// A minimal HTTP/1.1 request reader for the loopback callback (one request per connection).
+async fn read_request(
+    sock: &mut tokio::net::TcpStream,
+) -> std::io::Result<(String, String, String)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let header_end = loop {
+        let n = sock.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        if buf.len() > 64 * 1024 {
+            return Err(std::io::ErrorKind::InvalidData.into());
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..header_end]).to_string();
+    let mut lines = head.lines();
+    let mut first = lines.next().unwrap_or_default().split_whitespace();
+    let method = first.next().unwrap_or_default().to_string();
+    let target = first.next().unwrap_or_default().to_string();
+    let length: usize = lines
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or(0)
+        .min(64 * 1024);
+    while buf.len() < header_end + length {
+        let n = sock.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let end = (header_end + length).min(buf.len());
+    let body = String::from_utf8_lossy(&buf[header_end..end]).to_string();
+    Ok((method, target, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_files_are_owner_only_and_never_half_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested").join("tokens.json");
+        let store = TokenStore::File(path.clone());
+        let t = StoredTokens {
+            access_token: Some("AT-secret".into()),
+            refresh_token: Some("RT-secret".into()),
+            expires_at: now() + 3600,
+            expires_in: 3600,
+            scope: "api offline_access".into(),
+            pending: None,
+        };
+        store.save(&t).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let back = store.load().unwrap().unwrap();
+        assert_eq!(back.refresh_token.as_deref(), Some("RT-secret"));
+        assert!(!format!("{back:?}").contains("secret"));
+        assert!(back.fresh());
+        let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+        std::fs::write(&path, b"{not json").unwrap();
+        let e = store.load().unwrap_err().to_string();
+        assert!(e.contains("not valid"), "{e}");
+    }
+}
