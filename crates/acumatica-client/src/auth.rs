@@ -228,6 +228,7 @@ pub struct TokenManager {
     store: TokenStore,
     current: Mutex<StoredTokens>,
     browser: BrowserOpener,
+    fresh: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for TokenManager {
@@ -295,6 +296,7 @@ impl TokenManager {
         site: Url,
         http: reqwest::Client,
         browser: BrowserOpener,
+        fresh_sign_in: bool,
     ) -> Self {
         let store = TokenStore::for_config(&config);
         Self {
@@ -304,7 +306,13 @@ impl TokenManager {
             store,
             current: Mutex::new(StoredTokens::default()),
             browser,
+            fresh: std::sync::atomic::AtomicBool::new(fresh_sign_in),
         }
+    }
+
+    /// Where the tokens are kept.
+    pub fn store(&self) -> &TokenStore {
+        &self.store
     }
 
     fn client(&self, redirect: Option<&str>) -> Result<Client, Error> {
@@ -383,7 +391,20 @@ impl TokenManager {
         if replaced && cur.access_token.is_some() {
             return Ok(cur.access_token.clone().unwrap_or_default());
         }
-        // First use: the configured token, then the stored ones.
+        // First use: the configured token, then the stored ones (unless signing in anew).
+        let fresh = self.fresh.swap(false, std::sync::atomic::Ordering::SeqCst);
+        if fresh {
+            let next = match &self.config.oauth_verifier {
+                Some(v) if self.config.auth_scheme == AuthScheme::OAuth => {
+                    self.exchange_pasted(&cur, v.expose()).await?
+                }
+                _ => self.sign_in_anew().await?,
+            };
+            self.store.save(&next)?;
+            let token = next.access_token.clone().unwrap_or_default();
+            *cur = next;
+            return Ok(token);
+        }
         if cur.access_token.is_none() && cur.refresh_token.is_none() {
             if let Some(t) = &self.config.oauth_access_token {
                 cur.access_token = Some(t.expose().to_string());
@@ -481,6 +502,14 @@ impl TokenManager {
                 }
                 self.interactive().await
             }
+        }
+    }
+
+    /// A new sign-in by the scheme (no refresh), whatever `InitiateOAuth` says.
+    async fn sign_in_anew(&self) -> Result<StoredTokens, Error> {
+        match self.config.auth_scheme {
+            AuthScheme::OAuth | AuthScheme::OAuthImplicit => self.interactive().await,
+            _ => self.obtain(&StoredTokens::default()).await,
         }
     }
 

@@ -19,12 +19,16 @@ pub struct ConnectOptions {
     /// Opens the authorization URL of the browser flows (default: print it and try the desktop
     /// browser).
     pub browser: BrowserOpener,
+    /// OAuth: ignore stored tokens and sign in anew (what `acusql login` does). The stored
+    /// tokens are replaced only once the new sign-in succeeded.
+    pub fresh_sign_in: bool,
 }
 
 impl Default for ConnectOptions {
     fn default() -> Self {
         Self {
             browser: crate::auth::default_browser(),
+            fresh_sign_in: false,
         }
     }
 }
@@ -128,7 +132,13 @@ impl Connection {
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
         let tokens = config.auth_scheme.is_oauth().then(|| {
-            TokenManager::new(config.clone(), site.clone(), http.clone(), options.browser)
+            TokenManager::new(
+                config.clone(),
+                site.clone(),
+                http.clone(),
+                options.browser,
+                options.fresh_sign_in,
+            )
         });
         let conn = Self {
             inner: Arc::new(Inner {

@@ -300,6 +300,7 @@ async fn code_flow_with_pkce_refreshes_before_expiry_once_for_all_callers() {
         cfg,
         ConnectOptions {
             browser: robot_browser(opened.clone()),
+            ..Default::default()
         },
     )
     .await
@@ -359,6 +360,7 @@ async fn implicit_flow_reauthorizes_on_expiry_and_static_tokens_work() {
         cfg,
         ConnectOptions {
             browser: robot_browser(opened.clone()),
+            ..Default::default()
         },
     )
     .await
@@ -429,7 +431,10 @@ async fn pasted_code_finishes_a_sign_in_on_a_machine_without_a_browser() {
         Duration::from_millis(500),
         Connection::connect_with(
             oauth(&s, "OAuth", &base),
-            ConnectOptions { browser: opener },
+            ConnectOptions {
+                browser: opener,
+                ..Default::default()
+            },
         ),
     )
     .await;

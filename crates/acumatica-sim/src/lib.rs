@@ -89,8 +89,8 @@ pub struct OAuthApp {
 impl Default for OAuthApp {
     fn default() -> Self {
         Self {
-            client_id: "3F2B8C1E-7A4D-4B9E-9C21-5D6E7F8A9B0C@Company".into(),
-            client_secret: "sim-secret-kJ3n9QwX2Lp".into(),
+            client_id: "B7E4C1D2-9A3F-4E5B-8C6D-0F1A2B3C4D5E@Company".into(),
+            client_secret: "demo-secret-Kx9mQ2".into(),
             redirect_uris: Vec::new(),
             token_lifetime: Duration::from_secs(3600),
         }

@@ -103,6 +103,9 @@ pub struct Cli {
 pub enum Command {
     /// Serve the Acumatica tables over Arrow Flight SQL (for Python/ADBC, JDBC and ODBC clients).
     Serve(ServeArgs),
+    /// Sign in once with OAuth (browser, or a pasted code with OAuthVerifier) and store the
+    /// tokens; later runs reuse and refresh them.
+    Login,
 }
 
 #[derive(Debug, clap::Args)]

@@ -53,7 +53,7 @@ fn connection_string(cli: &Cli) -> String {
     parts.join(";")
 }
 
-fn config(cli: &Cli) -> Result<ConnectionConfig> {
+pub fn config(cli: &Cli) -> Result<ConnectionConfig> {
     let text = connection_string(cli);
     let mut config = ConnectionConfig::resolve(
         (!text.is_empty()).then_some(text.as_str()),
@@ -110,6 +110,41 @@ pub async fn open(cli: &Cli) -> Result<Session> {
         catalog,
         demo,
     })
+}
+
+/// `acusql login`: a fresh OAuth sign-in whose tokens are stored for later runs.
+pub async fn login(cli: &Cli) -> Result<()> {
+    if !cli.has_connection() {
+        anyhow::bail!(
+            "acusql login needs a connection: --url, --auth-scheme OAuth, --client-id and --client-secret (or --connect / --profile)"
+        );
+    }
+    let config = config(cli)?;
+    if !config.auth_scheme.is_oauth() {
+        anyhow::bail!(
+            "acusql login is for AuthScheme=OAuth, OAuthImplicit or OAuthPassword (Basic signs in on every run)"
+        );
+    }
+    let store = acumatica_client::auth::TokenStore::for_config(&config);
+    let conn = Connection::connect_with(
+        config,
+        acumatica_client::ConnectOptions {
+            fresh_sign_in: true,
+            ..Default::default()
+        },
+    )
+    .await?;
+    // The tokens stay valid; the API session (a licence seat) is released now.
+    conn.close().await?;
+    match store {
+        acumatica_client::auth::TokenStore::File(path) => {
+            eprintln!("Signed in. Tokens stored in {}", path.display())
+        }
+        acumatica_client::auth::TokenStore::Memory => {
+            eprintln!("Signed in, but OAuthSettingsLocation=memory:// keeps nothing for later runs")
+        }
+    }
+    Ok(())
 }
 
 /// Table and column names for completion.

@@ -70,6 +70,12 @@ async fn run(cli: Cli) -> ExitCode {
                 Err(e) => report(&e),
             };
         }
+        Some(Command::Login) => {
+            return match connect::login(&cli).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => report(&e),
+            };
+        }
         None => {}
     }
     let session = match connect::open(&cli).await {
@@ -85,7 +91,11 @@ async fn run(cli: Cli) -> ExitCode {
     if cli.quiet {
         shell.timing = false;
     }
-    let outcome = drive(&cli, &mut shell).await;
+    // SIGTERM ends the run like Ctrl-C in a script: the statement stops, then we sign out.
+    let outcome = tokio::select! {
+        r = drive(&cli, &mut shell) => r,
+        _ = terminated() => Err(Interrupted.into()),
+    };
     // Sign out on every exit path: the session is a licence seat.
     if let Err(e) = session.conn.close().await {
         tracing::warn!("sign-out failed: {e}");
@@ -99,6 +109,19 @@ async fn run(cli: Cli) -> ExitCode {
         }
         Err(e) => report(&e),
     }
+}
+
+/// Resolves when the process is asked to terminate (SIGTERM; never on other platforms).
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut s) = signal(SignalKind::terminate()) {
+            s.recv().await;
+            return;
+        }
+    }
+    std::future::pending::<()>().await
 }
 
 /// Ctrl-C while a script runs: the statement is cancelled and acusql exits with status 130.

@@ -311,3 +311,176 @@ async fn repl_multiline_completion_describe_and_ctrl_c() {
     .unwrap();
     result.expect("REPL session");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_and_terminated_runs_sign_out() {
+    let sim = acumatica_sim::start(SimConfig {
+        scale: 5,
+        latency: std::time::Duration::from_millis(300),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    for signal in ["-INT", "-TERM"] {
+        let child = acusql()
+            .args([
+                "--connect",
+                &connect(&sim),
+                "-c",
+                "SELECT COUNT(*) FROM SalesOrder_Details",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait until the scan is under way.
+        for _ in 0..100 {
+            if sim.stats().open_sessions == 1
+                && sim
+                    .stats()
+                    .requests_by_path
+                    .keys()
+                    .any(|p| p.contains("SalesOrder"))
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(sim.stats().open_sessions, 1);
+        let status = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(out.status.code(), Some(130), "{signal}: {}", stderr(&out));
+        assert_eq!(sim.stats().open_sessions, 0, "{signal}: signed out");
+        sim.clear_request_log();
+    }
+}
+
+fn form_field(html: &str, name: &str) -> Option<String> {
+    let needle = format!("name=\"{name}\" value=\"");
+    let start = html.find(&needle)? + needle.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].replace("&amp;", "&"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_stores_tokens_that_later_runs_reuse() {
+    use std::io::BufRead;
+    let sim = sim().await;
+    let app = acumatica_sim::OAuthApp::default();
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.json");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let conn = format!(
+        "Url={};AuthScheme=OAuth;OAuthClientId={};OAuthClientSecret={};CallbackURL=http://127.0.0.1:{port}/;OAuthSettingsLocation={}",
+        sim.base_url(),
+        app.client_id,
+        app.client_secret,
+        tokens.display()
+    );
+    let mut child = acusql()
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .args(["--connect", &conn, "login"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let url = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(err.read_line(&mut line).unwrap() > 0, "no URL printed");
+            if let Some(i) = line.find("http://") {
+                return (line[i..].trim().to_string(), err);
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let (url, mut err) = url;
+    assert!(url.contains("/identity/connect/authorize?"), "{url}");
+    assert!(url.contains("code_challenge_method=S256"), "{url}");
+    // Play the browser.
+    let b = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let html = b.get(&url).send().await.unwrap().text().await.unwrap();
+    let mut form: Vec<(String, String)> = [
+        "client_id",
+        "response_type",
+        "redirect_uri",
+        "scope",
+        "state",
+        "code_challenge",
+        "code_challenge_method",
+    ]
+    .iter()
+    .filter_map(|k| form_field(&html, k).map(|v| (k.to_string(), v)))
+    .collect();
+    form.extend([
+        ("username".into(), "admin".into()),
+        ("password".into(), "demo".into()),
+    ]);
+    let r = b
+        .post(format!("{}/identity/connect/authorize", sim.base_url()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let page = b.get(&location).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Signed in"), "{page}");
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    assert!(status.success(), "{rest}");
+    assert!(rest.contains("Tokens stored in"), "{rest}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&tokens).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(sim.stats().open_sessions, 0);
+    let issued = sim.stats().tokens_issued;
+    let out = run(
+        acusql().args([
+            "--connect",
+            &format!("{conn};InitiateOAuth=REFRESH"),
+            "--format",
+            "csv",
+            "-c",
+            "SELECT COUNT(*) AS n FROM Customer",
+        ]),
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "n\n200\n");
+    assert_eq!(sim.stats().tokens_issued, issued, "stored token reused");
+    assert_eq!(sim.stats().open_sessions, 0);
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&tokens).unwrap()).unwrap();
+    for key in ["access_token", "refresh_token"] {
+        let t = stored[key].as_str().unwrap();
+        assert!(
+            !stderr(&out).contains(t) && !rest.contains(t),
+            "{key} printed"
+        );
+    }
+}
