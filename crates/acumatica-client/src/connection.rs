@@ -294,6 +294,27 @@ impl Connection {
         self.get(url).await
     }
 
+    /// One record by its key values (in the entity's key order) or, with one GUID, by its id.
+    /// Acumatica answers a missing record with a 500 "No entity satisfies the condition."
+    pub async fn get_by_keys(&self, query: &RestQuery, keys: &[&str]) -> Result<Bytes, Error> {
+        let url = self
+            .inner
+            .endpoint
+            .join(&query.render_keys_path(keys))
+            .map_err(|e| Error::Config(format!("bad request URL: {e}")))?;
+        self.get(url).await
+    }
+
+    /// The endpoint's `swagger.json` (its live schema).
+    pub async fn swagger(&self) -> Result<Bytes, Error> {
+        let url = self
+            .inner
+            .endpoint
+            .join("swagger.json")
+            .map_err(|e| Error::Config(format!("bad request URL: {e}")))?;
+        self.get(url).await
+    }
+
     /// GETs a URL (retried: it is idempotent), re-signing in once if the session expired.
     pub async fn get(&self, url: Url) -> Result<Bytes, Error> {
         let max = self.inner.config.max_retries;

@@ -89,6 +89,36 @@ impl RestQuery {
         parts.join("&")
     }
 
+    /// `<entity>/<key1>/<key2>?<query>` relative to the endpoint URL (get by keys; a single
+    /// GUID key gets the record by its id). `$top`, `$skip` and `$filter` do not apply.
+    pub fn render_keys_path(&self, keys: &[&str]) -> String {
+        let mut path = String::new();
+        encode(&mut path, &self.entity);
+        for k in keys {
+            path.push('/');
+            // A key may hold `/`, `?` or `#`: each is encoded so it stays one segment.
+            for b in k.bytes() {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    path.push(b as char);
+                } else {
+                    path.push_str(&format!("%{b:02X}"));
+                }
+            }
+        }
+        let q = Self {
+            filter: None,
+            top: None,
+            skip: None,
+            ..self.clone()
+        }
+        .to_query_string();
+        if q.is_empty() {
+            path
+        } else {
+            format!("{path}?{q}")
+        }
+    }
+
     /// `<entity>?<query>` relative to the endpoint URL.
     pub fn render_path(&self) -> String {
         let q = self.to_query_string();

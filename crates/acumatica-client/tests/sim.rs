@@ -556,3 +556,38 @@ async fn secrets_never_reach_the_logs() {
         assert!(!logs.contains(secret), "{secret} leaked into the logs");
     }
 }
+
+#[tokio::test]
+async fn the_served_swagger_imports_to_the_bundled_schema_and_keys_fetch_one_record() {
+    use acumatica_client::metadata::EndpointSchema;
+    let s = sim(SimConfig::default()).await;
+    for version in ["23.200.001", "24.200.001"] {
+        let conn = Connection::connect(config(&s, &format!("EndpointVersion={version}")))
+            .await
+            .unwrap();
+        let live = EndpointSchema::from_swagger(&conn.swagger().await.unwrap()).unwrap();
+        assert_eq!(
+            Some(live),
+            EndpointSchema::bundled("Default", version),
+            "{version}"
+        );
+        let one: Value = serde_json::from_slice(
+            &conn
+                .get_by_keys(
+                    &RestQuery::new("SalesOrder").expand(["Details"]),
+                    &["SO", "SO000003"],
+                )
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(one["OrderNbr"]["value"], "SO000003");
+        let e = conn
+            .get_by_keys(&RestQuery::new("Customer"), &["C/99?#"])
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("No entity satisfies the condition"), "{e}");
+        conn.close().await.unwrap();
+    }
+}

@@ -14,30 +14,73 @@ pub enum V {
     Time(i64),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Record {
     pub id: String,
     pub fields: Vec<(&'static str, V)>,
     pub details: Vec<(&'static str, Vec<Record>)>,
+    /// 1:1 linked entities (e.g. `ShipToContact`), written only when expanded.
+    pub linked: Vec<(&'static str, Record)>,
 }
 
 impl Record {
+    /// A field, or a linked entity's field as `Linked/Field`.
     pub fn get(&self, name: &str) -> Option<&V> {
-        self.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+        if let Some((link, rest)) = name.split_once('/') {
+            return self
+                .linked
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(link))
+                .and_then(|(_, r)| r.get(rest));
+        }
+        self.fields
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    fn new(id: String, fields: Vec<(&'static str, V)>) -> Self {
+        Self {
+            id,
+            fields,
+            ..Default::default()
+        }
     }
 }
 
 /// The entities with generated data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Entity {
     Customer,
     StockItem,
     SalesOrder,
+    Vendor,
+    Contact,
+    NonStockItem,
+    SalesInvoice,
+    Bill,
+    Payment,
+    JournalTransaction,
+    Account,
 }
 
 impl Entity {
+    pub const ALL: [Self; 11] = [
+        Self::Customer,
+        Self::StockItem,
+        Self::SalesOrder,
+        Self::Vendor,
+        Self::Contact,
+        Self::NonStockItem,
+        Self::SalesInvoice,
+        Self::Bill,
+        Self::Payment,
+        Self::JournalTransaction,
+        Self::Account,
+    ];
+
     pub fn parse(name: &str) -> Option<Self> {
-        [Self::Customer, Self::StockItem, Self::SalesOrder]
+        Self::ALL
             .into_iter()
             .find(|e| e.name().eq_ignore_ascii_case(name))
     }
@@ -47,6 +90,29 @@ impl Entity {
             Self::Customer => "Customer",
             Self::StockItem => "StockItem",
             Self::SalesOrder => "SalesOrder",
+            Self::Vendor => "Vendor",
+            Self::Contact => "Contact",
+            Self::NonStockItem => "NonStockItem",
+            Self::SalesInvoice => "SalesInvoice",
+            Self::Bill => "Bill",
+            Self::Payment => "Payment",
+            Self::JournalTransaction => "JournalTransaction",
+            Self::Account => "Account",
+        }
+    }
+
+    /// The key fields, in URL order (as in the bundled schema).
+    #[cfg(test)]
+    pub fn keys(self) -> &'static [&'static str] {
+        match self {
+            Self::Customer => &["CustomerID"],
+            Self::StockItem | Self::NonStockItem => &["InventoryID"],
+            Self::SalesOrder => &["OrderType", "OrderNbr"],
+            Self::Vendor => &["VendorID"],
+            Self::Contact => &["ContactID"],
+            Self::SalesInvoice | Self::Bill | Self::Payment => &["Type", "ReferenceNbr"],
+            Self::JournalTransaction => &["Module", "BatchNbr"],
+            Self::Account => &["AccountCD"],
         }
     }
 }
@@ -110,6 +176,16 @@ impl Data {
             Entity::Customer => 200 * s,
             Entity::StockItem => 100 * s,
             Entity::SalesOrder => 1000 * s,
+            Entity::Vendor => 50 * s,
+            Entity::Contact => 300 * s,
+            Entity::NonStockItem => 20 * s,
+            // One invoice per order that is not open or on hold is too clever; every order but
+            // each fifth gets one, in order: invoice i bills order i.
+            Entity::SalesInvoice => 800 * s,
+            Entity::Bill => 300 * s,
+            Entity::Payment => 500 * s,
+            Entity::JournalTransaction => 200 * s,
+            Entity::Account => ACCOUNTS.len(),
         }
     }
 
@@ -128,6 +204,14 @@ impl Data {
 
     fn time(&self, entity: u64, i: u64, salt: u64) -> i64 {
         EPOCH_2023 + (self.h(entity, i, salt) % TWO_YEARS) as i64
+    }
+
+    pub fn vendor_id(i: usize) -> String {
+        format!("V{:05}", i + 1)
+    }
+
+    pub fn order_nbr(i: usize) -> String {
+        format!("SO{:06}", i + 1)
     }
 
     pub fn customer_id(i: usize) -> String {
@@ -183,6 +267,7 @@ impl Data {
                         ),
                     ],
                     details: vec![],
+                    linked: vec![],
                 }
             }
             Entity::StockItem => {
@@ -223,6 +308,7 @@ impl Data {
                         ),
                     ],
                     details: vec![],
+                    linked: vec![],
                 }
             }
             Entity::SalesOrder => {
@@ -275,6 +361,7 @@ impl Data {
                                 ),
                             ],
                             details: vec![],
+                            linked: vec![],
                         });
                     }
                 }
@@ -298,7 +385,7 @@ impl Data {
                         ("Hold", V::Bool(h.is_multiple_of(10))),
                         ("LastModified", V::Time(date + (h % 2_000_000) as i64)),
                         ("OrderedQty", V::Dec(qty_total / 10_000, 2)),
-                        ("OrderNbr", V::Str(format!("SO{:06}", i + 1))),
+                        ("OrderNbr", V::Str(Self::order_nbr(i))),
                         ("OrderTotal", V::Dec(total, 4)),
                         ("OrderType", V::Str("SO".into())),
                         (
@@ -314,11 +401,434 @@ impl Data {
                     } else {
                         vec![]
                     },
+                    linked: {
+                        let c = (h % customers as u64) as usize;
+                        vec![
+                            (
+                                "ShipToContact",
+                                Record::new(
+                                    self.guid(5, i64_),
+                                    vec![
+                                        ("Attention", V::Str(format!("Receiving dept. {}", c + 1))),
+                                        (
+                                            "BusinessName",
+                                            V::Str(NAMES[c % NAMES.len()].trim().to_string()),
+                                        ),
+                                        (
+                                            "Email",
+                                            if h.is_multiple_of(4) {
+                                                V::Null
+                                            } else {
+                                                V::Str(format!("ship{}@example.com", c + 1))
+                                            },
+                                        ),
+                                        ("Phone1", V::Str(format!("+1 555 {:04}", c % 10_000))),
+                                    ],
+                                ),
+                            ),
+                            (
+                                "ShipToAddress",
+                                Record::new(
+                                    self.guid(6, i64_),
+                                    vec![
+                                        (
+                                            "AddressLine1",
+                                            V::Str(format!("{} Main St", 1 + c % 900)),
+                                        ),
+                                        ("AddressLine2", V::Null),
+                                        ("City", V::Str(CITIES[c % CITIES.len()].0.into())),
+                                        ("Country", V::Str("US".into())),
+                                        (
+                                            "PostalCode",
+                                            V::Str(format!("{:05}", 10_000 + c % 89_999)),
+                                        ),
+                                        ("State", V::Str(CITIES[c % CITIES.len()].1.into())),
+                                        ("Validated", V::Bool(c.is_multiple_of(2))),
+                                    ],
+                                ),
+                            ),
+                        ]
+                    },
                 }
             }
+            _ => self.more(e, i, with_details),
+        }
+    }
+
+    /// Vendors, contacts, services, invoices, bills, payments, journal batches and accounts.
+    fn more(&self, e: Entity, i: usize, with_details: bool) -> Record {
+        let n = i as u64;
+        let customers = self.count(Entity::Customer);
+        let vendors = self.count(Entity::Vendor);
+        match e {
+            Entity::Vendor => {
+                let h = self.h(10, n, 1);
+                let created = self.time(10, n, 2);
+                Record::new(
+                    self.guid(10, n),
+                    vec![
+                        ("CreatedDateTime", V::Time(created)),
+                        ("CurrencyID", V::Str("USD".into())),
+                        (
+                            "LastModifiedDateTime",
+                            V::Time(created + (h % 4_000_000) as i64),
+                        ),
+                        ("MaxReceipt", V::Dec(1_000_000, 6)),
+                        (
+                            "PaymentMethod",
+                            V::Str(if h.is_multiple_of(3) { "CHECK" } else { "ACH" }.into()),
+                        ),
+                        (
+                            "Status",
+                            V::Str(STATUSES[((h >> 5) % STATUSES.len() as u64) as usize].into()),
+                        ),
+                        (
+                            "Terms",
+                            V::Str(if h.is_multiple_of(2) { "30D" } else { "NET15" }.into()),
+                        ),
+                        (
+                            "VendorClass",
+                            V::Str(
+                                if h.is_multiple_of(4) {
+                                    "SERVICES"
+                                } else {
+                                    "SUPPLIER"
+                                }
+                                .into(),
+                            ),
+                        ),
+                        ("VendorID", V::Str(Self::vendor_id(i))),
+                        (
+                            "VendorName",
+                            V::Str(format!(
+                                "{} Supply {}",
+                                SUPPLIERS[(h % SUPPLIERS.len() as u64) as usize],
+                                i + 1
+                            )),
+                        ),
+                    ],
+                )
+            }
+            Entity::Contact => {
+                let h = self.h(11, n, 1);
+                let created = self.time(11, n, 2);
+                let first = FIRST[(h % FIRST.len() as u64) as usize];
+                let last = LAST[((h >> 8) % LAST.len() as u64) as usize];
+                Record::new(
+                    self.guid(11, n),
+                    vec![
+                        ("Active", V::Bool(!h.is_multiple_of(9))),
+                        ("BusinessAccount", V::Str(Self::customer_id(i % customers))),
+                        ("ContactID", V::Int(100 + i as i64)),
+                        ("DisplayName", V::Str(format!("{first} {last}"))),
+                        (
+                            "Email",
+                            if h.is_multiple_of(6) {
+                                V::Null
+                            } else {
+                                V::Str(format!(
+                                    "{}.{}{}@example.com",
+                                    first.to_lowercase(),
+                                    last.to_lowercase(),
+                                    i + 1
+                                ))
+                            },
+                        ),
+                        ("FirstName", V::Str(first.into())),
+                        (
+                            "JobTitle",
+                            V::Str(TITLES[((h >> 4) % TITLES.len() as u64) as usize].into()),
+                        ),
+                        (
+                            "LastModifiedDateTime",
+                            V::Time(created + (h % 6_000_000) as i64),
+                        ),
+                        ("LastName", V::Str(last.into())),
+                        ("Phone1", V::Str(format!("+1 555 {:04}", i % 10_000))),
+                        ("Type", V::Str("Contact".into())),
+                    ],
+                )
+            }
+            Entity::NonStockItem => {
+                let h = self.h(12, n, 1);
+                Record::new(
+                    self.guid(12, n),
+                    vec![
+                        ("DefaultPrice", V::Dec(((h >> 4) % 50_000) as i128 * 100, 6)),
+                        (
+                            "Description",
+                            V::Str(format!(
+                                "{} #{}",
+                                SERVICES[(h % SERVICES.len() as u64) as usize],
+                                i + 1
+                            )),
+                        ),
+                        ("InventoryID", V::Str(format!("SVC{:04}", i + 1))),
+                        ("ItemClass", V::Str("SERVICE".into())),
+                        (
+                            "ItemStatus",
+                            V::Str(
+                                if h.is_multiple_of(7) {
+                                    "Inactive"
+                                } else {
+                                    "Active"
+                                }
+                                .into(),
+                            ),
+                        ),
+                        ("ItemType", V::Str("Non-Stock Item".into())),
+                        ("LastModifiedDateTime", V::Time(self.time(12, n, 2))),
+                    ],
+                )
+            }
+            Entity::SalesInvoice => {
+                // Invoice i bills order i: same customer, amount and a reference to it.
+                let order = self.record(Entity::SalesOrder, i, false);
+                let h = self.h(13, n, 1);
+                let Some(V::Time(date)) = order.get("Date").cloned() else {
+                    unreachable!()
+                };
+                let Some(V::Dec(total, _)) = order.get("OrderTotal").cloned() else {
+                    unreachable!()
+                };
+                let paid = h.is_multiple_of(3);
+                Record::new(
+                    self.guid(13, n),
+                    vec![
+                        ("Amount", V::Dec(total, 4)),
+                        ("Balance", V::Dec(if paid { 0 } else { total }, 4)),
+                        (
+                            "CustomerID",
+                            order.get("CustomerID").cloned().unwrap_or(V::Null),
+                        ),
+                        ("CustomerOrder", V::Str(Self::order_nbr(i))),
+                        ("Date", V::Time(date + 86_400)),
+                        (
+                            "Description",
+                            V::Str(format!("Invoice for {}", Self::order_nbr(i))),
+                        ),
+                        ("DueDate", V::Time(date + 31 * 86_400)),
+                        ("Hold", V::Bool(false)),
+                        (
+                            "LastModifiedDateTime",
+                            V::Time(date + 86_400 + (h % 3_000_000) as i64),
+                        ),
+                        ("ReferenceNbr", V::Str(format!("INV{:06}", i + 1))),
+                        (
+                            "Status",
+                            V::Str(if paid { "Closed" } else { "Open" }.into()),
+                        ),
+                        ("Type", V::Str("Invoice".into())),
+                    ],
+                )
+            }
+            Entity::Bill => {
+                let h = self.h(14, n, 1);
+                let date = self.time(14, n, 2) / 86_400 * 86_400;
+                let amount = ((h >> 3) % 2_000_000) as i128 * 100;
+                let paid = h.is_multiple_of(4);
+                Record::new(
+                    self.guid(14, n),
+                    vec![
+                        ("Amount", V::Dec(amount, 4)),
+                        ("Balance", V::Dec(if paid { 0 } else { amount }, 4)),
+                        ("CurrencyID", V::Str("USD".into())),
+                        ("Date", V::Time(date)),
+                        ("Description", V::Str(format!("Purchase {}", i + 1))),
+                        ("DueDate", V::Time(date + 30 * 86_400)),
+                        ("Hold", V::Bool(h.is_multiple_of(15))),
+                        (
+                            "LastModifiedDateTime",
+                            V::Time(date + (h % 2_000_000) as i64),
+                        ),
+                        ("ReferenceNbr", V::Str(format!("BILL{:05}", i + 1))),
+                        (
+                            "Status",
+                            V::Str(if paid { "Closed" } else { "Open" }.into()),
+                        ),
+                        ("Type", V::Str("Bill".into())),
+                        (
+                            "Vendor",
+                            V::Str(Self::vendor_id((h % vendors as u64) as usize)),
+                        ),
+                        ("VendorRef", V::Str(format!("VR-{}", h % 100_000))),
+                    ],
+                )
+            }
+            Entity::Payment => {
+                let h = self.h(15, n, 1);
+                let date = self.time(15, n, 2) / 86_400 * 86_400;
+                Record::new(
+                    self.guid(15, n),
+                    vec![
+                        ("ApplicationDate", V::Time(date)),
+                        ("CashAccount", V::Str("10200".into())),
+                        ("CurrencyID", V::Str("USD".into())),
+                        (
+                            "CustomerID",
+                            V::Str(Self::customer_id((h % customers as u64) as usize)),
+                        ),
+                        ("Description", V::Null),
+                        ("Hold", V::Bool(false)),
+                        (
+                            "LastModifiedDateTime",
+                            V::Time(date + (h % 1_000_000) as i64),
+                        ),
+                        (
+                            "PaymentAmount",
+                            V::Dec(((h >> 2) % 1_000_000) as i128 * 100, 4),
+                        ),
+                        (
+                            "PaymentMethod",
+                            V::Str(if h.is_multiple_of(2) { "CHECK" } else { "CARD" }.into()),
+                        ),
+                        ("PaymentRef", V::Str(format!("{:06}", h % 1_000_000))),
+                        ("ReferenceNbr", V::Str(format!("PMT{:06}", i + 1))),
+                        (
+                            "Status",
+                            V::Str(
+                                if h.is_multiple_of(5) {
+                                    "Open"
+                                } else {
+                                    "Closed"
+                                }
+                                .into(),
+                            ),
+                        ),
+                        ("Type", V::Str("Payment".into())),
+                    ],
+                )
+            }
+            Entity::JournalTransaction => {
+                let h = self.h(16, n, 1);
+                let date = self.time(16, n, 2) / 86_400 * 86_400;
+                let pairs = 1 + (h % 3) as usize;
+                let mut lines = Vec::new();
+                if with_details {
+                    for p in 0..pairs {
+                        let lh = self.h(17, n << 8 | p as u64, 1);
+                        let amount = V::Dec(((lh >> 5) % 1_000_000) as i128 * 100, 4);
+                        let zero = V::Dec(0, 4);
+                        let (debit, credit) = (
+                            ACCOUNTS[(lh % ACCOUNTS.len() as u64) as usize].0,
+                            ACCOUNTS[((lh >> 16) % ACCOUNTS.len() as u64) as usize].0,
+                        );
+                        for (k, (acct, dr, cr)) in [
+                            (debit, amount.clone(), zero.clone()),
+                            (credit, zero, amount),
+                        ]
+                        .into_iter()
+                        .enumerate()
+                        {
+                            let line = 2 * p + k;
+                            lines.push(Record::new(
+                                self.guid(17, n << 8 | line as u64),
+                                vec![
+                                    ("Account", V::Str(acct.into())),
+                                    ("CreditAmount", cr),
+                                    ("DebitAmount", dr),
+                                    (
+                                        "Description",
+                                        V::Str(format!("Batch {} line {}", i + 1, line + 1)),
+                                    ),
+                                    ("LineNbr", V::Int(line as i64 + 1)),
+                                    ("Subaccount", V::Str("000000".into())),
+                                ],
+                            ));
+                        }
+                    }
+                }
+                let status = ["Posted", "Posted", "Balanced", "Unposted"][(h >> 9) as usize % 4];
+                let mut r = Record::new(
+                    self.guid(16, n),
+                    vec![
+                        ("BatchNbr", V::Str(format!("GL{:06}", i + 1))),
+                        ("BranchID", V::Str("MAIN".into())),
+                        ("CreatedDateTime", V::Time(date)),
+                        ("CurrencyID", V::Str("USD".into())),
+                        ("Description", V::Str(format!("Journal entry {}", i + 1))),
+                        ("Hold", V::Bool(false)),
+                        ("LastModifiedDateTime", V::Time(date + (h % 500_000) as i64)),
+                        ("LedgerID", V::Str("ACTUAL".into())),
+                        ("Module", V::Str("GL".into())),
+                        (
+                            "PostPeriod",
+                            V::Str(
+                                chrono::DateTime::from_timestamp(date, 0)
+                                    .unwrap_or_default()
+                                    .format("%m%Y")
+                                    .to_string(),
+                            ),
+                        ),
+                        ("Status", V::Str(status.into())),
+                        ("TransactionDate", V::Time(date)),
+                    ],
+                );
+                if with_details {
+                    r.details = vec![("Details", lines)];
+                }
+                r
+            }
+            Entity::Account => {
+                let (cd, desc, ty) = ACCOUNTS[i];
+                Record::new(
+                    self.guid(18, n),
+                    vec![
+                        ("AccountCD", V::Str(cd.into())),
+                        ("AccountClass", V::Str(ty.to_uppercase())),
+                        ("AccountID", V::Int(1000 + i as i64)),
+                        ("Active", V::Bool(true)),
+                        ("CashAccount", V::Bool(cd.starts_with("102"))),
+                        ("CurrencyID", V::Null),
+                        ("Description", V::Str(desc.into())),
+                        (
+                            "LastModifiedDateTime",
+                            V::Time(EPOCH_2023 + i as i64 * 3600),
+                        ),
+                        ("Type", V::Str(ty.into())),
+                    ],
+                )
+            }
+            Entity::Customer | Entity::StockItem | Entity::SalesOrder => unreachable!(),
         }
     }
 }
+
+const CITIES: &[(&str, &str)] = &[
+    ("Seattle", "WA"),
+    ("Portland", "OR"),
+    ("Austin", "TX"),
+    ("Denver", "CO"),
+    ("Boston", "MA"),
+];
+const SUPPLIERS: &[&str] = &["Northern", "Pacific", "Lakeside", "Summit", "Harbor"];
+const FIRST: &[&str] = &[
+    "Anna", "Ben", "Chloé", "Dmitri", "Erin", "Farah", "Gus", "Hana",
+];
+const LAST: &[&str] = &[
+    "Smith", "O'Neil", "García", "Nakamura", "Okafor", "Lee", "Berg",
+];
+const TITLES: &[&str] = &["Buyer", "Accountant", "CFO", "Store Manager", "Clerk"];
+const SERVICES: &[&str] = &["Delivery", "Installation", "Consulting hour", "Gift wrap"];
+/// The chart of accounts: (AccountCD, Description, Type).
+pub const ACCOUNTS: &[(&str, &str, &str)] = &[
+    ("10100", "Petty Cash", "Asset"),
+    ("10200", "Company Checking Account", "Asset"),
+    ("11000", "Accounts Receivable", "Asset"),
+    ("12000", "Inventory", "Asset"),
+    ("15000", "Fixed Assets", "Asset"),
+    ("20000", "Accounts Payable", "Liability"),
+    ("21000", "Accrued Expenses", "Liability"),
+    ("23000", "Sales Tax Payable", "Liability"),
+    ("30000", "Retained Earnings", "Liability"),
+    ("40000", "Sales Revenue", "Income"),
+    ("41000", "Service Revenue", "Income"),
+    ("50000", "Cost of Goods Sold", "Expense"),
+    ("60000", "Salaries", "Expense"),
+    ("61000", "Rent", "Expense"),
+    ("62000", "Utilities", "Expense"),
+    ("63000", "Freight", "Expense"),
+];
 
 #[cfg(test)]
 mod tests {
@@ -335,5 +845,54 @@ mod tests {
         };
         assert!(c.as_str() <= Data::customer_id(d.count(Entity::Customer) - 1).as_str());
         assert!(!a.details[0].1.is_empty());
+    }
+
+    #[test]
+    fn generated_fields_exist_in_both_schemas_with_their_types() {
+        fn check(ep: &crate::schema::Endpoint, entity: &str, r: &Record) {
+            for (name, v) in &r.fields {
+                // 23.200.001 lacks a few newer fields; the writer leaves them out there.
+                let Some(f) = ep.member(entity, name) else {
+                    assert_ne!(ep.version, "24.200.001", "{entity}.{name} not in schema");
+                    continue;
+                };
+                assert_eq!(f.name, *name, "spelling of {entity}.{name}");
+                let w = f.wrapper.as_deref().unwrap_or_default();
+                let ok = match v {
+                    V::Null => true,
+                    V::Str(_) => matches!(w, "StringValue" | "GuidValue"),
+                    V::Int(_) => matches!(w, "IntValue" | "ShortValue" | "LongValue" | "ByteValue"),
+                    V::Dec(..) => matches!(w, "DecimalValue" | "DoubleValue"),
+                    V::Bool(_) => w == "BooleanValue",
+                    V::Time(_) => w == "DateTimeValue",
+                };
+                assert!(ok, "{entity}.{name}: {v:?} vs {w}");
+            }
+            for (name, rows) in &r.details {
+                let target = ep.target(entity, name).expect("detail in schema");
+                for row in rows {
+                    check(ep, target, row);
+                }
+            }
+            for (name, l) in &r.linked {
+                let target = ep.target(entity, name).expect("linked in schema");
+                check(ep, target, l);
+            }
+        }
+        let d = Data { seed: 7, scale: 1 };
+        for ep in crate::schema::Endpoint::all() {
+            for e in Entity::ALL {
+                let def = ep.top_level(e.name()).expect("top-level entity");
+                assert_eq!(
+                    def.keys,
+                    e.keys().iter().map(|k| k.to_string()).collect::<Vec<_>>(),
+                    "keys of {}",
+                    e.name()
+                );
+                for i in [0, 1, d.count(e) - 1] {
+                    check(&ep, e.name(), &d.record(e, i, true));
+                }
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! schema order, `custom`, `_links`; `{}` for NULL; decimals with their DB scale.
 
 use crate::data::{Record, V};
+use crate::schema::Endpoint;
 
 pub fn escape_into(out: &mut String, s: &str) {
     out.push('"');
@@ -67,6 +68,9 @@ pub struct Shape<'a> {
     pub links: Option<(&'a str, &'a str)>,
 }
 
+/// Writes one record. `entity` names its schema entity: members are written in schema order
+/// (values, linked entities and expanded details interleaved, as Acumatica does).
+#[allow(clippy::too_many_arguments)]
 pub fn record(
     out: &mut String,
     r: &Record,
@@ -74,6 +78,8 @@ pub fn record(
     top_level: bool,
     shape: &Shape<'_>,
     prefix: &str,
+    ep: Option<&Endpoint>,
+    entity: &str,
 ) {
     out.push_str("{\"id\":\"");
     out.push_str(&r.id);
@@ -83,64 +89,127 @@ pub fn record(
     } else {
         "null"
     });
+    let path = |name: &str| -> String {
+        if prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{prefix}/{name}")
+        }
+    };
     let wanted = |name: &str| -> bool {
         match shape.select {
             None => true,
-            Some(sel) => sel.iter().any(|s| {
-                let full = if prefix.is_empty() {
-                    name.to_string()
-                } else {
-                    format!("{prefix}/{name}")
-                };
-                s.eq_ignore_ascii_case(&full)
-            }),
-        }
-    };
-    let selects_under = |detail: &str| -> bool {
-        match shape.select {
-            None => true,
-            Some(sel) => sel.iter().any(|s| {
-                s.eq_ignore_ascii_case(detail)
-                    || s.to_ascii_lowercase()
-                        .starts_with(&format!("{}/", detail.to_ascii_lowercase()))
-            }),
-        }
-    };
-    for (name, v) in &r.fields {
-        if prefix.is_empty() && !wanted(name) {
-            continue;
-        }
-        if !prefix.is_empty()
-            && shape.select.is_some()
-            && !wanted(name)
-            && !shape
-                .select
-                .is_some_and(|s| s.iter().any(|x| x.eq_ignore_ascii_case(prefix)))
-        {
-            continue;
-        }
-        out.push_str(",\"");
-        out.push_str(name);
-        out.push_str("\":");
-        value(out, v);
-    }
-    for (name, rows) in &r.details {
-        if !shape.expand.iter().any(|e| e.eq_ignore_ascii_case(name)) {
-            continue;
-        }
-        out.push_str(",\"");
-        out.push_str(name);
-        out.push_str("\":[");
-        // A list request returns an expanded collection empty unless it is also selected.
-        if selects_under(name) {
-            for (i, d) in rows.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                record(out, d, i + 1, false, shape, name);
+            Some(sel) => {
+                let full = path(name);
+                sel.iter().any(|s| s.eq_ignore_ascii_case(&full))
             }
         }
-        out.push(']');
+    };
+    // A nested member selected as a whole (`$select=Details`) brings all its fields.
+    let whole = !prefix.is_empty()
+        && shape
+            .select
+            .is_some_and(|s| s.iter().any(|x| x.eq_ignore_ascii_case(prefix)));
+    let selects_under = |member: &str| -> bool {
+        match shape.select {
+            None => true,
+            Some(sel) => {
+                let full = path(member).to_ascii_lowercase();
+                sel.iter().any(|s| {
+                    let s = s.to_ascii_lowercase();
+                    s == full || s.starts_with(&format!("{full}/"))
+                })
+            }
+        }
+    };
+    let expanded = |member: &str| -> bool {
+        let full = path(member);
+        shape.expand.iter().any(|e| {
+            e.eq_ignore_ascii_case(&full)
+                || e.to_ascii_lowercase()
+                    .starts_with(&format!("{}/", full.to_ascii_lowercase()))
+        })
+    };
+    // (rank, kind, index): 0 = value field, 1 = linked, 2 = detail.
+    let mut members: Vec<(usize, u8, usize)> = Vec::with_capacity(r.fields.len() + 4);
+    for (i, (name, _)) in r.fields.iter().enumerate() {
+        if name.starts_with("__") || (!whole && !wanted(name)) {
+            continue;
+        }
+        let rank = ep.map_or(i, |e| e.rank(entity, name));
+        // A field this contract version does not define is not written.
+        if rank == usize::MAX {
+            continue;
+        }
+        members.push((rank, 0, i));
+    }
+    for (i, (name, _)) in r.linked.iter().enumerate() {
+        if expanded(name) {
+            members.push((ep.map_or(usize::MAX - 1, |e| e.rank(entity, name)), 1, i));
+        }
+    }
+    for (i, (name, _)) in r.details.iter().enumerate() {
+        if expanded(name) {
+            members.push((ep.map_or(usize::MAX, |e| e.rank(entity, name)), 2, i));
+        }
+    }
+    members.sort_unstable();
+    for (_, kind, i) in members {
+        match kind {
+            0 => {
+                let (name, v) = &r.fields[i];
+                out.push_str(",\"");
+                out.push_str(name);
+                out.push_str("\":");
+                value(out, v);
+            }
+            1 => {
+                let (name, l) = &r.linked[i];
+                out.push_str(",\"");
+                out.push_str(name);
+                out.push_str("\":");
+                let target = ep.and_then(|e| e.target(entity, name)).unwrap_or(name);
+                // A linked entity comes with all its fields unless some are selected.
+                let sub = Shape {
+                    select: if selects_under(name)
+                        && shape.select.is_some_and(|s| {
+                            s.iter().any(|x| {
+                                x.to_ascii_lowercase()
+                                    .starts_with(&format!("{}/", path(name).to_ascii_lowercase()))
+                            })
+                        }) {
+                        shape.select
+                    } else {
+                        None
+                    },
+                    expand: &[],
+                    links: None,
+                };
+                let sub_prefix = if sub.select.is_some() {
+                    path(name)
+                } else {
+                    String::new()
+                };
+                record(out, l, 1, false, &sub, &sub_prefix, ep, target);
+            }
+            _ => {
+                let (name, rows) = &r.details[i];
+                out.push_str(",\"");
+                out.push_str(name);
+                out.push_str("\":[");
+                let target = ep.and_then(|e| e.target(entity, name)).unwrap_or(name);
+                // A list request returns an expanded collection empty unless it is also selected.
+                if selects_under(name) {
+                    for (j, d) in rows.iter().enumerate() {
+                        if j > 0 {
+                            out.push(',');
+                        }
+                        record(out, d, j + 1, false, shape, &path(name), ep, target);
+                    }
+                }
+                out.push(']');
+            }
+        }
     }
     out.push_str(",\"custom\":{}");
     if let Some((base, entity)) = shape.links {
@@ -173,7 +242,7 @@ mod tests {
                 ("C", V::Str("x\"y".into())),
                 ("D", V::Dec(-5, 2)),
             ],
-            details: vec![],
+            ..Default::default()
         };
         let mut s = String::new();
         record(
@@ -187,6 +256,8 @@ mod tests {
                 links: None,
             },
             "",
+            None,
+            "X",
         );
         assert_eq!(
             s,

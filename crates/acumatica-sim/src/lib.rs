@@ -14,8 +14,10 @@ mod data;
 mod filter;
 mod json;
 mod oauth;
+mod schema;
 mod server;
 mod sessions;
+mod store;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,6 @@
 //! HTTP routes: sign-in, entity lists, counters.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,20 +20,11 @@ use crate::data::{Data, Entity};
 use crate::filter;
 use crate::json::{self, Shape};
 use crate::oauth;
+use crate::schema::{Endpoint, EntityDef};
 use crate::sessions::{Denied, Sessions};
+use crate::store::{Store, WriteError};
 
 const VERSIONS: &[&str] = &["23.200.001", "24.200.001"];
-
-#[derive(Deserialize)]
-struct SchemaFile {
-    entities: Vec<SchemaEntity>,
-}
-
-#[derive(Deserialize)]
-struct SchemaEntity {
-    name: String,
-    top_level: bool,
-}
 
 /// One served request.
 #[derive(Debug, Clone, Serialize)]
@@ -69,7 +60,8 @@ pub struct SimStats {
 pub struct State {
     pub(crate) config: SimConfig,
     data: Data,
-    top_level: HashSet<String>,
+    endpoints: Vec<Endpoint>,
+    store: Store,
     sessions: Mutex<Sessions>,
     log: Mutex<Vec<RequestRecord>>,
     requests: AtomicU64,
@@ -95,17 +87,6 @@ enum Caller {
 
 impl State {
     pub fn new(config: SimConfig, addr: SocketAddr) -> Self {
-        let schema: Option<SchemaFile> =
-            serde_json::from_str(include_str!("../../../schemas/Default_24.200.001.json")).ok();
-        let top_level = schema
-            .map(|s| {
-                s.entities
-                    .into_iter()
-                    .filter(|e| e.top_level)
-                    .map(|e| e.name.to_ascii_lowercase())
-                    .collect()
-            })
-            .unwrap_or_default();
         Self {
             data: Data {
                 seed: config.seed,
@@ -114,7 +95,8 @@ impl State {
             cores: (config.max_concurrent_requests > 0)
                 .then(|| Semaphore::new(config.max_concurrent_requests)),
             config,
-            top_level,
+            endpoints: Endpoint::all(),
+            store: Store::default(),
             sessions: Mutex::default(),
             log: Mutex::default(),
             requests: AtomicU64::new(0),
@@ -523,14 +505,18 @@ async fn route(
             login(state, headers, body)
         }
         (&Method::POST, ["entity", "auth", "logout"]) => logout(state, headers),
-        (&Method::GET, ["entity", endpoint, version, entity, ..]) => {
-            if !endpoint.eq_ignore_ascii_case("Default") || !VERSIONS.contains(version) {
+        (method, ["entity", endpoint, version, rest @ ..]) if !rest.is_empty() => {
+            let Some(ep) = state
+                .endpoints
+                .iter()
+                .find(|e| e.endpoint.eq_ignore_ascii_case(endpoint) && e.version == *version)
+            else {
                 return http_error(
                     StatusCode::NOT_FOUND,
                     &format!("The endpoint {endpoint}/{version} is not found."),
                     None,
                 );
-            }
+            };
             let caller = match state.caller(headers) {
                 Ok(c) => c,
                 Err(Denied::NotSignedIn) => return not_logged_in(),
@@ -567,23 +553,7 @@ async fn route(
                 }
                 Some(Fault::Drop) | None => {}
             }
-            let r = if segs.len() > 4 {
-                http_error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "An error has occurred.",
-                    Some((
-                        "No entity satisfies the condition.",
-                        "PX.Api.ContractBased.NoEntitySatisfiesTheConditionException",
-                    )),
-                )
-            } else {
-                let (r, rows) = list(state, version, entity, query);
-                let per_row = state.config.latency_per_row * rows as u32;
-                if !per_row.is_zero() {
-                    tokio::time::sleep(per_row).await;
-                }
-                r
-            };
+            let r = entity_request(state, ep, method, rest, query, headers, body).await;
             if matches!(fault, Some(Fault::Drop)) {
                 return dropped(r).await;
             }
@@ -592,6 +562,142 @@ async fn route(
         _ => http_error(
             StatusCode::NOT_FOUND,
             &format!("No HTTP resource was found that matches the request URI '{path}'."),
+            None,
+        ),
+    }
+}
+
+fn no_entity() -> Response {
+    http_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "An error has occurred.",
+        Some((
+            "No entity satisfies the condition.",
+            "PX.Api.ContractBased.NoEntitySatisfiesTheConditionException",
+        )),
+    )
+}
+
+fn is_guid(s: &str) -> bool {
+    s.len() == 36
+        && s.chars().enumerate().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+}
+
+/// Everything under `/entity/<Endpoint>/<Version>/`, once signed in and admitted.
+async fn entity_request(
+    state: &State,
+    ep: &Endpoint,
+    method: &Method,
+    rest: &[&str],
+    query: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let name = rest[0];
+    if name == "swagger.json" && rest.len() == 1 && method == Method::GET {
+        let base = format!("/entity/{}/{}", ep.endpoint, ep.version);
+        return json_response(StatusCode::OK, ep.swagger(&base));
+    }
+    let Some(def) = ep.top_level(name) else {
+        return http_error(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "No HTTP resource was found that matches the request URI '/entity/{}/{}/{name}'.",
+                ep.endpoint, ep.version
+            ),
+            None,
+        );
+    };
+    let p = params(query);
+    let shape_parts = (
+        split_list(p.get("$select")),
+        split_list(p.get("$expand")).unwrap_or_default(),
+    );
+    let links_base = format!("/entity/{}/{}/", ep.endpoint, ep.version);
+    let write_one = |r: &crate::data::Record| -> Response {
+        let shape = Shape {
+            select: shape_parts.0.as_deref(),
+            expand: &shape_parts.1,
+            links: (ep.version == "24.200.001").then_some((links_base.as_str(), def.name.as_str())),
+        };
+        let mut out = String::new();
+        json::record(&mut out, r, 1, true, &shape, "", Some(ep), &def.name);
+        json_response(StatusCode::OK, out)
+    };
+    let data = &state.data;
+    match (method, rest.len()) {
+        (&Method::GET, 1) => {
+            let (r, rows) = list(state, ep, def, query);
+            let per_row = state.config.latency_per_row * rows as u32;
+            if !per_row.is_zero() {
+                tokio::time::sleep(per_row).await;
+            }
+            r
+        }
+        (&Method::GET, _) => {
+            let keys: Vec<&str> = if rest.len() == 2 {
+                rest[1].split('|').collect()
+            } else {
+                rest[1..].to_vec()
+            };
+            let found = if keys.len() == 1 && is_guid(keys[0]) {
+                state.store.by_id(data, def, keys[0])
+            } else {
+                state.store.by_keys(data, def, &keys)
+            };
+            match found {
+                Some(r) => write_one(&r),
+                None => no_entity(),
+            }
+        }
+        (&Method::PUT, 1) => {
+            let value: serde_json::Value = match serde_json::from_slice(body) {
+                Ok(v) => v,
+                Err(e) => {
+                    return json_response(
+                        StatusCode::BAD_REQUEST,
+                        serde_json::json!({"message": "The request is invalid.", "modelState": {"entity": [format!("The request body is not valid JSON: {e}")]}}).to_string(),
+                    );
+                }
+            };
+            let star = |h: header::HeaderName| {
+                headers
+                    .get(h)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.trim() == "*")
+            };
+            let now = chrono::Utc::now().timestamp();
+            match state.store.upsert(data, ep, def, &value, star(header::IF_MATCH), star(header::IF_NONE_MATCH), now) {
+                Ok(r) => write_one(&r),
+                Err(WriteError::BadRequest(m)) => json_response(
+                    StatusCode::BAD_REQUEST,
+                    serde_json::json!({"message": "The request is invalid.", "modelState": {"entity": [m]}}).to_string(),
+                ),
+                Err(WriteError::Precondition) => http_error(StatusCode::PRECONDITION_FAILED, "The precondition given in If-Match or If-None-Match is not satisfied.", None),
+                Err(WriteError::Invalid(echo)) => json_response(StatusCode::UNPROCESSABLE_ENTITY, echo.to_string()),
+                Err(WriteError::NotFound) => no_entity(),
+            }
+        }
+        (&Method::DELETE, n) if n > 1 => {
+            let keys: Vec<&str> = if n == 2 {
+                rest[1].split('|').collect()
+            } else {
+                rest[1..].to_vec()
+            };
+            match state.store.delete(data, def, &keys) {
+                Ok(()) => StatusCode::NO_CONTENT.into_response(),
+                Err(_) => no_entity(),
+            }
+        }
+        _ => http_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &format!("The requested resource does not support http method '{method}'."),
             None,
         ),
     }
@@ -682,8 +788,8 @@ fn split_list(v: Option<&String>) -> Option<Vec<String>> {
 }
 
 /// Serves a list request; also returns the number of records written.
-fn list(state: &State, version: &str, entity_name: &str, query: &str) -> (Response, usize) {
-    match list_inner(state, version, entity_name, query) {
+fn list(state: &State, ep: &Endpoint, def: &EntityDef, query: &str) -> (Response, usize) {
+    match list_inner(state, ep, def, query) {
         Ok(r) => r,
         Err(r) => (*r, 0),
     }
@@ -691,18 +797,12 @@ fn list(state: &State, version: &str, entity_name: &str, query: &str) -> (Respon
 
 fn list_inner(
     state: &State,
-    version: &str,
-    entity_name: &str,
+    ep: &Endpoint,
+    def: &EntityDef,
     query: &str,
 ) -> Result<(Response, usize), Box<Response>> {
     let p = params(query);
-    if !state.top_level.contains(&entity_name.to_ascii_lowercase()) {
-        return Err(Box::new(http_error(
-            StatusCode::NOT_FOUND,
-            &format!("The entity {entity_name} is not found."),
-            None,
-        )));
-    }
+    let version = ep.version.as_str();
     let parse_n = |k: &str| -> Result<Option<usize>, Box<Response>> {
         match p.get(k) {
             None => Ok(None),
@@ -730,72 +830,131 @@ fn list_inner(
             )));
         }
     };
-    let Some(entity) = Entity::parse(entity_name) else {
-        return Ok((json_response(StatusCode::OK, "[]".into()), 0));
-    };
     if let Some(f) = &filter {
         let mut paths = Vec::new();
         filter::paths(f, &mut paths);
-        if let Some(p) = paths.iter().find(|p| p.contains('/')) {
-            return Err(Box::new(http_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "An error has occurred.",
-                Some((
-                    &format!(
-                        "Optimization cannot be performed.The following fields cause the error:\r\n{p}: filtering on detail entities is not supported"
-                    ),
-                    "PX.Api.ContractBased.Optimization.CannotOptimizeException",
-                )),
-            )));
+        for path in &paths {
+            check_filter_path(ep, def, path)?;
         }
     }
     let with_details = !expand.is_empty();
-    let base = format!("/entity/Default/{version}/");
-    let links = (version == "24.200.001").then_some((base.as_str(), entity.name()));
+    let base = format!("/entity/{}/{version}/", ep.endpoint);
+    let links = (version == "24.200.001").then_some((base.as_str(), def.name.as_str()));
     let shape = Shape {
         select: select.as_deref(),
         expand: &expand,
         links,
     };
     let mut out = String::from("[");
-    // Without a filter, `$skip` jumps straight to its record.
-    let (start, mut matched) = if filter.is_none() {
-        (skip, skip)
+    let pristine = state.store.pristine(&def.name);
+    // Without a filter or writes, `$skip` jumps straight to its record.
+    let start = if filter.is_none() && pristine {
+        skip
     } else {
-        (0, 0)
+        0
     };
-    let mut written = 0usize;
-    for i in start..state.data.count(entity) {
-        if top.is_some_and(|t| written >= t) {
-            break;
+    let written = std::cell::Cell::new(0usize);
+    let matched = std::cell::Cell::new(start);
+    let fail = |e: filter::FilterError| {
+        Box::new(http_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "An error has occurred.",
+            Some((&e.0, "PX.Api.ContractBased.ODataException")),
+        ))
+    };
+    // One record through filter, skip and top; false once `$top` is reached.
+    let offer = |r: &crate::data::Record, out: &mut String| -> Result<bool, Box<Response>> {
+        if top.is_some_and(|t| written.get() >= t) {
+            return Ok(false);
         }
-        if let Some(f) = &filter {
-            // Filters never reach into details (refused above), so test the bare record.
-            match filter::eval(f, &state.data.record(entity, i, false)) {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(e) => {
-                    return Err(Box::new(http_error(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "An error has occurred.",
-                        Some((&e.0, "PX.Api.ContractBased.ODataException")),
-                    )));
-                }
-            }
+        if let Some(f) = &filter
+            && !filter::eval(f, r).map_err(fail)?
+        {
+            return Ok(true);
         }
-        matched += 1;
-        if matched <= skip {
-            continue;
+        matched.set(matched.get() + 1);
+        if matched.get() <= skip {
+            return Ok(true);
         }
-        let r = state.data.record(entity, i, with_details);
-        if written > 0 {
+        if written.get() > 0 {
             out.push(',');
         }
-        written += 1;
-        json::record(&mut out, &r, written, true, &shape, "");
+        written.set(written.get() + 1);
+        json::record(out, r, written.get(), true, &shape, "", Some(ep), &def.name);
+        Ok(true)
+    };
+    if let Some(entity) = Entity::parse(&def.name) {
+        for i in start..state.data.count(entity) {
+            if top.is_some_and(|t| written.get() >= t) {
+                break;
+            }
+            // Filters never reach into details (refused above): test the bare record first.
+            if let Some(f) = &filter
+                && pristine
+                && !filter::eval(f, &state.data.record(entity, i, false)).map_err(fail)?
+            {
+                continue;
+            }
+            let Some(r) = state
+                .store
+                .generated(&state.data, entity, i, with_details, &def.keys)
+            else {
+                continue;
+            };
+            if !offer(&r, &mut out)? {
+                break;
+            }
+        }
+    }
+    for r in state.store.created(&def.name) {
+        if !offer(&r, &mut out)? {
+            break;
+        }
     }
     out.push(']');
-    Ok((json_response(StatusCode::OK, out), written))
+    Ok((json_response(StatusCode::OK, out), written.get()))
+}
+
+/// A `$filter` may name the entity's value fields and fields of its linked entities; a detail
+/// field fails with the documented "optimization" error; anything else does not exist.
+fn check_filter_path(ep: &Endpoint, def: &EntityDef, path: &str) -> Result<(), Box<Response>> {
+    let refuse = |text: String, kind: &str| {
+        Box::new(http_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "An error has occurred.",
+            Some((&text, kind)),
+        ))
+    };
+    let missing = || {
+        refuse(
+            format!(
+                "The field '{path}' is not found in the entity '{}'.",
+                def.name
+            ),
+            "PX.Api.ContractBased.ODataException",
+        )
+    };
+    match path.split_once('/') {
+        None => match ep.member(&def.name, path) {
+            Some(f) if f.wrapper.is_some() => Ok(()),
+            _ => Err(missing()),
+        },
+        Some((head, tail)) => {
+            let f = ep.member(&def.name, head).ok_or_else(missing)?;
+            if f.detail.is_some() {
+                return Err(refuse(
+                    format!(
+                        "Optimization cannot be performed.The following fields cause the error:\r\n{path}: filtering on detail entities is not supported"
+                    ),
+                    "PX.Api.ContractBased.Optimization.CannotOptimizeException",
+                ));
+            }
+            match f.linked.as_deref().and_then(|l| ep.member(l, tail)) {
+                Some(x) if x.wrapper.is_some() => Ok(()),
+                _ => Err(missing()),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

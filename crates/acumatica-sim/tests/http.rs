@@ -504,3 +504,213 @@ async fn implicit_password_and_refused_grants() {
     .await;
     assert_eq!(e["error"], "invalid_grant");
 }
+
+async fn signed_in(s: &SimHandle) -> reqwest::Client {
+    let c = client();
+    assert_eq!(login(&c, &s.base_url()).await.status(), 204);
+    c
+}
+
+#[tokio::test]
+async fn get_by_keys_and_id_put_and_delete() {
+    let s = sim(SimConfig::default()).await;
+    let base = format!("{}/entity/Default/24.200.001", s.base_url());
+    let c = signed_in(&s).await;
+    let get = |url: String| {
+        let c = c.clone();
+        async move {
+            let r = c.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (st, order) = get(format!(
+        "{base}/SalesOrder/SO/SO000007?$expand=Details,ShipToContact"
+    ))
+    .await;
+    assert_eq!(st, 200, "{order}");
+    assert_eq!(order["OrderNbr"]["value"], "SO000007");
+    assert!(!order["Details"].as_array().unwrap().is_empty());
+    assert!(order["ShipToContact"]["BusinessName"]["value"].is_string());
+    let id = order["id"].as_str().unwrap();
+    let (st, again) = get(format!("{base}/SalesOrder/{id}")).await;
+    assert_eq!(
+        (st, &again["OrderNbr"]["value"]),
+        (200, &order["OrderNbr"]["value"])
+    );
+    let (st, same) = get(format!("{base}/SalesOrder/SO|SO000007")).await;
+    assert_eq!((st, &same["id"]), (200, &order["id"]));
+    let (st, e) = get(format!("{base}/SalesOrder/SO/NOPE")).await;
+    assert_eq!(st, 500);
+    assert_eq!(e["exceptionMessage"], "No entity satisfies the condition.");
+
+    // Create (auto-numbered), then update, with the preconditions.
+    let put = |body: Value, header: Option<(&'static str, &'static str)>| {
+        let c = c.clone();
+        let url = format!("{base}/SalesOrder?$expand=Details");
+        async move {
+            let mut r = c.put(url).json(&body);
+            if let Some((k, v)) = header {
+                r = r.header(k, v);
+            }
+            let r = r.send().await.unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (st, created) = put(
+        serde_json::json!({
+            "CustomerID": {"value": "C000001"},
+            "Description": {"value": "Made by a test"},
+            "Details": [{"InventoryID": {"value": "ITEM00001"}, "OrderQty": {"value": 2}}]
+        }),
+        Some(("If-None-Match", "*")),
+    )
+    .await;
+    assert_eq!(st, 200, "{created}");
+    let nbr = created["OrderNbr"]["value"].as_str().unwrap().to_string();
+    assert_eq!(nbr, "SO001001");
+    assert_eq!(created["Details"].as_array().unwrap().len(), 1);
+    let (st, _) = put(
+        serde_json::json!({"OrderType": {"value": "SO"}, "OrderNbr": {"value": nbr}}),
+        Some(("If-None-Match", "*")),
+    )
+    .await;
+    assert_eq!(st, 412, "exists already");
+    let (st, _) = put(
+        serde_json::json!({"OrderType": {"value": "SO"}, "OrderNbr": {"value": "SO999999"}}),
+        Some(("If-Match", "*")),
+    )
+    .await;
+    assert_eq!(st, 412, "does not exist");
+    let (st, updated) = put(
+        serde_json::json!({"OrderType": {"value": "SO"}, "OrderNbr": {"value": "SO000007"}, "Description": {"value": "Changed"}}),
+        Some(("If-Match", "*")),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(updated["Description"]["value"], "Changed");
+    assert_eq!(updated["id"], order["id"]);
+    let (st, bad) = put(serde_json::json!({"OrderTotal": {"value": "lots"}}), None).await;
+    assert_eq!(st, 422);
+    assert!(bad["OrderTotal"]["error"].is_string(), "{bad}");
+
+    // Lists see the writes.
+    let (_, list) = get(format!("{base}/SalesOrder?$filter=Description eq 'Changed' or Description eq 'made by a test'&$select=OrderNbr")).await;
+    let nbrs: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["OrderNbr"]["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(nbrs, ["SO000007", nbr.as_str()]);
+    let r = c
+        .delete(format!("{base}/SalesOrder/SO/{nbr}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let r = c
+        .delete(format!("{base}/SalesOrder/SO/{nbr}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    let (_, all) = get(format!("{base}/SalesOrder?$select=OrderNbr")).await;
+    assert_eq!(all.as_array().unwrap().len(), 1000);
+}
+
+#[tokio::test]
+async fn linked_entities_expand_and_filter_details_refuse() {
+    let s = sim(SimConfig::default()).await;
+    let base = format!("{}/entity/Default/24.200.001", s.base_url());
+    let c = signed_in(&s).await;
+    let list = |q: &str| {
+        let c = c.clone();
+        let url = format!("{base}/{q}");
+        async move {
+            let r = c.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (st, rows) =
+        list("SalesOrder?$top=3&$expand=ShipToContact&$select=OrderNbr,ShipToContact/Email").await;
+    assert_eq!(st, 200);
+    for r in rows.as_array().unwrap() {
+        let keys: Vec<&String> = r["ShipToContact"].as_object().unwrap().keys().collect();
+        assert!(keys.iter().any(|k| *k == "Email"), "{keys:?}");
+        assert!(!keys.iter().any(|k| *k == "Phone1"), "{keys:?}");
+    }
+    let (st, rows) =
+        list("SalesOrder?$filter=ShipToAddress/City eq 'seattle'&$expand=ShipToAddress&$top=5")
+            .await;
+    assert_eq!(st, 200);
+    for r in rows.as_array().unwrap() {
+        assert_eq!(r["ShipToAddress"]["City"]["value"], "Seattle");
+    }
+    let (st, e) = list("SalesOrder?$filter=Details/InventoryID eq 'X'").await;
+    assert_eq!(st, 500);
+    assert!(
+        e["exceptionType"]
+            .as_str()
+            .unwrap()
+            .contains("CannotOptimize")
+    );
+    let (st, e) = list("SalesOrder?$filter=NoSuchField eq 1").await;
+    assert_eq!(st, 500);
+    assert!(
+        e["exceptionMessage"]
+            .as_str()
+            .unwrap()
+            .contains("NoSuchField")
+    );
+    // Members come in the contract's order (read from the raw text: maps may reorder).
+    let raw = c
+        .get(format!("{base}/Customer?$top=1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let pos = |k: &str| raw.find(&format!("\"{k}\":")).unwrap();
+    let order = [
+        "id",
+        "rowNumber",
+        "note",
+        "CreatedDateTime",
+        "CurrencyID",
+        "CustomerClass",
+        "CustomerID",
+        "CustomerName",
+        "Email",
+        "LastModifiedDateTime",
+        "Status",
+        "WriteOffLimit",
+        "CreditLimit",
+        "custom",
+        "_links",
+    ];
+    for w in order.windows(2) {
+        assert!(pos(w[0]) < pos(w[1]), "{} before {}: {raw}", w[0], w[1]);
+    }
+    for e in [
+        "Vendor",
+        "Contact",
+        "NonStockItem",
+        "SalesInvoice",
+        "Bill",
+        "Payment",
+        "JournalTransaction?$expand=Details",
+        "Account",
+    ] {
+        let (st, rows) = list(e).await;
+        assert_eq!(st, 200, "{e}");
+        assert!(!rows.as_array().unwrap().is_empty(), "{e} has data");
+    }
+    let (st, sw) = list("swagger.json").await;
+    assert_eq!(st, 200);
+    assert_eq!(sw["info"]["title"], "Default/24.200.001");
+    assert!(sw["definitions"]["SalesOrder"]["allOf"].is_array());
+}
