@@ -1,3 +1,7 @@
+//! Authentication: one [`Authenticator`] trait with two implementations — [`CookieAuth`]
+//! (`Basic`: the `/entity/auth/login` cookie session) and [`OAuthAuth`] (the OAuth schemes, whose
+//! bearer tokens a [`TokenManager`] gets, refreshes and stores).
+//!
 //! OAuth 2.0 against Acumatica's identity server (`/identity/connect/…`): the resource-owner
 //! password grant, the authorization code flow with PKCE (S256) and a checked `state`, the
 //! implicit flow, refresh with rotation, a static access token, and token persistence.
@@ -652,6 +656,252 @@ impl TokenManager {
             .await
             .map_err(oauth_error)?;
         Ok(StoredTokens::from_response(&t, None))
+    }
+}
+
+/// What a request presents: the cookie session (the cookies ride in the HTTP client's jar; the
+/// generation tells sign-ins apart) or a bearer token. `Debug` never shows the token.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credential {
+    Cookie { generation: u64 },
+    Bearer(String),
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Cookie { generation } => write!(f, "Cookie#{generation}"),
+            Self::Bearer(_) => f.write_str("Bearer(***)"),
+        }
+    }
+}
+
+/// An auth scheme as the connection sees it.
+#[async_trait::async_trait]
+pub trait Authenticator: Send + Sync {
+    /// The credential for the next request: signs in on first use. `rejected` is a credential
+    /// the server just answered 401 to; it is replaced (one sign-in or refresh however many
+    /// callers report it at once).
+    async fn credential(&self, rejected: Option<&Credential>) -> Result<Credential, Error>;
+    /// Signs the API session out (a licence seat); false when there was nothing to sign out.
+    async fn sign_out(&self) -> Result<bool, Error>;
+    /// A ready sign-out request for a connection dropped without `close()`.
+    fn sign_out_request(&self) -> Option<reqwest::RequestBuilder>;
+    /// How many times it signed in (sign-ins and token acquisitions).
+    fn sign_ins(&self) -> u64;
+}
+
+async fn logout(req: reqwest::RequestBuilder, url: &Url) -> Result<(), Error> {
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| crate::connection::transport(url.as_str(), &e))?;
+    if !resp.status().is_success() {
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.unwrap_or_default();
+        return Err(Error::from_response(status, &body));
+    }
+    Ok(())
+}
+
+/// `Basic`: a cookie session from `/entity/auth/login`, signed in again when it expires.
+pub struct CookieAuth {
+    config: ConnectionConfig,
+    site: Url,
+    http: reqwest::Client,
+    /// The current sign-in's generation (0 = never signed in); the lock serialises sign-ins.
+    generation: Mutex<u64>,
+    signed_in: std::sync::atomic::AtomicBool,
+    sign_ins: std::sync::atomic::AtomicU64,
+}
+
+impl CookieAuth {
+    pub fn new(config: ConnectionConfig, site: Url, http: reqwest::Client) -> Self {
+        Self {
+            config,
+            site,
+            http,
+            generation: Mutex::new(0),
+            signed_in: Default::default(),
+            sign_ins: Default::default(),
+        }
+    }
+
+    fn logout_url(&self) -> Option<Url> {
+        self.site.join("entity/auth/logout").ok()
+    }
+
+    async fn login(&self) -> Result<(), Error> {
+        let c = &self.config;
+        let mut body = serde_json::json!({
+            "name": c.user.clone().unwrap_or_default(),
+            "password": c.password.as_ref().map(|p| p.expose().to_string()).unwrap_or_default(),
+        });
+        if let Some(t) = &c.company {
+            body["tenant"] = t.clone().into();
+        }
+        if let Some(b) = &c.branch {
+            body["branch"] = b.clone().into();
+        }
+        if let Some(l) = &c.locale {
+            body["locale"] = l.clone().into();
+        }
+        let url = self
+            .site
+            .join("entity/auth/login")
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let fail = |e: reqwest::Error| crate::connection::transport(url.as_str(), &e);
+        let resp = self
+            .http
+            .post(url.clone())
+            .json(&body)
+            .send()
+            .await
+            .map_err(fail)?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(fail)?;
+        if status.is_success() {
+            tracing::debug!("signed in to {}", self.site);
+            return Ok(());
+        }
+        let err = Error::from_response(status.as_u16(), &bytes);
+        if status.as_u16() == 429 || err.to_string().contains("API Login Limit") {
+            return Err(Error::LoginLimit);
+        }
+        Err(Error::Auth(match err {
+            Error::Server {
+                exception_message: Some(m),
+                ..
+            } => m,
+            Error::Server { message, .. } => message,
+            other => other.to_string(),
+        }))
+    }
+}
+
+#[async_trait::async_trait]
+impl Authenticator for CookieAuth {
+    async fn credential(&self, rejected: Option<&Credential>) -> Result<Credential, Error> {
+        let mut generation = self.generation.lock().await;
+        let stale = match rejected {
+            Some(Credential::Cookie { generation: g }) => *g == *generation,
+            _ => false,
+        };
+        if *generation == 0 || stale {
+            self.login().await?;
+            *generation += 1;
+            self.signed_in
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            self.sign_ins
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(Credential::Cookie {
+            generation: *generation,
+        })
+    }
+
+    async fn sign_out(&self) -> Result<bool, Error> {
+        if !self
+            .signed_in
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Ok(false);
+        }
+        let url = self
+            .logout_url()
+            .ok_or_else(|| Error::Config("bad site URL".into()))?;
+        logout(
+            self.http.post(url.clone()).header("Content-Length", "0"),
+            &url,
+        )
+        .await?;
+        Ok(true)
+    }
+
+    fn sign_out_request(&self) -> Option<reqwest::RequestBuilder> {
+        if !self.signed_in.load(std::sync::atomic::Ordering::SeqCst) {
+            return None;
+        }
+        Some(
+            self.http
+                .post(self.logout_url()?)
+                .header("Content-Length", "0"),
+        )
+    }
+
+    fn sign_ins(&self) -> u64 {
+        self.sign_ins.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// The OAuth schemes: requests carry the bearer token; sign-out releases the token's session.
+pub struct OAuthAuth {
+    tokens: TokenManager,
+    /// The last token handed out (for sign-out).
+    last: std::sync::Mutex<Option<String>>,
+    sign_ins: std::sync::atomic::AtomicU64,
+}
+
+impl OAuthAuth {
+    pub fn new(tokens: TokenManager) -> Self {
+        Self {
+            tokens,
+            last: std::sync::Mutex::default(),
+            sign_ins: Default::default(),
+        }
+    }
+
+    fn logout_with(&self, token: String) -> Option<(reqwest::RequestBuilder, Url)> {
+        let url = self.tokens.site.join("entity/auth/logout").ok()?;
+        Some((
+            self.tokens
+                .http
+                .post(url.clone())
+                .header("Content-Length", "0")
+                .bearer_auth(token),
+            url,
+        ))
+    }
+}
+
+#[async_trait::async_trait]
+impl Authenticator for OAuthAuth {
+    async fn credential(&self, rejected: Option<&Credential>) -> Result<Credential, Error> {
+        let rejected = match rejected {
+            Some(Credential::Bearer(t)) => Some(t.as_str()),
+            _ => None,
+        };
+        let token = self.tokens.access_token(rejected).await?;
+        if let Ok(mut l) = self.last.lock()
+            && l.as_deref() != Some(token.as_str())
+        {
+            if l.is_none() {
+                self.sign_ins
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            *l = Some(token.clone());
+        }
+        Ok(Credential::Bearer(token))
+    }
+
+    async fn sign_out(&self) -> Result<bool, Error> {
+        let Some(token) = self.last.lock().ok().and_then(|mut l| l.take()) else {
+            return Ok(false);
+        };
+        // The tokens (and the stored refresh token) stay valid; only the session seat goes.
+        if let Some((req, url)) = self.logout_with(token) {
+            logout(req, &url).await?;
+        }
+        Ok(true)
+    }
+
+    fn sign_out_request(&self) -> Option<reqwest::RequestBuilder> {
+        let token = self.last.lock().ok()?.clone()?;
+        self.logout_with(token).map(|(r, _)| r)
+    }
+
+    fn sign_ins(&self) -> u64 {
+        self.sign_ins.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

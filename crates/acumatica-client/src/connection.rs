@@ -10,7 +10,7 @@ use reqwest::{Method, StatusCode};
 use tokio::sync::{Mutex, Semaphore};
 use url::Url;
 
-use crate::auth::{BrowserOpener, TokenManager};
+use crate::auth::{Authenticator, BrowserOpener, CookieAuth, Credential, OAuthAuth, TokenManager};
 use crate::{ConnectionConfig, Error, RestQuery};
 
 /// How to connect, beyond the configuration: hooks a program (or a test) can set.
@@ -50,27 +50,21 @@ struct Counters {
     in_flight: AtomicU64,
     bytes: AtomicU64,
     retries: AtomicU64,
-    logins: AtomicU64,
     logouts: AtomicU64,
 }
 
 struct Inner {
     config: ConnectionConfig,
     endpoint: Url,
-    site: Url,
     http: reqwest::Client,
     /// Requests in flight at once (a single Acumatica session serialises work anyway).
     throttle: Semaphore,
-    /// Serialises sign-in so concurrent 401s lead to one re-login.
-    login: Mutex<u64>,
-    signed_in: AtomicBool,
     counters: Counters,
-    /// OAuth schemes: the bearer token's keeper. `None` = cookie session (Basic).
-    tokens: Option<TokenManager>,
+    /// The auth scheme: gives the credential of each request and signs out.
+    auth: Box<dyn Authenticator>,
+    closed: AtomicBool,
     /// Start times of the past minute's requests (the `RequestsPerMinute` budget).
     recent: Mutex<VecDeque<Instant>>,
-    /// The last bearer token, for a best-effort sign-out on drop.
-    last_token: std::sync::Mutex<Option<String>>,
 }
 
 /// A connection to one Acumatica endpoint. Cheap to clone; clones share the session and the
@@ -100,7 +94,7 @@ pub(crate) fn describe(e: &reqwest::Error) -> String {
     reason
 }
 
-fn transport(url: &str, e: &reqwest::Error) -> Error {
+pub(crate) fn transport(url: &str, e: &reqwest::Error) -> Error {
     // reqwest errors name the URL; the query never holds a secret, but keep it short.
     Error::Transport {
         url: url.split('?').next().unwrap_or(url).to_string(),
@@ -131,31 +125,30 @@ impl Connection {
             .user_agent(concat!("acusql/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
-        let tokens = config.auth_scheme.is_oauth().then(|| {
-            TokenManager::new(
+        let auth: Box<dyn Authenticator> = if config.auth_scheme.is_oauth() {
+            Box::new(OAuthAuth::new(TokenManager::new(
                 config.clone(),
                 site.clone(),
                 http.clone(),
                 options.browser,
                 options.fresh_sign_in,
-            )
-        });
+            )))
+        } else {
+            Box::new(CookieAuth::new(config.clone(), site.clone(), http.clone()))
+        };
         let conn = Self {
             inner: Arc::new(Inner {
                 throttle: Semaphore::new(config.max_concurrent_requests.max(1)),
-                tokens,
+                auth,
+                closed: AtomicBool::new(false),
                 recent: Mutex::default(),
-                last_token: std::sync::Mutex::default(),
                 config,
                 endpoint,
-                site,
                 http,
-                login: Mutex::new(0),
-                signed_in: AtomicBool::new(false),
                 counters: Counters::default(),
             }),
         };
-        conn.sign_in(0).await?;
+        conn.inner.auth.credential(None).await?;
         Ok(conn)
     }
 
@@ -175,85 +168,8 @@ impl Connection {
             in_flight: c.in_flight.load(Ordering::Relaxed),
             bytes_received: c.bytes.load(Ordering::Relaxed),
             retries: c.retries.load(Ordering::Relaxed),
-            logins: c.logins.load(Ordering::Relaxed),
+            logins: self.inner.auth.sign_ins(),
             logouts: c.logouts.load(Ordering::Relaxed),
-        }
-    }
-
-    /// Signs in unless another caller already did so after `seen` (the login generation the
-    /// caller observed when its request failed).
-    async fn sign_in(&self, seen: u64) -> Result<(), Error> {
-        let mut generation = self.inner.login.lock().await;
-        if *generation != seen {
-            return Ok(());
-        }
-        if let Some(tokens) = &self.inner.tokens {
-            let t = tokens.access_token(None).await?;
-            self.remember_token(&t);
-            *generation += 1;
-            self.inner.signed_in.store(true, Ordering::SeqCst);
-            self.inner.counters.logins.fetch_add(1, Ordering::Relaxed);
-            return Ok(());
-        }
-        let c = &self.inner.config;
-        let mut body = serde_json::json!({
-            "name": c.user.clone().unwrap_or_default(),
-            "password": c.password.as_ref().map(|p| p.expose().to_string()).unwrap_or_default(),
-        });
-        if let Some(t) = &c.company {
-            body["tenant"] = t.clone().into();
-        }
-        if let Some(b) = &c.branch {
-            body["branch"] = b.clone().into();
-        }
-        if let Some(l) = &c.locale {
-            body["locale"] = l.clone().into();
-        }
-        let url = self
-            .inner
-            .site
-            .join("entity/auth/login")
-            .map_err(|e| Error::Config(e.to_string()))?;
-        let resp = self
-            .inner
-            .http
-            .post(url.clone())
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| transport(url.as_str(), &e))?;
-        let status = resp.status();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| transport(url.as_str(), &e))?;
-        self.inner.counters.requests.fetch_add(1, Ordering::Relaxed);
-        if status.is_success() {
-            *generation += 1;
-            self.inner.signed_in.store(true, Ordering::SeqCst);
-            self.inner.counters.logins.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!("signed in to {}", self.inner.site);
-            return Ok(());
-        }
-        let err = Error::from_response(status.as_u16(), &bytes);
-        if status == StatusCode::TOO_MANY_REQUESTS || err.to_string().contains("API Login Limit") {
-            return Err(Error::LoginLimit);
-        }
-        Err(Error::Auth(match err {
-            Error::Server {
-                exception_message: Some(m),
-                ..
-            } => m,
-            Error::Server { message, .. } => message,
-            other => other.to_string(),
-        }))
-    }
-
-    fn remember_token(&self, t: &str) {
-        if let Ok(mut l) = self.inner.last_token.lock()
-            && l.as_deref() != Some(t)
-        {
-            *l = Some(t.to_string());
         }
     }
 
@@ -322,17 +238,9 @@ impl Connection {
         // A session can expire more than once during a long retry chain; re-sign-in each time,
         // up to the retry limit, so a persistent 401 still ends.
         let mut relogins: u32 = 0;
-        let mut rejected: Option<String> = None;
+        let mut rejected: Option<Credential> = None;
         loop {
-            let generation = *self.inner.login.lock().await;
-            let bearer = match &self.inner.tokens {
-                Some(t) => {
-                    let token = t.access_token(rejected.as_deref()).await?;
-                    self.remember_token(&token);
-                    Some(token)
-                }
-                None => None,
-            };
+            let credential = self.inner.auth.credential(rejected.take().as_ref()).await?;
             self.pace().await;
             let result = {
                 let _permit = self
@@ -350,7 +258,7 @@ impl Connection {
                         .http
                         .request(Method::GET, url.clone())
                         .header("Accept", "application/json");
-                    if let Some(t) = &bearer {
+                    if let Credential::Bearer(t) = &credential {
                         req = req.bearer_auth(t);
                     }
                     let resp = req.send().await?;
@@ -377,13 +285,8 @@ impl Connection {
                 }
                 Ok((StatusCode::UNAUTHORIZED, ..)) if relogins < max.max(1) => {
                     relogins += 1;
-                    if bearer.is_some() {
-                        tracing::debug!("access token rejected; getting a new one");
-                        rejected = bearer;
-                    } else {
-                        tracing::debug!("session expired; signing in again");
-                        self.sign_in(generation).await?;
-                    }
+                    tracing::debug!("credential rejected (session expired?); signing in again");
+                    rejected = Some(credential);
                     continue;
                 }
                 Ok((StatusCode::UNAUTHORIZED, _, body)) => {
@@ -445,30 +348,12 @@ impl Connection {
 
     /// Signs out. Safe to call more than once.
     pub async fn close(&self) -> Result<(), Error> {
-        if !self.inner.signed_in.swap(false, Ordering::SeqCst) {
+        if self.inner.closed.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
-        let url = self
-            .inner
-            .site
-            .join("entity/auth/logout")
-            .map_err(|e| Error::Config(e.to_string()))?;
-        let mut req = self
-            .inner
-            .http
-            .post(url.clone())
-            .header("Content-Length", "0");
-        if self.inner.tokens.is_some()
-            && let Some(t) = self.inner.last_token.lock().ok().and_then(|t| t.clone())
-        {
-            req = req.bearer_auth(t);
-        }
-        let resp = req.send().await.map_err(|e| transport(url.as_str(), &e))?;
-        self.inner.counters.logouts.fetch_add(1, Ordering::Relaxed);
-        if !resp.status().is_success() {
-            let status = resp.status().as_u16();
-            let body = resp.bytes().await.unwrap_or_default();
-            return Err(Error::from_response(status, &body));
+        let signed_out = self.inner.auth.sign_out().await?;
+        if signed_out {
+            self.inner.counters.logouts.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())
     }
@@ -478,21 +363,11 @@ impl Drop for Inner {
     fn drop(&mut self) {
         // The last clone is gone without `close()`: sign out in the background if possible,
         // because an API session is a licence seat for 10 minutes otherwise.
-        if self.signed_in.load(Ordering::SeqCst)
+        if !self.closed.load(Ordering::SeqCst)
             && let Ok(handle) = tokio::runtime::Handle::try_current()
-            && let Ok(url) = self.site.join("entity/auth/logout")
+            && let Some(req) = self.auth.sign_out_request()
         {
-            let http = self.http.clone();
-            let bearer = if self.tokens.is_some() {
-                self.last_token.lock().ok().and_then(|t| t.clone())
-            } else {
-                None
-            };
             handle.spawn(async move {
-                let mut req = http.post(url).header("Content-Length", "0");
-                if let Some(t) = bearer {
-                    req = req.bearer_auth(t);
-                }
                 let _ = req.send().await;
             });
         }
