@@ -37,6 +37,19 @@ pub enum Expr {
     Contains(String, String),
 }
 
+/// Which `$filter` grammar a request speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Contract-based REST: OData v3 syntax, `substringof`, typed literals
+    /// (`datetimeoffset'…'`, `guid'…'`); `contains`/`tolower`/`toupper` refused.
+    Contract,
+    /// Legacy OData v3 feeds (`/odata/<tenant>`): v3 syntax with `datetime'…'`.
+    ODataV3,
+    /// OData v4 feeds (`/t/<tenant>/api/odata/…`): bare date-time literals, `contains`,
+    /// `tolower`/`toupper`; `substringof` and typed literals refused.
+    ODataV4,
+}
+
 /// A filter the server refuses, with the message Acumatica would give.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FilterError(pub String);
@@ -47,12 +60,14 @@ enum Tok {
     Str(String),
     Num(String),
     Typed(String, String),
+    /// A bare OData v4 date or date-time (`2024-01-01T00:00:00Z`).
+    Date(String),
     LParen,
     RParen,
     Comma,
 }
 
-fn lex(s: &str) -> Result<Vec<Tok>, FilterError> {
+fn lex(s: &str, dialect: Dialect) -> Result<Vec<Tok>, FilterError> {
     let c: Vec<char> = s.chars().collect();
     let mut i = 0;
     let mut out = Vec::new();
@@ -92,6 +107,18 @@ fn lex(s: &str) -> Result<Vec<Tok>, FilterError> {
             i += 1;
         } else if ch == '\'' {
             out.push(Tok::Str(quoted(&mut i)?));
+        } else if dialect == Dialect::ODataV4
+            && c.len() >= i + 10
+            && c[i..i + 4].iter().all(char::is_ascii_digit)
+            && c[i + 4] == '-'
+        {
+            let start = i;
+            while i < c.len()
+                && (c[i].is_ascii_digit() || matches!(c[i], '-' | ':' | '.' | 'T' | 'Z' | '+'))
+            {
+                i += 1;
+            }
+            out.push(Tok::Date(c[start..i].iter().collect()));
         } else if ch.is_ascii_digit()
             || (ch == '-' && c.get(i + 1).is_some_and(char::is_ascii_digit))
         {
@@ -128,6 +155,7 @@ fn lex(s: &str) -> Result<Vec<Tok>, FilterError> {
 struct Parser {
     toks: Vec<Tok>,
     pos: usize,
+    dialect: Dialect,
 }
 
 impl Parser {
@@ -187,6 +215,13 @@ impl Parser {
                 "false" => Ok(Lit::Bool(false)),
                 _ => Err(FilterError(format!("expected a literal, found {w}"))),
             },
+            Some(Tok::Date(v)) => parse_time(&v).map(Lit::Time),
+            Some(Tok::Typed(kind, v)) if self.dialect == Dialect::ODataV4 => {
+                Err(FilterError(format!(
+                    "Unrecognized 'Edm.String' literal '{kind}'{v}'' at position {} in '$filter'.",
+                    self.pos
+                )))
+            }
             Some(Tok::Typed(kind, v)) => match kind.to_ascii_lowercase().as_str() {
                 "datetimeoffset" | "datetime" | "date" => parse_time(&v).map(Lit::Time),
                 "guid" => Ok(Lit::Str(v)),
@@ -226,6 +261,30 @@ impl Parser {
     fn function(&mut self, name: &str) -> Result<Expr, FilterError> {
         self.expect(Tok::LParen)?;
         let lower = name.to_ascii_lowercase();
+        let v4 = self.dialect == Dialect::ODataV4;
+        if v4 && matches!(lower.as_str(), "tolower" | "toupper") {
+            // Under a case-insensitive collation, changing case changes no comparison.
+            let Some(Tok::Ident(field)) = self.next() else {
+                return Err(FilterError(format!("{name} takes a property")));
+            };
+            self.expect(Tok::RParen)?;
+            let op = match self.peek_word().as_deref() {
+                Some("eq") => Op::Eq,
+                Some("ne") => Op::Ne,
+                Some("gt") => Op::Gt,
+                Some("ge") => Op::Ge,
+                Some("lt") => Op::Lt,
+                Some("le") => Op::Le,
+                _ => return Err(FilterError(format!("expected a comparison after {name}()"))),
+            };
+            self.pos += 1;
+            return Ok(Expr::Cmp(field, op, self.literal()?));
+        }
+        if v4 && lower == "substringof" {
+            return Err(FilterError(
+                "An unknown function with name 'substringof' was found. This may also be a function import or a key lookup on a navigation property, which is not allowed.".into(),
+            ));
+        }
         let (a, b) = (self.next(), {
             self.expect(Tok::Comma)?;
             self.next()
@@ -237,6 +296,7 @@ impl Parser {
             }
             ("startswith", Some(Tok::Ident(f)), Some(Tok::Str(p))) => Expr::StartsWith(f, p),
             ("endswith", Some(Tok::Ident(f)), Some(Tok::Str(p))) => Expr::EndsWith(f, p),
+            ("contains", Some(Tok::Ident(f)), Some(Tok::Str(p))) if v4 => Expr::Contains(f, p),
             ("contains" | "tolower" | "toupper", _, _) => {
                 return Err(FilterError(format!(
                     "The function '{name}' is not supported by the contract-based REST API."
@@ -293,10 +353,16 @@ fn parse_time(s: &str) -> Result<i64, FilterError> {
     Err(FilterError(format!("bad date-time literal '{s}'")))
 }
 
-/// Parses a `$filter`; `fields` says which names exist (top-level) and which are details.
+/// Parses a contract-API `$filter`.
 pub fn parse(text: &str) -> Result<Expr, FilterError> {
+    parse_in(text, Dialect::Contract)
+}
+
+/// Parses a `$filter` of the given dialect.
+pub fn parse_in(text: &str, dialect: Dialect) -> Result<Expr, FilterError> {
     let mut p = Parser {
-        toks: lex(text)?,
+        toks: lex(text, dialect)?,
+        dialect,
         pos: 0,
     };
     let e = p.or()?;

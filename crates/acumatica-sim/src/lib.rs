@@ -14,6 +14,7 @@ mod data;
 mod filter;
 mod json;
 mod oauth;
+mod odata;
 mod schema;
 mod server;
 mod sessions;

@@ -20,6 +20,7 @@ use crate::data::{Data, Entity};
 use crate::filter;
 use crate::json::{self, Shape};
 use crate::oauth;
+use crate::odata;
 use crate::schema::{Endpoint, EntityDef};
 use crate::sessions::{Denied, Sessions};
 use crate::store::{Store, WriteError};
@@ -429,6 +430,133 @@ fn iis_429() -> Response {
         .into_response()
 }
 
+/// After sign-in: the licence's request queue and per-minute pacing, the latency model and the
+/// injected faults. Returns the held core and a fault to apply to the response (a drop).
+async fn admit<'a>(
+    state: &'a State,
+    caller: Option<&Caller>,
+) -> Result<(Core<'a>, Option<Fault>), Response> {
+    let core = enter_queue(state).await?;
+    let wait = state.rpm_delay() + state.config.latency;
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
+    let fault = state.draw_fault();
+    match fault {
+        Some(Fault::TooMany) => Err(iis_429()),
+        Some(Fault::Unavailable) => Err((
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "text/html")],
+            "<html><head><title>Service Unavailable</title></head><body><h1>Service Unavailable</h1><p>HTTP Error 503. The service is unavailable.</p></body></html>",
+        )
+            .into_response()),
+        Some(Fault::Expire) => {
+            let mut s = state.sessions();
+            match caller {
+                Some(Caller::Cookie(id)) => {
+                    s.close(id);
+                }
+                Some(Caller::Bearer(t)) => s.expire_token(t),
+                None => {}
+            }
+            Err(not_logged_in())
+        }
+        Some(Fault::Drop) | None => Ok((core, fault)),
+    }
+}
+
+/// OData: `/t/<tenant>/api/odata/{gi|dac}/…` and `/odata/<tenant>/…`. Accepts the API session
+/// cookie, a bearer token, or HTTP Basic credentials (which open no API session).
+async fn odata_request(
+    state: &State,
+    feed: odata::Feed,
+    tenant: &str,
+    rest: &[&str],
+    query: &str,
+    headers: &HeaderMap,
+) -> Response {
+    let basic_ok = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|v| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD
+                .decode(v.trim())
+                .ok()
+        })
+        .and_then(|b| String::from_utf8(b).ok())
+        .is_some_and(|s| {
+            let (user, password) = s.split_once(':').unwrap_or((&s, ""));
+            let user = user.split('@').next().unwrap_or_default();
+            user == state.config.user && password == state.config.password
+        });
+    let caller = if basic_ok {
+        None
+    } else {
+        match state.caller(headers) {
+            Ok(c) => Some(c),
+            Err(Denied::LoginLimit) => return login_limit(),
+            Err(Denied::NotSignedIn) => {
+                let mut r = not_logged_in();
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"Acumatica\""),
+                );
+                return r;
+            }
+        }
+    };
+    if !percent_decode(tenant).eq_ignore_ascii_case(&state.config.tenant) {
+        return http_error(
+            StatusCode::NOT_FOUND,
+            &format!("The tenant '{tenant}' is not found."),
+            None,
+        );
+    }
+    let (_core, fault) = match admit(state, caller.as_ref()).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let context = match feed {
+        odata::Feed::GiV3 => format!("{}/odata/{tenant}", state.base_url),
+        odata::Feed::GiV4 => format!("{}/t/{tenant}/api/odata/gi", state.base_url),
+        odata::Feed::Dac => format!("{}/t/{tenant}/api/odata/dac", state.base_url),
+    };
+    let r = match rest {
+        [] | [""] => json_response(StatusCode::OK, odata::service(feed, &context)),
+        ["$metadata"] => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/xml")],
+            odata::metadata(feed),
+        )
+            .into_response(),
+        [set] => match odata::query(&state.data, feed, set, &params(query), &context) {
+            Ok(body) => {
+                let mut r = json_response(StatusCode::OK, body);
+                r.headers_mut().insert(
+                    "OData-Version",
+                    HeaderValue::from_static(if feed == odata::Feed::GiV3 {
+                        "3.0"
+                    } else {
+                        "4.0"
+                    }),
+                );
+                r
+            }
+            Err(odata::ODataError(status, body)) => json_response(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                body,
+            ),
+        },
+        _ => http_error(StatusCode::NOT_FOUND, "Resource not found.", None),
+    };
+    if matches!(fault, Some(Fault::Drop)) {
+        return dropped(r).await;
+    }
+    r
+}
+
 /// A response whose connection drops halfway through the body.
 async fn dropped(r: Response) -> Response {
     let (parts, body) = r.into_parts();
@@ -505,6 +633,17 @@ async fn route(
             login(state, headers, body)
         }
         (&Method::POST, ["entity", "auth", "logout"]) => logout(state, headers),
+        (&Method::GET, ["t", tenant, "api", "odata", kind, rest @ ..]) => {
+            let feed = match kind.to_ascii_lowercase().as_str() {
+                "gi" => odata::Feed::GiV4,
+                "dac" => odata::Feed::Dac,
+                _ => return http_error(StatusCode::NOT_FOUND, "Resource not found.", None),
+            };
+            odata_request(state, feed, tenant, rest, query, headers).await
+        }
+        (&Method::GET, ["odata", tenant, rest @ ..]) => {
+            odata_request(state, odata::Feed::GiV3, tenant, rest, query, headers).await
+        }
         (method, ["entity", endpoint, version, rest @ ..]) if !rest.is_empty() => {
             let Some(ep) = state
                 .endpoints
@@ -518,41 +657,14 @@ async fn route(
                 );
             };
             let caller = match state.caller(headers) {
-                Ok(c) => c,
+                Ok(c) => Some(c),
                 Err(Denied::NotSignedIn) => return not_logged_in(),
                 Err(Denied::LoginLimit) => return login_limit(),
             };
-            let _core = match enter_queue(state).await {
-                Ok(c) => c,
+            let (_core, fault) = match admit(state, caller.as_ref()).await {
+                Ok(x) => x,
                 Err(r) => return r,
             };
-            let wait = state.rpm_delay() + state.config.latency;
-            if !wait.is_zero() {
-                tokio::time::sleep(wait).await;
-            }
-            let fault = state.draw_fault();
-            match fault {
-                Some(Fault::TooMany) => return iis_429(),
-                Some(Fault::Unavailable) => {
-                    return (
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        [(header::CONTENT_TYPE, "text/html")],
-                        "<html><head><title>Service Unavailable</title></head><body><h1>Service Unavailable</h1><p>HTTP Error 503. The service is unavailable.</p></body></html>",
-                    )
-                        .into_response();
-                }
-                Some(Fault::Expire) => {
-                    let mut s = state.sessions();
-                    match &caller {
-                        Caller::Cookie(id) => {
-                            s.close(id);
-                        }
-                        Caller::Bearer(t) => s.expire_token(t),
-                    }
-                    return not_logged_in();
-                }
-                Some(Fault::Drop) | None => {}
-            }
             let r = entity_request(state, ep, method, rest, query, headers, body).await;
             if matches!(fault, Some(Fault::Drop)) {
                 return dropped(r).await;

@@ -714,3 +714,142 @@ async fn linked_entities_expand_and_filter_details_refuse() {
     assert_eq!(sw["info"]["title"], "Default/24.200.001");
     assert!(sw["definitions"]["SalesOrder"]["allOf"].is_array());
 }
+
+#[tokio::test]
+async fn odata_inquiries_and_dacs() {
+    let s = sim(SimConfig::default()).await;
+    let base = s.base_url();
+    let anon = client();
+    let r = anon
+        .get(format!("{base}/t/Company/api/odata/gi"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // HTTP Basic works without an API session.
+    let get = |url: String| {
+        let c = anon.clone();
+        async move {
+            let r = c
+                .get(url)
+                .basic_auth("admin", Some("demo"))
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (st, svc) = get(format!("{base}/t/Company/api/odata/gi")).await;
+    assert_eq!(st, 200);
+    assert!(svc.contains("\"OpenSalesOrderLines\""), "{svc}");
+    let (st, md) = get(format!("{base}/t/Company/api/odata/gi/$metadata")).await;
+    assert_eq!(st, 200);
+    assert!(
+        md.contains("<EntityType Name=\"InventoryOnHand\">") && md.contains("Edm.DateTimeOffset")
+    );
+    assert_eq!(s.stats().open_sessions, 0);
+    let (st, body) = get(format!(
+        "{base}/t/Company/api/odata/gi/OpenSalesOrderLines?$filter=contains(Description,'order 1') and Quantity gt 10 and OrderDate ge 2023-06-01T00:00:00Z&$select=OrderNbr,LineNbr,Quantity&$orderby=OrderType,OrderNbr,LineNbr&$top=5&$skip=2"
+    ))
+    .await;
+    assert_eq!(st, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        v["@odata.context"]
+            .as_str()
+            .unwrap()
+            .ends_with("$metadata#OpenSalesOrderLines")
+    );
+    let rows = v["value"].as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    assert_eq!(rows[0].as_object().unwrap().len(), 3);
+    assert!(rows.iter().all(|r| r["Quantity"].as_f64().unwrap() > 10.0));
+    let (st, body) = get(format!(
+        "{base}/t/Company/api/odata/gi/InventoryOnHand?$orderby=QtyOnHand desc&$top=3"
+    ))
+    .await;
+    assert_eq!(st, 200);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let q: Vec<f64> = v["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["QtyOnHand"].as_f64().unwrap())
+        .collect();
+    assert!(q.windows(2).all(|w| w[0] >= w[1]), "{q:?}");
+    assert!(
+        v["value"][0]["Warehouse"].as_str().unwrap().ends_with(' '),
+        "padded keys"
+    );
+    for (q, text) in [
+        (
+            "OpenSalesOrderLines?$filter=substringof('a',Description)",
+            "substringof",
+        ),
+        (
+            "OpenSalesOrderLines?$filter=OrderDate gt datetimeoffset'2024-01-01T00:00:00Z'",
+            "Unrecognized",
+        ),
+        (
+            "OpenSalesOrderLines?$filter=CustomerName eq 'x'",
+            "Could not find a property named 'CustomerName'",
+        ),
+        ("OpenSalesOrderLines?$expand=Lines", "$expand"),
+    ] {
+        let (st, body) = get(format!("{base}/t/Company/api/odata/gi/{q}")).await;
+        assert_eq!(st, 400, "{q}: {body}");
+        assert!(body.contains(text), "{q}: {body}");
+    }
+    let (st, _) = get(format!("{base}/t/Other/api/odata/gi/CustomerBalance")).await;
+    assert_eq!(st, 404);
+    // Server-driven paging past 10,000 rows without $top.
+    let big = sim(SimConfig {
+        scale: 2,
+        ..Default::default()
+    })
+    .await;
+    let (_, body) = get(format!(
+        "{}/t/Company/api/odata/dac/SOLine?$select=LineNbr",
+        big.base_url()
+    ))
+    .await;
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["value"].as_array().unwrap().len(), 10_000);
+    assert!(
+        v["@odata.nextLink"]
+            .as_str()
+            .unwrap()
+            .contains("$skip=10000")
+    );
+    // DAC: internal codes, aliases, $expand of the navigation collection.
+    let (st, body) = get(format!(
+        "{base}/t/Company/api/odata/dac/PX_Objects_SO_SOOrder?$filter=Status eq 'N'&$expand=SOLineCollection&$top=2"
+    ))
+    .await;
+    assert_eq!(st, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    for r in v["value"].as_array().unwrap() {
+        assert_eq!(r["Status"], "N");
+        assert!(!r["SOLineCollection"].as_array().unwrap().is_empty());
+    }
+    let (_, md) = get(format!("{base}/t/Company/api/odata/dac/$metadata")).await;
+    assert!(md.contains("Schema Namespace=\"PX.Api\""));
+    // Legacy v3 feed: envelope and datetime'…' literals.
+    let (st, body) = get(format!(
+        "{base}/odata/Company/CustomerBalance?$filter=LastModifiedOn gt datetime'2023-01-01T00:00:00'&$top=2"
+    ))
+    .await;
+    assert_eq!(st, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert!(v["odata.metadata"].is_string());
+    // A signed-in API session is accepted too.
+    let c = signed_in(&s).await;
+    let r = c
+        .get(format!(
+            "{base}/t/Company/api/odata/gi/CustomerBalance?$top=1"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
