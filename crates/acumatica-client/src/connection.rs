@@ -221,6 +221,71 @@ impl Connection {
         self.get(url).await
     }
 
+    /// `<site>/t/<tenant>/api/odata/<gi|dac>/` (the tenant is `Company`).
+    pub fn odata_url(&self, kind: crate::odata::ODataKind) -> Result<Url, Error> {
+        let tenant = self
+            .inner
+            .config
+            .company
+            .as_deref()
+            .ok_or_else(|| Error::Config("OData feeds need the tenant: set Company".into()))?;
+        let site = self
+            .inner
+            .config
+            .url
+            .clone()
+            .ok_or_else(|| Error::Config("no Url".into()))?;
+        let mut url = site;
+        url.path_segments_mut()
+            .map_err(|_| Error::Config("bad site URL".into()))?
+            .pop_if_empty()
+            .extend(["t", tenant, "api", "odata", kind.segment(), ""]);
+        Ok(url)
+    }
+
+    /// One request to a generic inquiry or DAC feed (JSON: `{"value": […]}`).
+    pub async fn odata_get(
+        &self,
+        kind: crate::odata::ODataKind,
+        query: &crate::odata::ODataQuery,
+    ) -> Result<Bytes, Error> {
+        let url = self
+            .odata_url(kind)?
+            .join(&query.render_path())
+            .map_err(|e| Error::Config(format!("bad request URL: {e}")))?;
+        self.get(url).await
+    }
+
+    /// A feed's `$metadata` (EDMX).
+    pub async fn odata_metadata(&self, kind: crate::odata::ODataKind) -> Result<Bytes, Error> {
+        let url = self
+            .odata_url(kind)?
+            .join("$metadata")
+            .map_err(|e| Error::Config(format!("bad request URL: {e}")))?;
+        self.get_accepting(url, "application/xml").await
+    }
+
+    /// Follows a server-driven paging link (`@odata.nextLink`); only links to this site are
+    /// followed, so credentials never go elsewhere.
+    pub async fn odata_next(&self, link: &str) -> Result<Bytes, Error> {
+        let site = self
+            .inner
+            .config
+            .url
+            .as_ref()
+            .ok_or_else(|| Error::Config("no Url".into()))?;
+        let url = site
+            .join(link)
+            .map_err(|e| Error::Config(format!("bad nextLink: {e}")))?;
+        if url.origin() != site.origin() {
+            return Err(Error::Config(format!(
+                "refusing to follow a nextLink to another site: {}",
+                url.origin().ascii_serialization()
+            )));
+        }
+        self.get(url).await
+    }
+
     /// The endpoint's `swagger.json` (its live schema).
     pub async fn swagger(&self) -> Result<Bytes, Error> {
         let url = self
@@ -231,8 +296,14 @@ impl Connection {
         self.get(url).await
     }
 
-    /// GETs a URL (retried: it is idempotent), re-signing in once if the session expired.
+    /// GETs a URL expecting JSON (retried: it is idempotent), signing in again if the
+    /// session expired.
     pub async fn get(&self, url: Url) -> Result<Bytes, Error> {
+        self.get_accepting(url, "application/json").await
+    }
+
+    /// GETs a URL (retried: it is idempotent), re-signing in once if the session expired.
+    async fn get_accepting(&self, url: Url, accept: &'static str) -> Result<Bytes, Error> {
         let max = self.inner.config.max_retries;
         let mut attempt: u32 = 0;
         // A session can expire more than once during a long retry chain; re-sign-in each time,
@@ -257,7 +328,7 @@ impl Connection {
                         .inner
                         .http
                         .request(Method::GET, url.clone())
-                        .header("Accept", "application/json");
+                        .header("Accept", accept);
                     if let Credential::Bearer(t) = &credential {
                         req = req.bearer_auth(t);
                     }

@@ -1,5 +1,6 @@
-//! The `acumatica` catalog: schema `rest` with one table per entity and detail collection.
-//! Names are matched ignoring case (DataFusion lowercases unquoted identifiers).
+//! The `acumatica` catalog: schema `rest` (one table per contract entity and detail
+//! collection), `gi` (generic inquiries exposed via OData) and `dac` (DACs via OData).
+//! Names are matched ignoring case when the spelling differs only in case.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use datafusion::error::{DataFusionError, Result};
 
 use crate::table::EntityTable;
 
-/// The contract-based REST entities of one endpoint.
+/// The tables of one schema (`rest`, `gi` or `dac`).
 #[derive(Debug)]
 pub struct RestSchema {
     names: Vec<String>,
@@ -53,27 +54,34 @@ impl SchemaProvider for RestSchema {
     }
 }
 
-/// The catalog: `rest` (contract-based REST entities).
+/// The catalog: named schemas of tables.
 #[derive(Debug)]
 pub struct AcumaticaCatalog {
-    rest: Arc<RestSchema>,
+    schemas: Vec<(String, Arc<RestSchema>)>,
 }
 
 impl AcumaticaCatalog {
+    /// A catalog with only the `rest` schema.
     pub fn new(rest: RestSchema) -> Self {
+        Self::with_schemas(vec![("rest".into(), rest)])
+    }
+
+    pub fn with_schemas(schemas: Vec<(String, RestSchema)>) -> Self {
         Self {
-            rest: Arc::new(rest),
+            schemas: schemas.into_iter().map(|(n, s)| (n, Arc::new(s))).collect(),
         }
     }
 }
 
 impl CatalogProvider for AcumaticaCatalog {
     fn schema_names(&self) -> Vec<String> {
-        vec!["rest".into()]
+        self.schemas.iter().map(|(n, _)| n.clone()).collect()
     }
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
-        name.eq_ignore_ascii_case("rest")
-            .then(|| self.rest.clone() as Arc<dyn SchemaProvider>)
+        self.schemas
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, s)| s.clone() as Arc<dyn SchemaProvider>)
     }
 }

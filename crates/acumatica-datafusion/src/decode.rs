@@ -149,6 +149,7 @@ fn field_value<'a>(obj: &Obj<'a>, source: &ColumnSource) -> Result<Option<&'a Ra
     let (name, wrapped) = match source {
         ColumnSource::Id | ColumnSource::ParentId => ("id", false),
         ColumnSource::Field(f) | ColumnSource::ParentField(f) => (f.as_str(), true),
+        ColumnSource::Plain(f) => (f.as_str(), false),
     };
     let Some(raw) = obj.get(name) else {
         return Ok(None);
@@ -185,6 +186,49 @@ pub fn decode_page(
             format!("the response is not a JSON array of records: {e}"),
         )
     })?;
+    decode_records(def, projection, schema, &records, row_offset)
+}
+
+/// An OData v4 (or v3) response: `{"value": [rows…], "@odata.nextLink": …}`.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    value: Vec<Obj<'a>>,
+    #[serde(rename = "@odata.nextLink", alias = "odata.nextLink")]
+    next_link: Option<String>,
+}
+
+/// Decodes one OData page; also returns the server's `nextLink` when it cut the page short.
+pub fn decode_odata_page(
+    def: &TableDef,
+    projection: &[usize],
+    schema: &SchemaRef,
+    body: &[u8],
+    row_offset: usize,
+) -> Result<(RecordBatch, usize, Option<String>), DecodeError> {
+    let page: Envelope<'_> = serde_json::from_slice(body).map_err(|e| DecodeError {
+        entity: def.name.clone(),
+        row: row_offset,
+        field: "(page)".into(),
+        problem: format!("the response is not an OData feed ({{\"value\": [...]}}): {e}"),
+    })?;
+    let (batch, n) = decode_records(def, projection, schema, &page.value, row_offset)?;
+    Ok((batch, n, page.next_link))
+}
+
+fn decode_records(
+    def: &TableDef,
+    projection: &[usize],
+    schema: &SchemaRef,
+    records: &[Obj<'_>],
+    row_offset: usize,
+) -> Result<(RecordBatch, usize), DecodeError> {
+    let err = |row: usize, field: &str, problem: String| DecodeError {
+        entity: def.name.clone(),
+        row,
+        field: field.to_string(),
+        problem,
+    };
     let columns: Vec<_> = projection.iter().map(|i| &def.columns[*i]).collect();
     let mut builders: Vec<Builder> = columns.iter().map(|c| Builder::new(c.wrapper)).collect();
     let mut rows = 0;

@@ -31,6 +31,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use acumatica_client::Connection;
 use acumatica_client::metadata::EndpointSchema;
+use acumatica_client::odata::ODataKind;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::prelude::SessionContext;
 
@@ -79,6 +80,29 @@ impl Registration {
     }
 }
 
+/// The tables of an OData feed, from its live `$metadata`. A feed that cannot be read (no
+/// tenant configured, no rights, an older version without it) gives no tables and a warning:
+/// the REST tables stay usable.
+async fn odata_tables(conn: &Connection, kind: ODataKind) -> Vec<TableDef> {
+    if conn.config().company.is_none() {
+        return Vec::new();
+    }
+    let xml = match conn.odata_metadata(kind).await {
+        Ok(x) => x,
+        Err(e) => {
+            tracing::warn!("the OData {} feed is not available: {e}", kind.segment());
+            return Vec::new();
+        }
+    };
+    match acumatica_client::odata::sets_from_edmx(&String::from_utf8_lossy(&xml)) {
+        Ok(sets) => sets.iter().map(|s| TableDef::odata(kind, s)).collect(),
+        Err(e) => {
+            tracing::warn!("the OData {} $metadata cannot be read: {e}", kind.segment());
+            Vec::new()
+        }
+    }
+}
+
 /// Registers the Acumatica catalog of `conn`'s endpoint into `ctx`, makes it the default (so
 /// `SELECT * FROM Customer` works unqualified) and keeps identifiers as typed (Acumatica names
 /// are mixed case: `CustomerID`).
@@ -110,9 +134,18 @@ pub async fn register(
         .into_iter()
         .map(|def| EntityTable::new(def, conn.clone(), scan.clone()))
         .collect();
+    let mut schemas = vec![("rest".to_string(), catalog::RestSchema::new(tables))];
+    for kind in [ODataKind::Gi, ODataKind::Dac] {
+        let tables = odata_tables(&conn, kind)
+            .await
+            .into_iter()
+            .map(|def| EntityTable::new(def, conn.clone(), scan.clone()))
+            .collect();
+        schemas.push((kind.segment().to_string(), catalog::RestSchema::new(tables)));
+    }
     ctx.register_catalog(
         &options.catalog,
-        Arc::new(AcumaticaCatalog::new(catalog::RestSchema::new(tables))),
+        Arc::new(AcumaticaCatalog::with_schemas(schemas)),
     );
     {
         let state = ctx.state_ref();

@@ -35,7 +35,7 @@ fn field<'a>(e: &Expr, def: &'a TableDef) -> Option<(&'a str, WrapperType)> {
     let Expr::Column(c) = e else { return None };
     let col = def.column(&c.name)?;
     let name = match (&col.source, &def.detail) {
-        (ColumnSource::Field(f), None) => f.as_str(),
+        (ColumnSource::Field(f) | ColumnSource::Plain(f), None) => f.as_str(),
         (ColumnSource::ParentField(f), Some(_)) => f.as_str(),
         _ => return None,
     };
@@ -56,7 +56,7 @@ fn decimal_text(v: i128, scale: i8) -> String {
 
 /// The OData literal for `v` compared with a field of type `t`, and whether the comparison
 /// means the same thing on the server.
-fn literal(v: &ScalarValue, t: WrapperType) -> Option<(String, Verdict)> {
+fn literal(v: &ScalarValue, t: WrapperType, v4: bool) -> Option<(String, Verdict)> {
     use ScalarValue as S;
     use WrapperType as W;
     let int = |v: &ScalarValue| -> Option<i128> {
@@ -75,7 +75,13 @@ fn literal(v: &ScalarValue, t: WrapperType) -> Option<(String, Verdict)> {
     match t {
         W::String | W::Guid => match v {
             S::Utf8(Some(s)) | S::LargeUtf8(Some(s)) | S::Utf8View(Some(s)) => Some((
-                if t == W::Guid {
+                if t == W::Guid && v4 {
+                    // OData v4 GUIDs are bare; anything but hex digits and dashes is refused.
+                    if !s.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+                        return None;
+                    }
+                    s.clone()
+                } else if t == W::Guid {
                     odata::guid_literal(&s.replace('\'', ""))
                 } else {
                     odata::string_literal(s)
@@ -87,10 +93,24 @@ fn literal(v: &ScalarValue, t: WrapperType) -> Option<(String, Verdict)> {
         W::Int | W::Short | W::Long | W::Byte => int(v).map(|i| (i.to_string(), Verdict::Exact)),
         W::Decimal => match v {
             S::Decimal128(Some(x), _, s) => Some((
-                odata::decimal_literal(&decimal_text(*x, *s)),
+                if v4 {
+                    decimal_text(*x, *s)
+                } else {
+                    odata::decimal_literal(&decimal_text(*x, *s))
+                },
                 Verdict::Exact,
             )),
-            _ => int(v).map(|i| (odata::decimal_literal(&i.to_string()), Verdict::Exact)),
+            _ => int(v).map(|i| {
+                let text = i.to_string();
+                (
+                    if v4 {
+                        text
+                    } else {
+                        odata::decimal_literal(&text)
+                    },
+                    Verdict::Exact,
+                )
+            }),
         },
         W::Double => match v {
             S::Float64(Some(f)) if f.is_finite() => Some((format!("{f:?}"), Verdict::Inexact)),
@@ -110,7 +130,13 @@ fn literal(v: &ScalarValue, t: WrapperType) -> Option<(String, Verdict)> {
             };
             let t = chrono::DateTime::from_timestamp_micros(micros)?;
             Some((
-                odata::datetimeoffset_literal(&t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()),
+                if v4 {
+                    odata::v4_datetime_literal(&t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
+                } else {
+                    odata::datetimeoffset_literal(
+                        &t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string(),
+                    )
+                },
                 Verdict::Exact,
             ))
         }
@@ -154,7 +180,7 @@ fn comparison(col: &Expr, op: Operator, value: &Expr, def: &TableDef) -> Option<
         return None;
     }
     let v = lit_of(value)?;
-    let (lit, verdict) = literal(v, t)?;
+    let (lit, verdict) = literal(v, t, def.odata.is_some())?;
     Some((format!("{name} {} {lit}", op_text(op)?), verdict))
 }
 
@@ -242,6 +268,7 @@ pub fn translate(e: &Expr, def: &TableDef) -> Option<(String, Verdict)> {
             let text = match (starts, ends) {
                 (false, true) => format!("startswith({name},{lit})"),
                 (true, false) => format!("endswith({name},{lit})"),
+                (true, true) if def.odata.is_some() => format!("contains({name},{lit})"),
                 (true, true) => format!("substringof({lit},{name})"),
                 (false, false) => format!("{name} eq {lit}"),
             };

@@ -9,6 +9,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use acumatica_client::odata::{ODataKind, ODataQuery};
 use acumatica_client::{Connection, RestQuery};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -21,7 +22,7 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
 };
 
-use crate::decode::decode_page;
+use crate::decode::{decode_odata_page, decode_page};
 use crate::table::{ColumnSource, ScanOptions, TableDef};
 
 #[derive(Debug)]
@@ -31,6 +32,8 @@ pub struct AcumaticaScanExec {
     projection: Vec<usize>,
     schema: SchemaRef,
     request: RestQuery,
+    /// OData tables: the feed and the request (then `request` is unused).
+    odata: Option<(ODataKind, ODataQuery)>,
     limit: Option<usize>,
     page_size: usize,
     partitions: usize,
@@ -96,6 +99,33 @@ impl AcumaticaScanExec {
                 request.select = select;
             }
         }
+        let odata = def.odata.map(|kind| {
+            let mut q = ODataQuery::new(def.entity.clone());
+            q.filter = request.filter.clone();
+            q.select = fields
+                .iter()
+                .filter_map(|s| match s {
+                    ColumnSource::Plain(f) => Some(f.clone()),
+                    _ => None,
+                })
+                .collect();
+            if q.select.is_empty()
+                && let Some(first) = def
+                    .keys
+                    .first()
+                    .map(|k| def.columns[*k].name.clone())
+                    .or_else(|| def.columns.first().map(|c| c.name.clone()))
+            {
+                q.select.push(first);
+            }
+            // Paging with $top/$skip is stable only in a fixed order: the key's.
+            q.orderby = def
+                .keys
+                .iter()
+                .map(|k| def.columns[*k].name.clone())
+                .collect();
+            (kind, q)
+        });
         let page_size = options.page_size.max(1);
         let partitions = match limit {
             Some(l) if l <= page_size => 1,
@@ -113,6 +143,7 @@ impl AcumaticaScanExec {
             projection,
             schema,
             request,
+            odata,
             limit,
             page_size,
             partitions,
@@ -130,10 +161,26 @@ impl AcumaticaScanExec {
         self.limit
     }
 
+    /// The OData request every page repeats (OData tables).
+    pub fn odata_request(&self) -> Option<&ODataQuery> {
+        self.odata.as_ref().map(|(_, q)| q)
+    }
+
     /// The first page's request, as EXPLAIN shows it.
     fn first_request(&self) -> String {
+        let top = self.limit.map_or(self.page_size, |l| l.min(self.page_size)) as u64;
+        if let Some((kind, q)) = &self.odata {
+            let mut q = q.clone();
+            q.top = Some(top);
+            let base = self
+                .conn
+                .odata_url(*kind)
+                .map(|u| u.path().to_string())
+                .unwrap_or_default();
+            return format!("GET {base}{}", q.render_path());
+        }
         let mut q = self.request.clone();
-        q.top = Some(self.limit.map_or(self.page_size, |l| l.min(self.page_size)) as u64);
+        q.top = Some(top);
         format!("GET {}{}", self.conn.endpoint_url().path(), q.render_path())
     }
 }
@@ -197,60 +244,103 @@ impl ExecutionPlan for AcumaticaScanExec {
             page: usize,
             rows: usize,
             done: bool,
+            /// OData: the server cut the current page short and sent this link.
+            next: Option<String>,
+            /// Records of the current page so far (across nextLink continuations).
+            page_records: usize,
         }
         let conn = self.conn.clone();
         let def = self.def.clone();
         let projection = self.projection.clone();
         let schema = self.schema.clone();
         let request = self.request.clone();
+        let odata = self.odata.clone();
         let (page_size, step, limit) = (self.page_size, self.partitions, self.limit);
         let start = Cursor {
             page: partition,
             rows: 0,
             done: false,
+            next: None,
+            page_records: 0,
         };
         // Lazy: a page is requested only when the consumer asks for the next batch, so a
         // satisfied LIMIT or a dropped stream sends no further requests.
         let stream = futures::stream::unfold(start, move |mut cur| {
-            let (conn, def, projection, schema, request) = (
+            let (conn, def, projection, schema, request, odata) = (
                 conn.clone(),
                 def.clone(),
                 projection.clone(),
                 schema.clone(),
                 request.clone(),
+                odata.clone(),
             );
             async move {
                 if cur.done || limit.is_some_and(|l| cur.rows >= l) {
                     return None;
                 }
-                let mut q = request;
                 let skip = cur.page * page_size;
-                if skip > 0 {
-                    q.skip = Some(skip as u64);
-                }
                 let top = match (limit, def.detail.is_none()) {
                     (Some(l), true) => page_size.min(l - cur.rows),
                     _ => page_size,
                 };
-                q.top = Some(top as u64);
-                let body = match conn.list(&q).await {
-                    Ok(b) => b,
-                    Err(e) => {
-                        cur.done = true;
-                        return Some((Err(DataFusionError::External(Box::new(e))), cur));
+                let fail = |e: Box<dyn std::error::Error + Send + Sync>, mut cur: Cursor| {
+                    cur.done = true;
+                    Some((Err(DataFusionError::External(e)), cur))
+                };
+                let decoded = match &odata {
+                    None => {
+                        let mut q = request;
+                        if skip > 0 {
+                            q.skip = Some(skip as u64);
+                        }
+                        q.top = Some(top as u64);
+                        let body = match conn.list(&q).await {
+                            Ok(b) => b,
+                            Err(e) => return fail(Box::new(e), cur),
+                        };
+                        decode_page(&def, &projection, &schema, &body, skip)
+                            .map(|(b, n)| (b, n, None))
+                    }
+                    Some((kind, q)) => {
+                        let body = match cur.next.take() {
+                            Some(link) => conn.odata_next(&link).await,
+                            None => {
+                                let mut q = q.clone();
+                                if skip > 0 {
+                                    q.skip = Some(skip as u64);
+                                }
+                                q.top = Some(top as u64);
+                                conn.odata_get(*kind, &q).await
+                            }
+                        };
+                        let body = match body {
+                            Ok(b) => b,
+                            Err(e) => return fail(Box::new(e), cur),
+                        };
+                        decode_odata_page(
+                            &def,
+                            &projection,
+                            &schema,
+                            &body,
+                            skip + cur.page_records,
+                        )
                     }
                 };
-                match decode_page(&def, &projection, &schema, &body, skip) {
-                    Ok((batch, records)) => {
+                match decoded {
+                    Ok((batch, records, next)) => {
                         cur.rows += batch.num_rows();
-                        cur.done = records < top;
-                        cur.page += step;
+                        cur.page_records += records;
+                        if next.is_some() && cur.page_records < top {
+                            // The server paged within our page: continue it.
+                            cur.next = next;
+                        } else {
+                            cur.done = cur.page_records < top;
+                            cur.page += step;
+                            cur.page_records = 0;
+                        }
                         Some((Ok(batch), cur))
                     }
-                    Err(e) => {
-                        cur.done = true;
-                        Some((Err(DataFusionError::External(Box::new(e))), cur))
-                    }
+                    Err(e) => fail(Box::new(e), cur),
                 }
             }
         });

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use acumatica_client::Connection;
 use acumatica_client::metadata::{EndpointSchema, EntitySchema, FieldKind, WrapperType};
+use acumatica_client::odata::{ODataKind, ODataSet};
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
@@ -29,6 +30,8 @@ pub enum ColumnSource {
     ParentId,
     /// A wrapped field of the parent record (detail tables: the parent's keys).
     ParentField(String),
+    /// A plain (unwrapped) property of an OData row.
+    Plain(String),
 }
 
 impl ColumnSource {
@@ -58,6 +61,8 @@ pub struct TableDef {
     pub schema: SchemaRef,
     /// Indices of the key columns.
     pub keys: Vec<usize>,
+    /// For OData tables: the feed (`entity` is then the entity set).
+    pub odata: Option<ODataKind>,
 }
 
 impl TableDef {
@@ -92,7 +97,24 @@ impl TableDef {
             columns,
             schema,
             keys,
+            odata: None,
         }
+    }
+
+    /// The table of an OData entity set (a generic inquiry or a DAC): its properties, plain.
+    pub fn odata(kind: ODataKind, set: &ODataSet) -> Self {
+        let columns = set
+            .properties
+            .iter()
+            .map(|(name, t)| ColumnDef {
+                name: name.clone(),
+                source: ColumnSource::Plain(name.clone()),
+                wrapper: Some(*t),
+            })
+            .collect();
+        let mut def = Self::finish(set.name.clone(), set.name.clone(), None, columns, &set.keys);
+        def.odata = Some(kind);
+        def
     }
 
     /// The table of a top-level entity: `id`, then its scalar fields.
@@ -197,8 +219,11 @@ pub struct EntityTable {
 
 impl EntityTable {
     pub fn new(def: TableDef, conn: Connection, options: ScanOptions) -> Self {
-        let constraints = (!def.keys.is_empty() && def.detail.is_none())
-            .then(|| Constraints::new_unverified(vec![Constraint::PrimaryKey(def.keys.clone())]));
+        // Inquiry keys are those of the underlying tables and need not be unique per row.
+        let constraints = (!def.keys.is_empty()
+            && def.detail.is_none()
+            && def.odata != Some(ODataKind::Gi))
+        .then(|| Constraints::new_unverified(vec![Constraint::PrimaryKey(def.keys.clone())]));
         Self {
             def: Arc::new(def),
             conn,

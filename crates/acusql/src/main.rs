@@ -78,6 +78,7 @@ async fn run(cli: Cli) -> ExitCode {
         }
         None => {}
     }
+    let mut terminate = Terminate::install();
     let session = match connect::open(&cli).await {
         Ok(s) => s,
         Err(e) => return report(&e),
@@ -94,7 +95,7 @@ async fn run(cli: Cli) -> ExitCode {
     // SIGTERM ends the run like Ctrl-C in a script: the statement stops, then we sign out.
     let outcome = tokio::select! {
         r = drive(&cli, &mut shell) => r,
-        _ = terminated() => Err(Interrupted.into()),
+        _ = terminate.wait() => Err(Interrupted.into()),
     };
     // Sign out on every exit path: the session is a licence seat.
     if let Err(e) = session.conn.close().await {
@@ -111,17 +112,29 @@ async fn run(cli: Cli) -> ExitCode {
     }
 }
 
-/// Resolves when the process is asked to terminate (SIGTERM; never on other platforms).
-async fn terminated() {
+/// SIGTERM, caught from the start of the run (so a terminate during sign-in still ends with a
+/// sign-out); never fires on other platforms.
+struct Terminate {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut s) = signal(SignalKind::terminate()) {
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Terminate {
+    fn install() -> Self {
+        Self {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
+        }
+    }
+
+    async fn wait(&mut self) {
+        #[cfg(unix)]
+        if let Some(s) = self.signal.as_mut() {
             s.recv().await;
             return;
         }
+        std::future::pending::<()>().await
     }
-    std::future::pending::<()>().await
 }
 
 /// Ctrl-C while a script runs: the statement is cancelled and acusql exits with status 130.
