@@ -19,11 +19,14 @@ pub async fn env() -> Env {
 }
 
 pub async fn env_with(options: AcumaticaOptions) -> Env {
-    let sim = acumatica_sim::start(SimConfig::default())
-        .await
-        .expect("simulator starts");
+    env_full(SimConfig::default(), "", options).await
+}
+
+/// A simulator configured as given, and extra connection properties.
+pub async fn env_full(sim: SimConfig, extra: &str, options: AcumaticaOptions) -> Env {
+    let sim = acumatica_sim::start(sim).await.expect("simulator starts");
     let config = ConnectionConfig::from_connection_string(&format!(
-        "Url={};User=admin;Password=demo;Company=Company",
+        "Url={};User=admin;Password=demo;Company=Company;{extra}",
         sim.base_url()
     ))
     .expect("config");
