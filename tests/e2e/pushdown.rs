@@ -134,3 +134,35 @@ proptest! {
         })?;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detail_the_list_cannot_expand_is_read_record_by_record() {
+    let e = env().await;
+    e.sim.clear_request_log();
+    let rows = e
+        .rows(
+            "SELECT h.Type, h.ReferenceNbr, h.AdjustedRefNbr FROM Payment_ApplicationHistory h \
+             JOIN Payment p ON p.Type = h.Type AND p.ReferenceNbr = h.ReferenceNbr \
+             WHERE p.Status = 'Open'",
+        )
+        .await;
+    assert!(!rows.is_empty());
+    let log = e.sim.request_log();
+    assert!(
+        log.iter()
+            .any(|r| r.status == 500 && r.url.contains("$expand=ApplicationHistory")),
+        "the optimized list was refused"
+    );
+    assert!(
+        log.iter().any(|r| r.status == 200
+            && r.url
+                .starts_with("/entity/Default/24.200.001/Payment/Payment/PMT")),
+        "records were read by their keys"
+    );
+    // Each payment has one to three applications.
+    let n = e
+        .rows("SELECT COUNT(*) FROM Payment_ApplicationHistory")
+        .await;
+    let n: usize = n[0].trim_matches(|c| c == '|' || c == ' ').parse().unwrap();
+    assert!((500..=1500).contains(&n), "{n}");
+}

@@ -658,7 +658,36 @@ impl Data {
             Entity::Payment => {
                 let h = self.h(15, n, 1);
                 let date = self.time(15, n, 2) / 86_400 * 86_400;
-                Record::new(
+                let customer = Self::customer_id((h % customers as u64) as usize);
+                let invoices = self.count(Entity::SalesInvoice) as u64;
+                let history: Vec<Record> = if with_details {
+                    (0..1 + (h >> 40) % 3)
+                        .map(|k| {
+                            let ah = self.h(19, n << 4 | k, 1);
+                            Record::new(
+                                self.guid(19, n << 4 | k),
+                                vec![
+                                    ("AdjustedDocType", V::Str("Invoice".into())),
+                                    (
+                                        "AdjustedRefNbr",
+                                        V::Str(format!("INV{:06}", 1 + ah % invoices)),
+                                    ),
+                                    ("AmountPaid", V::Dec(((ah >> 8) % 500_000) as i128 * 100, 4)),
+                                    ("Customer", V::Str(customer.clone())),
+                                    ("Date", V::Time(date)),
+                                    ("DisplayDocType", V::Str("Invoice".into())),
+                                    (
+                                        "DisplayRefNbr",
+                                        V::Str(format!("INV{:06}", 1 + ah % invoices)),
+                                    ),
+                                ],
+                            )
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let mut r = Record::new(
                     self.guid(15, n),
                     vec![
                         ("ApplicationDate", V::Time(date)),
@@ -697,7 +726,11 @@ impl Data {
                         ),
                         ("Type", V::Str("Payment".into())),
                     ],
-                )
+                );
+                if with_details {
+                    r.details = vec![("ApplicationHistory", history)];
+                }
+                r
             }
             Entity::JournalTransaction => {
                 let h = self.h(16, n, 1);

@@ -27,6 +27,9 @@ use crate::store::{Store, WriteError};
 
 const VERSIONS: &[&str] = &["23.200.001", "24.200.001"];
 
+/// Detail collections a list request cannot expand (entity, detail).
+const UNOPTIMIZABLE: &[(&str, &str)] = &[("Payment", "ApplicationHistory")];
+
 /// One served request.
 #[derive(Debug, Clone, Serialize)]
 pub struct RequestRecord {
@@ -948,6 +951,27 @@ fn list_inner(
         for path in &paths {
             check_filter_path(ep, def, path)?;
         }
+    }
+    // Some detail views have BQL delegates: an optimized list cannot expand them (the
+    // documented failure of `Payment?$expand=ApplicationHistory`); get-by-keys can.
+    if let Some(d) = expand.iter().find(|x| {
+        UNOPTIMIZABLE.iter().any(|(e, f)| {
+            def.name == *e
+                && x.split('/')
+                    .next()
+                    .is_some_and(|h| h.eq_ignore_ascii_case(f))
+        })
+    }) {
+        return Err(Box::new(http_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "An error has occurred.",
+            Some((
+                &format!(
+                    "Optimization cannot be performed.The following fields cause the error:\r\n{d}: View {d} has BQL delegate"
+                ),
+                "PX.Api.ContractBased.Optimization.CannotOptimizeException",
+            )),
+        )));
     }
     let with_details = !expand.is_empty();
     let base = format!("/entity/{}/{version}/", ep.endpoint);
