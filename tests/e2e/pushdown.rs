@@ -166,3 +166,37 @@ async fn a_detail_the_list_cannot_expand_is_read_record_by_record() {
     let n: usize = n[0].trim_matches(|c| c == '|' || c == ' ').parse().unwrap();
     assert!((500..=1500).contains(&n), "{n}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linked_entities_are_prefixed_columns_with_pushdown() {
+    let e = env().await;
+    e.sim.clear_request_log();
+    let rows = e
+        .rows(
+            "SELECT OrderNbr, ShipToContact_Email, ShipToAddress_City FROM SalesOrder \
+             WHERE ShipToAddress_City = 'Seattle' AND ShipToContact_Email IS NOT NULL",
+        )
+        .await;
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter()
+            .all(|r| r.contains("Seattle") && r.contains("@example.com"))
+    );
+    let urls = e.list_requests();
+    let first = &urls[0];
+    assert!(first.contains("ShipToAddress/City eq 'Seattle'"), "{first}");
+    assert!(
+        first.contains("$expand=ShipToContact,ShipToAddress")
+            || first.contains("$expand=ShipToAddress,ShipToContact"),
+        "{first}"
+    );
+    assert!(first.contains("ShipToContact/Email"), "{first}");
+    e.catalog.set_pushdown(false);
+    let local = e
+        .rows(
+            "SELECT OrderNbr, ShipToContact_Email, ShipToAddress_City FROM SalesOrder \
+             WHERE ShipToAddress_City = 'Seattle' AND ShipToContact_Email IS NOT NULL",
+        )
+        .await;
+    assert_eq!(rows, local);
+}

@@ -146,10 +146,22 @@ impl Builder {
 
 /// The value of `field` in `obj`: a wrapper's `value`, or the plain `id`.
 fn field_value<'a>(obj: &Obj<'a>, source: &ColumnSource) -> Result<Option<&'a RawValue>, String> {
+    if let ColumnSource::Linked(link, field) = source {
+        let Some(raw) = obj.get(link.as_str()) else {
+            return Ok(None);
+        };
+        if raw.get() == "null" {
+            return Ok(None);
+        }
+        let inner: Obj<'a> = serde_json::from_str(raw.get())
+            .map_err(|_| format!("expected the linked entity {link} as an object"))?;
+        return field_value(&inner, &ColumnSource::Field(field.clone()));
+    }
     let (name, wrapped) = match source {
         ColumnSource::Id | ColumnSource::ParentId => ("id", false),
         ColumnSource::Field(f) | ColumnSource::ParentField(f) => (f.as_str(), true),
         ColumnSource::Plain(f) => (f.as_str(), false),
+        ColumnSource::Linked(..) => unreachable!("handled above"),
     };
     let Some(raw) = obj.get(name) else {
         return Ok(None);

@@ -31,12 +31,13 @@ fn both(a: Verdict, b: Verdict) -> Verdict {
 }
 
 /// The server-side field a column maps to, with its type.
-fn field<'a>(e: &Expr, def: &'a TableDef) -> Option<(&'a str, WrapperType)> {
+fn field(e: &Expr, def: &TableDef) -> Option<(String, WrapperType)> {
     let Expr::Column(c) = e else { return None };
     let col = def.column(&c.name)?;
     let name = match (&col.source, &def.detail) {
-        (ColumnSource::Field(f) | ColumnSource::Plain(f), None) => f.as_str(),
-        (ColumnSource::ParentField(f), Some(_)) => f.as_str(),
+        (ColumnSource::Field(f) | ColumnSource::Plain(f), None) => f.clone(),
+        (ColumnSource::ParentField(f), Some(_)) => f.clone(),
+        (ColumnSource::Linked(l, f), None) => format!("{l}/{f}"),
         _ => return None,
     };
     Some((name, col.wrapper?))

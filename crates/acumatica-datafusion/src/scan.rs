@@ -60,26 +60,56 @@ impl AcumaticaScanExec {
             projection.iter().map(|i| &def.columns[*i].source).collect();
         match &def.detail {
             None => {
-                request.select = fields
+                let own = |s: &&ColumnSource| matches!(s, ColumnSource::Field(_));
+                let all_own = def.columns.iter().map(|c| &c.source).filter(own).count();
+                let projected_own: Vec<String> = fields
                     .iter()
                     .filter_map(|s| match s {
                         ColumnSource::Field(f) => Some(f.clone()),
                         _ => None,
                     })
                     .collect();
-                if request.select.is_empty() {
-                    // Nothing but row counts or ids needed: ask for the smallest thing.
-                    let first = def
-                        .keys
-                        .first()
-                        .map(|k| def.columns[*k].name.clone())
-                        .or_else(|| {
-                            def.columns.iter().find_map(|c| match &c.source {
-                                ColumnSource::Field(f) => Some(f.clone()),
-                                _ => None,
-                            })
-                        });
-                    request.select.extend(first);
+                // Linked entities: expanded when any of their columns is projected.
+                let mut links: Vec<(String, Vec<String>)> = Vec::new();
+                for s in &fields {
+                    if let ColumnSource::Linked(l, f) = s {
+                        match links.iter_mut().find(|(x, _)| x == l) {
+                            Some((_, fs)) => fs.push(f.clone()),
+                            None => links.push((l.clone(), vec![f.clone()])),
+                        }
+                    }
+                }
+                request.expand = links.iter().map(|(l, _)| l.clone()).collect();
+                // Every own field wanted: no `$select` at all (a long list only costs URL
+                // length), and the expanded links come whole.
+                if projected_own.len() < all_own || all_own == 0 {
+                    request.select = projected_own;
+                    for (l, fs) in &links {
+                        let in_table = def
+                            .columns
+                            .iter()
+                            .filter(|c| matches!(&c.source, ColumnSource::Linked(x, _) if x == l))
+                            .count();
+                        if fs.len() == in_table {
+                            request.select.push(l.clone());
+                        } else {
+                            request.select.extend(fs.iter().map(|f| format!("{l}/{f}")));
+                        }
+                    }
+                    if request.select.is_empty() {
+                        // Nothing but row counts or ids needed: ask for the smallest thing.
+                        let first = def
+                            .keys
+                            .first()
+                            .map(|k| def.columns[*k].name.clone())
+                            .or_else(|| {
+                                def.columns.iter().find_map(|c| match &c.source {
+                                    ColumnSource::Field(f) => Some(f.clone()),
+                                    _ => None,
+                                })
+                            });
+                        request.select.extend(first);
+                    }
                 }
             }
             Some(detail) => {

@@ -32,6 +32,8 @@ pub enum ColumnSource {
     ParentField(String),
     /// A plain (unwrapped) property of an OData row.
     Plain(String),
+    /// A wrapped field of a 1:1 linked entity (`ShipToContact` → `Email`).
+    Linked(String, String),
 }
 
 impl ColumnSource {
@@ -134,6 +136,39 @@ impl TableDef {
         Self::finish(e.name.clone(), e.name.clone(), None, columns, &e.keys)
     }
 
+    /// The table of a top-level entity with its 1:1 linked entities flattened: after the
+    /// entity's own fields, `<Link>_<Field>` for each value field of each linked entity.
+    pub fn entity_with_links(e: &EntitySchema, schema: &EndpointSchema) -> Self {
+        let mut def = Self::entity(e);
+        let mut columns = def.columns.clone();
+        for f in &e.fields {
+            let FieldKind::Linked(target) = &f.kind else {
+                continue;
+            };
+            let Some(linked) = schema.entity(target) else {
+                continue;
+            };
+            for (name, t) in linked.value_fields() {
+                let column = format!("{}_{name}", f.name);
+                if columns.iter().any(|c| c.name == column) {
+                    continue;
+                }
+                columns.push(ColumnDef {
+                    name: column,
+                    source: ColumnSource::Linked(f.name.clone(), name.to_string()),
+                    wrapper: Some(t),
+                });
+            }
+        }
+        let keys: Vec<String> = def
+            .keys
+            .iter()
+            .map(|k| def.columns[*k].name.clone())
+            .collect();
+        def = Self::finish(e.name.clone(), e.name.clone(), None, columns, &keys);
+        def
+    }
+
     /// The table of a detail collection: the parent's keys first, then the line's fields.
     pub fn detail(parent: &EntitySchema, detail_field: &str, line: &EntitySchema) -> Self {
         let mut columns = Vec::new();
@@ -182,7 +217,7 @@ impl TableDef {
     pub fn all(schema: &EndpointSchema) -> Vec<Self> {
         let mut out = Vec::new();
         for e in schema.top_level() {
-            out.push(Self::entity(e));
+            out.push(Self::entity_with_links(e, schema));
             for f in &e.fields {
                 if let FieldKind::Detail(line) = &f.kind
                     && let Some(line) = schema.entity(line)
