@@ -3,5 +3,6 @@
 mod faults;
 mod odata;
 mod pushdown;
+mod slt;
 mod sql;
 mod support;
