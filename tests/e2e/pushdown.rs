@@ -200,3 +200,19 @@ async fn linked_entities_are_prefixed_columns_with_pushdown() {
         .await;
     assert_eq!(rows, local);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detail_lines_filter_on_the_parents_audit_time_on_the_server() {
+    let e = env().await;
+    let q = "SELECT OrderNbr, LineNbr FROM SalesOrder_Details WHERE LastModified > TIMESTAMP '2024-06-01 00:00:00'";
+    e.sim.clear_request_log();
+    let pushed = e.rows(q).await;
+    let first = e.list_requests()[0].clone();
+    assert!(
+        first.contains("LastModified gt datetimeoffset'2024-06-01T00:00:00.000000+00:00'"),
+        "{first}"
+    );
+    e.catalog.set_pushdown(false);
+    assert_eq!(pushed, e.rows(q).await);
+    assert!(!pushed.is_empty());
+}

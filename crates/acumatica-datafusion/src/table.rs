@@ -193,6 +193,20 @@ impl TableDef {
             source: ColumnSource::Id,
             wrapper: None,
         });
+        // The parent's audit time, so incremental loads can filter lines by it on the server
+        // (`WHERE LastModified > …` on `SalesOrder_Details`).
+        for audit in ["LastModifiedDateTime", "LastModified"] {
+            if let Some(FieldKind::Value(t @ WrapperType::DateTime)) =
+                parent.field(audit).map(|f| &f.kind)
+                && line.field(audit).is_none()
+            {
+                columns.push(ColumnDef {
+                    name: audit.to_string(),
+                    source: ColumnSource::ParentField(audit.to_string()),
+                    wrapper: Some(*t),
+                });
+            }
+        }
         for (name, t) in line.value_fields() {
             if columns.iter().any(|c| c.name == name) {
                 continue;
