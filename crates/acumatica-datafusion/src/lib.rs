@@ -50,6 +50,21 @@ pub struct AcumaticaOptions {
     pub page_size: usize,
     /// Pages requested in parallel per scan (the connection's throttle still applies).
     pub max_parallel_pages: usize,
+    /// Where the REST tables' schema comes from.
+    pub schema_source: SchemaSource,
+}
+
+/// Where the contract endpoint's schema comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SchemaSource {
+    /// The endpoint's own `swagger.json` (customised endpoints and fields included), cached
+    /// per process; the bundled schema when it cannot be read.
+    #[default]
+    Auto,
+    /// Only the live `swagger.json`: an error when it cannot be read.
+    Live,
+    /// Only the schemas bundled under `schemas/` (no request; for offline planning).
+    Bundled,
 }
 
 impl Default for AcumaticaOptions {
@@ -59,6 +74,7 @@ impl Default for AcumaticaOptions {
             enable_pushdown: true,
             page_size: 1000,
             max_parallel_pages: 4,
+            schema_source: SchemaSource::Auto,
         }
     }
 }
@@ -77,6 +93,58 @@ impl Registration {
 
     pub fn pushdown(&self) -> bool {
         self.pushdown.load(Ordering::Relaxed)
+    }
+}
+
+/// Live schemas read in this process, by endpoint URL.
+static LIVE: std::sync::Mutex<Vec<(String, Arc<EndpointSchema>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+async fn endpoint_schema(conn: &Connection, source: SchemaSource) -> Result<Arc<EndpointSchema>> {
+    let config = conn.config();
+    let bundled =
+        || EndpointSchema::bundled(&config.endpoint_name, &config.endpoint_version).map(Arc::new);
+    let missing = || {
+        let known: Vec<String> = EndpointSchema::bundled_versions()
+            .map(|(e, v)| format!("{e}/{v}"))
+            .collect();
+        DataFusionError::Configuration(format!(
+            "no schema for endpoint {}/{}: its swagger.json cannot be read and the bundled ones are {}",
+            config.endpoint_name,
+            config.endpoint_version,
+            known.join(", ")
+        ))
+    };
+    if source == SchemaSource::Bundled {
+        return bundled().ok_or_else(missing);
+    }
+    let key = conn.endpoint_url().to_string();
+    if let Some((_, s)) = LIVE
+        .lock()
+        .ok()
+        .and_then(|l| l.iter().find(|(k, _)| *k == key).cloned())
+    {
+        return Ok(s);
+    }
+    let live = match conn.swagger().await {
+        Ok(bytes) => EndpointSchema::from_swagger(&bytes).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match (live, source) {
+        (Ok(s), _) => {
+            let s = Arc::new(s);
+            if let Ok(mut l) = LIVE.lock() {
+                l.push((key, s.clone()));
+            }
+            Ok(s)
+        }
+        (Err(e), SchemaSource::Live) => Err(DataFusionError::Configuration(format!(
+            "cannot read the endpoint's swagger.json: {e}"
+        ))),
+        (Err(e), _) => {
+            tracing::warn!("swagger.json not available ({e}); using the bundled schema");
+            bundled().ok_or_else(missing)
+        }
     }
 }
 
@@ -111,19 +179,7 @@ pub async fn register(
     conn: Connection,
     options: AcumaticaOptions,
 ) -> Result<Registration> {
-    let config = conn.config();
-    let schema = EndpointSchema::bundled(&config.endpoint_name, &config.endpoint_version)
-        .ok_or_else(|| {
-            let known: Vec<String> = EndpointSchema::bundled_versions()
-                .map(|(e, v)| format!("{e}/{v}"))
-                .collect();
-            DataFusionError::Configuration(format!(
-                "no schema for endpoint {}/{}; available: {}",
-                config.endpoint_name,
-                config.endpoint_version,
-                known.join(", ")
-            ))
-        })?;
+    let schema = endpoint_schema(&conn, options.schema_source).await?;
     let pushdown = Arc::new(AtomicBool::new(options.enable_pushdown));
     let scan = ScanOptions {
         page_size: options.page_size,
