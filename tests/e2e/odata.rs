@@ -120,3 +120,50 @@ async fn filters_go_out_in_odata_v4_syntax() {
         "{plan}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_by_limit_on_an_inquiry_is_sorted_and_cut_by_the_server() {
+    let e = env().await;
+    for q in [
+        "SELECT InventoryID, Warehouse, QtyOnHand FROM gi.InventoryOnHand ORDER BY QtyOnHand DESC LIMIT 5",
+        "SELECT OrderNbr, LineNbr, Amount FROM gi.OpenSalesOrderLines WHERE Quantity > 10 ORDER BY Amount LIMIT 7",
+        "SELECT OrderDate FROM dac.SOOrder ORDER BY OrderDate DESC NULLS LAST LIMIT 3",
+    ] {
+        e.sim.clear_request_log();
+        let pushed = e.query(q).await;
+        let urls = odata_requests(&e);
+        assert!(
+            urls.iter().any(|u| u.contains("$orderby=")),
+            "{q}: {urls:?}"
+        );
+        let rows: usize = e
+            .sim
+            .request_log()
+            .iter()
+            .filter(|r| r.url.contains("/api/odata/") && !r.url.contains("$metadata"))
+            .map(|r| r.url.matches("$top=").count())
+            .sum();
+        assert!(rows >= 1, "{q}");
+        assert!(
+            urls.iter().all(|u| !u.contains("$top=1000")),
+            "{q}: the limit went out as $top: {urls:?}"
+        );
+        e.catalog.set_pushdown(false);
+        let local = e.query(q).await;
+        e.catalog.set_pushdown(true);
+        let fmt = |b: &[datafusion::arrow::array::RecordBatch]| {
+            datafusion::arrow::util::pretty::pretty_format_batches(b)
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(fmt(&pushed), fmt(&local), "{q}");
+    }
+    let plan = e
+        .rows("EXPLAIN SELECT QtyOnHand FROM gi.InventoryOnHand ORDER BY QtyOnHand DESC LIMIT 5")
+        .await
+        .join("\n");
+    assert!(
+        plan.contains("$orderby=QtyOnHand%20desc") && plan.contains("$top=5"),
+        "{plan}"
+    );
+}

@@ -25,7 +25,7 @@ use datafusion::physical_plan::{
 use crate::decode::{decode_odata_page, decode_page};
 use crate::table::{ColumnSource, ScanOptions, TableDef};
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct AcumaticaScanExec {
     conn: Connection,
     def: Arc<TableDef>,
@@ -34,6 +34,11 @@ pub struct AcumaticaScanExec {
     request: RestQuery,
     /// OData tables: the feed and the request (then `request` is unused).
     odata: Option<(ODataKind, ODataQuery)>,
+    /// OData tables sorted on the server (`ORDER BY … LIMIT`): the requests run one after
+    /// the other (NULLs and non-NULLs apart, in the order DataFusion wants them).
+    phases: Vec<ODataQuery>,
+    /// Pushdown was on when the scan was planned (sorting may then go to the server).
+    pushdown: bool,
     limit: Option<usize>,
     page_size: usize,
     partitions: usize,
@@ -174,6 +179,10 @@ impl AcumaticaScanExec {
             schema,
             request,
             odata,
+            phases: Vec::new(),
+            pushdown: options
+                .enable_pushdown
+                .load(std::sync::atomic::Ordering::Relaxed),
             limit,
             page_size,
             partitions,
@@ -200,14 +209,25 @@ impl AcumaticaScanExec {
     fn first_request(&self) -> String {
         let top = self.limit.map_or(self.page_size, |l| l.min(self.page_size)) as u64;
         if let Some((kind, q)) = &self.odata {
-            let mut q = q.clone();
-            q.top = Some(top);
             let base = self
                 .conn
                 .odata_url(*kind)
                 .map(|u| u.path().to_string())
                 .unwrap_or_default();
-            return format!("GET {base}{}", q.render_path());
+            let phases: Vec<&ODataQuery> = if self.phases.is_empty() {
+                vec![q]
+            } else {
+                self.phases.iter().collect()
+            };
+            return phases
+                .into_iter()
+                .map(|q| {
+                    let mut q = q.clone();
+                    q.top = Some(top);
+                    format!("GET {base}{}", q.render_path())
+                })
+                .collect::<Vec<_>>()
+                .join(" then ");
         }
         let mut q = self.request.clone();
         q.top = Some(top);
@@ -265,6 +285,97 @@ impl ExecutionPlan for AcumaticaScanExec {
         Ok(self)
     }
 
+    /// `ORDER BY c [DESC] LIMIT n` on an OData table: the server sorts (`$orderby`) and the
+    /// limit becomes `$top`. Only where the server's order is DataFusion's: one column of a
+    /// number, date-time or boolean type (strings sort case-insensitively there), with NULLs
+    /// fetched by a request of their own so they come first or last as asked.
+    fn try_pushdown_sort(
+        &self,
+        order: &[datafusion::physical_expr::PhysicalSortExpr],
+    ) -> Result<datafusion::physical_plan::SortOrderPushdownResult<Arc<dyn ExecutionPlan>>> {
+        use datafusion::physical_plan::SortOrderPushdownResult as R;
+        let (Some((_, base)), [sort]) = (&self.odata, order) else {
+            return Ok(R::Unsupported);
+        };
+        if !self.phases.is_empty() || !self.pushdown {
+            return Ok(R::Unsupported);
+        }
+        let Some(column) = sort
+            .expr
+            .downcast_ref::<datafusion::physical_expr::expressions::Column>()
+        else {
+            return Ok(R::Unsupported);
+        };
+        let Some(&index) = self.projection.get(column.index()) else {
+            return Ok(R::Unsupported);
+        };
+        let def_col = &self.def.columns[index];
+        use acumatica_client::metadata::WrapperType as W;
+        let orderable = matches!(
+            def_col.wrapper,
+            Some(W::Int | W::Short | W::Long | W::Byte | W::Decimal | W::DateTime | W::Boolean)
+        );
+        let ColumnSource::Plain(field) = &def_col.source else {
+            return Ok(R::Unsupported);
+        };
+        if !orderable || def_col.name != *column.name() {
+            return Ok(R::Unsupported);
+        }
+        let desc = sort.options.descending;
+        let and = |extra: &str| match &base.filter {
+            Some(f) => Some(format!("({f}) and {extra}")),
+            None => Some(extra.to_string()),
+        };
+        let mut values = base.clone();
+        values.filter = and(&format!("{field} ne null"));
+        values.orderby = std::iter::once(format!("{field}{}", if desc { " desc" } else { "" }))
+            .chain(base.orderby.iter().cloned())
+            .collect();
+        let mut nulls = base.clone();
+        nulls.filter = and(&format!("{field} eq null"));
+        let phases = if sort.options.nulls_first {
+            vec![nulls, values]
+        } else {
+            vec![values, nulls]
+        };
+        let mut scan = self.clone();
+        scan.phases = phases;
+        scan.partitions = 1;
+        let ordering = datafusion::physical_expr::LexOrdering::new(vec![sort.clone()]);
+        let mut eq = EquivalenceProperties::new(self.schema.clone());
+        if let Some(o) = ordering {
+            eq.add_orderings(vec![o]);
+        }
+        scan.props = Arc::new(PlanProperties::new(
+            eq,
+            Partitioning::UnknownPartitioning(1),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        ));
+        Ok(R::Exact {
+            inner: Arc::new(scan),
+        })
+    }
+
+    fn with_fetch(&self, limit: Option<usize>) -> Option<Arc<dyn ExecutionPlan>> {
+        // Only a server-sorted scan is single-partition and ordered; others take LIMIT from
+        // the table provider.
+        if self.phases.is_empty() {
+            return None;
+        }
+        let mut scan = self.clone();
+        scan.limit = match (self.limit, limit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Some(Arc::new(scan))
+    }
+
+    fn fetch(&self) -> Option<usize> {
+        // Exact only in one partition; several partitions each stop at the limit.
+        self.limit.filter(|_| self.partitions == 1)
+    }
+
     fn execute(
         &self,
         partition: usize,
@@ -280,6 +391,8 @@ impl ExecutionPlan for AcumaticaScanExec {
             page_records: usize,
             /// The server refused to expand the detail in a list: keys, then records.
             one_by_one: bool,
+            /// Server-sorted OData scans: which request of `phases` runs.
+            phase: usize,
         }
         let conn = self.conn.clone();
         let def = self.def.clone();
@@ -295,17 +408,20 @@ impl ExecutionPlan for AcumaticaScanExec {
             next: None,
             page_records: 0,
             one_by_one: false,
+            phase: 0,
         };
+        let phases = self.phases.clone();
         // Lazy: a page is requested only when the consumer asks for the next batch, so a
         // satisfied LIMIT or a dropped stream sends no further requests.
         let stream = futures::stream::unfold(start, move |mut cur| {
-            let (conn, def, projection, schema, request, odata) = (
+            let (conn, def, projection, schema, request, odata, phases) = (
                 conn.clone(),
                 def.clone(),
                 projection.clone(),
                 schema.clone(),
                 request.clone(),
                 odata.clone(),
+                phases.clone(),
             );
             async move {
                 if cur.done || limit.is_some_and(|l| cur.rows >= l) {
@@ -354,7 +470,7 @@ impl ExecutionPlan for AcumaticaScanExec {
                         let body = match cur.next.take() {
                             Some(link) => conn.odata_next(&link).await,
                             None => {
-                                let mut q = q.clone();
+                                let mut q = phases.get(cur.phase).unwrap_or(q).clone();
                                 if skip > 0 {
                                     q.skip = Some(skip as u64);
                                 }
@@ -377,6 +493,13 @@ impl ExecutionPlan for AcumaticaScanExec {
                 };
                 match decoded {
                     Ok((batch, records, next)) => {
+                        // The limit is exact: a page of detail lines can overshoot it.
+                        let batch = match limit {
+                            Some(l) if cur.rows + batch.num_rows() > l => {
+                                batch.slice(0, l - cur.rows)
+                            }
+                            _ => batch,
+                        };
                         cur.rows += batch.num_rows();
                         cur.page_records += records;
                         if next.is_some() && cur.page_records < top {
@@ -386,6 +509,12 @@ impl ExecutionPlan for AcumaticaScanExec {
                             cur.done = cur.page_records < top;
                             cur.page += step;
                             cur.page_records = 0;
+                            if cur.done && cur.phase + 1 < phases.len() {
+                                // The next request of a server-sorted scan.
+                                cur.phase += 1;
+                                cur.page = 0;
+                                cur.done = false;
+                            }
                         }
                         Some((Ok(batch), cur))
                     }
