@@ -143,6 +143,22 @@ pub fn record(
         }
         members.push((rank, 0, i));
     }
+    // Without `$select`, every value field of the contract is written, `{}` when it has no
+    // value (as Acumatica does); generated records only hold the fields with data.
+    let def = ep.and_then(|e| e.entity(entity));
+    if let (Some(def), true) = (def, shape.select.is_none() || whole) {
+        let mut present = vec![false; def.fields.len()];
+        for &(rank, _, _) in &members {
+            if let Some(p) = present.get_mut(rank) {
+                *p = true;
+            }
+        }
+        for (i, f) in def.fields.iter().enumerate() {
+            if f.wrapper.is_some() && !present[i] {
+                members.push((i, 3, i));
+            }
+        }
+    }
     for (i, (name, _)) in r.linked.iter().enumerate() {
         if expanded(name) {
             members.push((ep.map_or(usize::MAX - 1, |e| e.rank(entity, name)), 1, i));
@@ -162,6 +178,13 @@ pub fn record(
                 out.push_str(name);
                 out.push_str("\":");
                 value(out, v);
+            }
+            3 => {
+                if let Some(def) = def {
+                    out.push_str(",\"");
+                    out.push_str(&def.fields[i].name);
+                    out.push_str("\":{}");
+                }
             }
             1 => {
                 let (name, l) = &r.linked[i];

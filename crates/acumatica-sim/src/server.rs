@@ -771,6 +771,10 @@ async fn entity_request(
                 None => no_entity(),
             }
         }
+        (&Method::PUT, 1) if body.iter().all(u8::is_ascii_whitespace) => json_response(
+            StatusCode::BAD_REQUEST,
+            "{\"message\":\"The request is invalid.\",\"modelState\":{\"\":[\"The request body should not be empty.\"]}}".into(),
+        ),
         (&Method::PUT, 1) => {
             let value: serde_json::Value = match serde_json::from_slice(body) {
                 Ok(v) => v,
@@ -885,6 +889,10 @@ fn login(state: &State, _headers: &HeaderMap, body: &Bytes) -> Response {
         "Locale=Culture=en-US&TimeZone=GMTE0000U; path=/".to_string(),
         "UserBranch=1; path=/".to_string(),
         format!("requestid={:032X}; path=/", n),
+        format!(
+            "requeststat=+st:{}+sc:~/entity/auth/login+tg:; path=/",
+            100 + n % 50
+        ),
     ] {
         if let Ok(v) = HeaderValue::from_str(&c) {
             r.headers_mut().append(header::SET_COOKIE, v);
