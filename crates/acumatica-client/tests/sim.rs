@@ -66,13 +66,6 @@ async fn ids(conn: &Connection, entity: &str, page: u64) -> Vec<String> {
     }
 }
 
-fn form_field(html: &str, name: &str) -> Option<String> {
-    let needle = format!("name=\"{name}\" value=\"");
-    let start = html.find(&needle)? + needle.len();
-    let end = html[start..].find('"')? + start;
-    Some(html[start..end].replace("&amp;", "&"))
-}
-
 /// A browser that signs in as admin and follows the redirect to our loopback listener,
 /// including running the implicit flow's page (posting the fragment back).
 fn robot_browser(opened: Arc<Mutex<u32>>) -> BrowserOpener {
@@ -80,36 +73,11 @@ fn robot_browser(opened: Arc<Mutex<u32>>) -> BrowserOpener {
         *opened.lock().unwrap() += 1;
         let url = url.clone();
         tokio::spawn(async move {
-            let b = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap();
-            let html = b
-                .get(url.clone())
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            let mut form: Vec<(String, String)> = [
-                "client_id",
-                "response_type",
-                "redirect_uri",
-                "scope",
-                "state",
-                "code_challenge",
-                "code_challenge_method",
-            ]
-            .iter()
-            .filter_map(|k| form_field(&html, k).map(|v| (k.to_string(), v)))
-            .collect();
-            form.push(("username".into(), "admin".into()));
-            form.push(("password".into(), "demo".into()));
-            form.push(("consent".into(), "allow".into()));
-            let action = url.join("/identity/connect/authorize").unwrap();
-            let r = b.post(action).form(&form).send().await.unwrap();
-            let location = r.headers()["location"].to_str().unwrap().to_string();
+            let b = reqwest::Client::new();
+            let signed = acumatica_sim::browser::sign_in(url.as_str(), "admin", "demo").await;
+            let Ok(acumatica_sim::browser::SignIn::Redirect(location)) = signed else {
+                panic!("sign-in failed: {signed:?}");
+            };
             match location.split_once('#') {
                 None => {
                     b.get(location).send().await.unwrap();
@@ -440,41 +408,11 @@ async fn pasted_code_finishes_a_sign_in_on_a_machine_without_a_browser() {
     .await;
     assert!(attempt.is_err(), "run 1 waits for the redirect");
     let url = seen.lock().unwrap().clone().unwrap();
-    let b = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let html = b
-        .get(url.clone())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let mut form: Vec<(String, String)> = [
-        "client_id",
-        "response_type",
-        "redirect_uri",
-        "scope",
-        "state",
-        "code_challenge",
-        "code_challenge_method",
-    ]
-    .iter()
-    .filter_map(|k| form_field(&html, k).map(|v| (k.to_string(), v)))
-    .collect();
-    form.extend([
-        ("username".into(), "admin".into()),
-        ("password".into(), "demo".into()),
-    ]);
-    let r = b
-        .post(url.join("/identity/connect/authorize").unwrap())
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    let redirected = r.headers()["location"].to_str().unwrap().to_string();
+    let Ok(acumatica_sim::browser::SignIn::Redirect(redirected)) =
+        acumatica_sim::browser::sign_in(url.as_str(), "admin", "demo").await
+    else {
+        panic!("sign-in failed");
+    };
     // Run 2 finishes with the pasted URL.
     let conn = Connection::connect(oauth(
         &s,

@@ -123,6 +123,18 @@ pub struct Data {
     pub scale: u32,
 }
 
+/// A GUID's text from two random words.
+pub(crate) fn guid_from(a: u64, b: u64) -> String {
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xffff,
+        b >> 48,
+        b & 0xffff_ffff_ffff
+    )
+}
+
 /// SplitMix64: a tiny, good, reproducible hash.
 pub(crate) fn mix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -190,16 +202,7 @@ impl Data {
     }
 
     fn guid(&self, entity: u64, i: u64) -> String {
-        let a = self.h(entity, i, 90);
-        let b = self.h(entity, i, 91);
-        format!(
-            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xffff,
-            b >> 48,
-            b & 0xffff_ffff_ffff
-        )
+        guid_from(self.h(entity, i, 90), self.h(entity, i, 91))
     }
 
     fn time(&self, entity: u64, i: u64, salt: u64) -> i64 {

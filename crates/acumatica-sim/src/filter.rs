@@ -179,6 +179,21 @@ impl Parser {
         }
     }
 
+    /// A comparison operator word, consumed.
+    fn comparison(&mut self) -> Option<Op> {
+        let op = match self.peek_word().as_deref() {
+            Some("eq") => Op::Eq,
+            Some("ne") => Op::Ne,
+            Some("gt") => Op::Gt,
+            Some("ge") => Op::Ge,
+            Some("lt") => Op::Lt,
+            Some("le") => Op::Le,
+            _ => return None,
+        };
+        self.pos += 1;
+        Some(op)
+    }
+
     fn or(&mut self) -> Result<Expr, FilterError> {
         let mut e = self.and()?;
         while self.peek_word().as_deref() == Some("or") {
@@ -242,16 +257,9 @@ impl Parser {
                 if self.toks.get(self.pos) == Some(&Tok::LParen) {
                     return self.function(&word);
                 }
-                let op = match self.peek_word().as_deref() {
-                    Some("eq") => Op::Eq,
-                    Some("ne") => Op::Ne,
-                    Some("gt") => Op::Gt,
-                    Some("ge") => Op::Ge,
-                    Some("lt") => Op::Lt,
-                    Some("le") => Op::Le,
-                    _ => return Err(FilterError(format!("expected a comparison after {word}"))),
-                };
-                self.pos += 1;
+                let op = self
+                    .comparison()
+                    .ok_or_else(|| FilterError(format!("expected a comparison after {word}")))?;
                 Ok(Expr::Cmp(word, op, self.literal()?))
             }
             other => Err(FilterError(format!("unexpected {other:?} in $filter"))),
@@ -268,16 +276,9 @@ impl Parser {
                 return Err(FilterError(format!("{name} takes a property")));
             };
             self.expect(Tok::RParen)?;
-            let op = match self.peek_word().as_deref() {
-                Some("eq") => Op::Eq,
-                Some("ne") => Op::Ne,
-                Some("gt") => Op::Gt,
-                Some("ge") => Op::Ge,
-                Some("lt") => Op::Lt,
-                Some("le") => Op::Le,
-                _ => return Err(FilterError(format!("expected a comparison after {name}()"))),
-            };
-            self.pos += 1;
+            let op = self
+                .comparison()
+                .ok_or_else(|| FilterError(format!("expected a comparison after {name}()")))?;
             return Ok(Expr::Cmp(field, op, self.literal()?));
         }
         if v4 && lower == "substringof" {

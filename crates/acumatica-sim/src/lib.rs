@@ -10,6 +10,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod browser;
 mod data;
 mod filter;
 mod json;

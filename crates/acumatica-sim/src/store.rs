@@ -257,15 +257,7 @@ fn new_guid(seed: u64, entity: &str, n: usize) -> String {
         h = crate::data::mix(h ^ u64::from(b));
     }
     let a = crate::data::mix(h ^ n as u64);
-    let b = crate::data::mix(a);
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xffff,
-        b >> 48,
-        b & 0xffff_ffff_ffff
-    )
+    crate::data::guid_from(a, crate::data::mix(a))
 }
 
 fn auto_number(entity: &str, key: &str, n: usize) -> V {

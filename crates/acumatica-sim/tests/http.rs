@@ -223,50 +223,21 @@ async fn faults_are_injected_at_the_configured_rates() {
     assert_eq!(s.stats().faults_injected, 200 - ok);
 }
 
-fn form_field(html: &str, name: &str) -> Option<String> {
-    let needle = format!("name=\"{name}\" value=\"");
-    let start = html.find(&needle)? + needle.len();
-    let end = html[start..].find('"')? + start;
-    Some(html[start..end].replace("&amp;", "&"))
-}
-
-/// Plays the browser: fetches the sign-in page, submits the form, returns the redirect target.
+/// Plays the browser: fetches the sign-in page, submits the form, returns the redirect target
+/// (or `page:<html>` when the page is shown again).
 async fn browser_sign_in(base: &str, authorize_query: &[(&str, &str)], password: &str) -> String {
-    let b = client();
-    let page = b
-        .get(format!("{base}/identity/connect/authorize"))
-        .query(authorize_query)
-        .send()
+    let url = reqwest::Url::parse_with_params(
+        &format!("{base}/identity/connect/authorize"),
+        authorize_query,
+    )
+    .unwrap();
+    match acumatica_sim::browser::sign_in(url.as_str(), "admin", password)
         .await
-        .unwrap();
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
-    let mut fields: Vec<(String, String)> = [
-        "client_id",
-        "response_type",
-        "redirect_uri",
-        "scope",
-        "state",
-        "code_challenge",
-        "code_challenge_method",
-    ]
-    .iter()
-    .filter_map(|k| form_field(&html, k).map(|v| (k.to_string(), v)))
-    .collect();
-    fields.push(("username".into(), "admin".into()));
-    fields.push(("password".into(), password.into()));
-    fields.push(("consent".into(), "allow".into()));
-    let r = b
-        .post(format!("{base}/identity/connect/authorize"))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
-    if r.status() == 200 {
-        return format!("page:{}", r.text().await.unwrap());
+        .unwrap()
+    {
+        acumatica_sim::browser::SignIn::Redirect(l) => l,
+        acumatica_sim::browser::SignIn::Page(html) => format!("page:{html}"),
     }
-    assert_eq!(r.status(), 302);
-    r.headers()["location"].to_str().unwrap().to_string()
 }
 
 fn query_of(url: &str) -> std::collections::HashMap<String, String> {

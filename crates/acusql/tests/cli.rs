@@ -362,13 +362,6 @@ async fn interrupted_and_terminated_runs_sign_out() {
     }
 }
 
-fn form_field(html: &str, name: &str) -> Option<String> {
-    let needle = format!("name=\"{name}\" value=\"");
-    let start = html.find(&needle)? + needle.len();
-    let end = html[start..].find('"')? + start;
-    Some(html[start..end].replace("&amp;", "&"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_stores_tokens_that_later_runs_reuse() {
     use std::io::BufRead;
@@ -414,34 +407,12 @@ async fn login_stores_tokens_that_later_runs_reuse() {
     assert!(url.contains("/identity/connect/authorize?"), "{url}");
     assert!(url.contains("code_challenge_method=S256"), "{url}");
     // Play the browser.
-    let b = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let html = b.get(&url).send().await.unwrap().text().await.unwrap();
-    let mut form: Vec<(String, String)> = [
-        "client_id",
-        "response_type",
-        "redirect_uri",
-        "scope",
-        "state",
-        "code_challenge",
-        "code_challenge_method",
-    ]
-    .iter()
-    .filter_map(|k| form_field(&html, k).map(|v| (k.to_string(), v)))
-    .collect();
-    form.extend([
-        ("username".into(), "admin".into()),
-        ("password".into(), "demo".into()),
-    ]);
-    let r = b
-        .post(format!("{}/identity/connect/authorize", sim.base_url()))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    let location = r.headers()["location"].to_str().unwrap().to_string();
+    let b = reqwest::Client::new();
+    let Ok(acumatica_sim::browser::SignIn::Redirect(location)) =
+        acumatica_sim::browser::sign_in(&url, "admin", "demo").await
+    else {
+        panic!("sign-in failed");
+    };
     let page = b.get(&location).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Signed in"), "{page}");
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
