@@ -148,6 +148,17 @@ async fn endpoint_schema(conn: &Connection, source: SchemaSource) -> Result<Arc<
     }
 }
 
+/// The session settings acusql uses, for programs that want the same behaviour: information
+/// schema on, 4 partitions (the connection's default concurrency), and Parquet row groups of
+/// 122,880 rows so that `COPY … TO '….parquet'` holds a bounded amount in memory whatever the
+/// table size (DataFusion's default of 1,048,576 rows buffers ~1M rows per file).
+pub fn session_config() -> datafusion::prelude::SessionConfig {
+    datafusion::prelude::SessionConfig::new()
+        .with_information_schema(true)
+        .with_target_partitions(4)
+        .set_usize("datafusion.execution.parquet.max_row_group_size", 122_880)
+}
+
 /// The tables of an OData feed, from its live `$metadata`. A feed that cannot be read (no
 /// tenant configured, no rights, an older version without it) gives no tables and a warning:
 /// the REST tables stay usable.

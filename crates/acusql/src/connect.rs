@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use acumatica_client::{Connection, ConnectionConfig};
 use acumatica_datafusion::AcumaticaOptions;
 use anyhow::{Context, Result};
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionContext;
 
 use crate::cli::Cli;
 
@@ -94,11 +94,7 @@ pub async fn open(cli: &Cli) -> Result<Session> {
         (config(cli)?, None)
     };
     let conn = Connection::connect(config).await?;
-    let ctx = SessionContext::new_with_config(
-        SessionConfig::new()
-            .with_information_schema(true)
-            .with_target_partitions(4),
-    );
+    let ctx = SessionContext::new_with_config(acumatica_datafusion::session_config());
     let options = AcumaticaOptions {
         enable_pushdown: !cli.no_pushdown,
         ..Default::default()
