@@ -83,6 +83,12 @@ impl std::fmt::Debug for Connection {
     }
 }
 
+/// `base` joined with a relative request path.
+fn join(base: &Url, path: &str) -> Result<Url, Error> {
+    base.join(path)
+        .map_err(|e| Error::Config(format!("bad request URL: {e}")))
+}
+
 /// A reqwest error with its causes, without the URL (reqwest puts it first).
 pub(crate) fn describe(e: &reqwest::Error) -> String {
     let mut reason = e.to_string();
@@ -202,22 +208,14 @@ impl Connection {
 
     /// Lists records: one page of a contract-based REST entity, as raw JSON bytes.
     pub async fn list(&self, query: &RestQuery) -> Result<Bytes, Error> {
-        let url = self
-            .inner
-            .endpoint
-            .join(&query.render_path())
-            .map_err(|e| Error::Config(format!("bad request URL: {e}")))?;
+        let url = join(&self.inner.endpoint, &query.render_path())?;
         self.get(url).await
     }
 
     /// One record by its key values (in the entity's key order) or, with one GUID, by its id.
     /// Acumatica answers a missing record with a 500 "No entity satisfies the condition."
     pub async fn get_by_keys(&self, query: &RestQuery, keys: &[&str]) -> Result<Bytes, Error> {
-        let url = self
-            .inner
-            .endpoint
-            .join(&query.render_keys_path(keys))
-            .map_err(|e| Error::Config(format!("bad request URL: {e}")))?;
+        let url = join(&self.inner.endpoint, &query.render_keys_path(keys))?;
         self.get(url).await
     }
 
@@ -249,19 +247,13 @@ impl Connection {
         kind: crate::odata::ODataKind,
         query: &crate::odata::ODataQuery,
     ) -> Result<Bytes, Error> {
-        let url = self
-            .odata_url(kind)?
-            .join(&query.render_path())
-            .map_err(|e| Error::Config(format!("bad request URL: {e}")))?;
+        let url = join(&self.odata_url(kind)?, &query.render_path())?;
         self.get(url).await
     }
 
     /// A feed's `$metadata` (EDMX).
     pub async fn odata_metadata(&self, kind: crate::odata::ODataKind) -> Result<Bytes, Error> {
-        let url = self
-            .odata_url(kind)?
-            .join("$metadata")
-            .map_err(|e| Error::Config(format!("bad request URL: {e}")))?;
+        let url = join(&self.odata_url(kind)?, "$metadata")?;
         self.get_accepting(url, "application/xml").await
     }
 
@@ -288,11 +280,7 @@ impl Connection {
 
     /// The endpoint's `swagger.json` (its live schema).
     pub async fn swagger(&self) -> Result<Bytes, Error> {
-        let url = self
-            .inner
-            .endpoint
-            .join("swagger.json")
-            .map_err(|e| Error::Config(format!("bad request URL: {e}")))?;
+        let url = join(&self.inner.endpoint, "swagger.json")?;
         self.get(url).await
     }
 

@@ -60,6 +60,17 @@ impl std::hash::Hasher for KeyHasher {
     }
 }
 
+impl DecodeError {
+    fn new(def: &TableDef, row: usize, field: &str, problem: String) -> Self {
+        Self {
+            entity: def.name.clone(),
+            row,
+            field: field.to_string(),
+            problem,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct Wrapper<'a> {
     #[serde(borrow)]
@@ -172,25 +183,46 @@ impl Builder {
     }
 }
 
-/// The value of `field` in `obj`: a wrapper's `value`, or the plain `id`.
-fn field_value<'a>(obj: &Obj<'a>, source: &ColumnSource) -> Result<Option<&'a RawValue>, String> {
-    if let ColumnSource::Linked(link, field) = source {
-        let Some(raw) = obj.get(link.as_str()) else {
-            return Ok(None);
-        };
-        if raw.get() == "null" {
-            return Ok(None);
-        }
-        let inner: Obj<'a> = serde_json::from_str(raw.get())
-            .map_err(|_| format!("expected the linked entity {link} as an object"))?;
-        return field_value(&inner, &ColumnSource::Field(field.clone()));
-    }
-    let (name, wrapped) = match source {
-        ColumnSource::Id | ColumnSource::ParentId => ("id", false),
-        ColumnSource::Field(f) | ColumnSource::ParentField(f) => (f.as_str(), true),
-        ColumnSource::Plain(f) => (f.as_str(), false),
-        ColumnSource::Linked(..) => unreachable!("handled above"),
+/// The value of a column in a record; a linked entity's object is parsed once per record and
+/// kept in `links`.
+fn cell<'a>(
+    obj: &Obj<'a>,
+    source: &ColumnSource,
+    links: &mut Vec<(&'a str, Obj<'a>)>,
+) -> Result<Option<&'a RawValue>, String> {
+    let ColumnSource::Linked(link, field) = source else {
+        return field_value(obj, source);
     };
+    let Some((key, raw)) = obj.get_key_value(link.as_str()) else {
+        return Ok(None);
+    };
+    if raw.get() == "null" {
+        return Ok(None);
+    }
+    let index = match links.iter().position(|(k, _)| k == key) {
+        Some(i) => i,
+        None => {
+            let inner: Obj<'a> = serde_json::from_str(raw.get())
+                .map_err(|_| format!("expected the linked entity {link} as an object"))?;
+            links.push((key, inner));
+            links.len() - 1
+        }
+    };
+    member(&links[index].1, field, true)
+}
+
+/// The value of a column's member in `obj` (linked columns go through [`cell`]).
+fn field_value<'a>(obj: &Obj<'a>, source: &ColumnSource) -> Result<Option<&'a RawValue>, String> {
+    match source {
+        ColumnSource::Id | ColumnSource::ParentId => member(obj, "id", false),
+        ColumnSource::Field(f) | ColumnSource::ParentField(f) => member(obj, f, true),
+        ColumnSource::Plain(f) => member(obj, f, false),
+        ColumnSource::Linked(..) => Err("a linked column needs its record".into()),
+    }
+}
+
+/// A member's value: a wrapper's `value` (`{}` and `null` are NULL), or the plain value.
+fn member<'a>(obj: &Obj<'a>, name: &str, wrapped: bool) -> Result<Option<&'a RawValue>, String> {
     let Some(raw) = obj.get(name) else {
         return Ok(None);
     };
@@ -213,14 +245,9 @@ pub fn decode_page(
     body: &[u8],
     row_offset: usize,
 ) -> Result<(RecordBatch, usize), DecodeError> {
-    let err = |row: usize, field: &str, problem: String| DecodeError {
-        entity: def.name.clone(),
-        row,
-        field: field.to_string(),
-        problem,
-    };
     let records: Vec<Obj<'_>> = serde_json::from_slice(body).map_err(|e| {
-        err(
+        DecodeError::new(
+            def,
             row_offset,
             "(page)",
             format!("the response is not a JSON array of records: {e}"),
@@ -246,11 +273,13 @@ pub fn decode_odata_page(
     body: &[u8],
     row_offset: usize,
 ) -> Result<(RecordBatch, usize, Option<String>), DecodeError> {
-    let page: Envelope<'_> = serde_json::from_slice(body).map_err(|e| DecodeError {
-        entity: def.name.clone(),
-        row: row_offset,
-        field: "(page)".into(),
-        problem: format!("the response is not an OData feed ({{\"value\": [...]}}): {e}"),
+    let page: Envelope<'_> = serde_json::from_slice(body).map_err(|e| {
+        DecodeError::new(
+            def,
+            row_offset,
+            "(page)",
+            format!("the response is not an OData feed ({{\"value\": [...]}}): {e}"),
+        )
     })?;
     let (batch, n) = decode_records(def, projection, schema, &page.value, row_offset)?;
     Ok((batch, n, page.next_link))
@@ -263,21 +292,21 @@ fn decode_records(
     records: &[Obj<'_>],
     row_offset: usize,
 ) -> Result<(RecordBatch, usize), DecodeError> {
-    let err = |row: usize, field: &str, problem: String| DecodeError {
-        entity: def.name.clone(),
-        row,
-        field: field.to_string(),
-        problem,
-    };
+    let err = |row: usize, field: &str, problem: String| DecodeError::new(def, row, field, problem);
     let columns: Vec<_> = projection.iter().map(|i| &def.columns[*i]).collect();
     let mut builders: Vec<Builder> = columns.iter().map(|c| Builder::new(c.wrapper)).collect();
     let mut rows = 0;
+    // Per record: each linked entity is parsed once, however many of its columns are wanted;
+    // on detail tables the parent's cells are read once for all its lines.
+    let mut links: Vec<(&str, Obj<'_>)> = Vec::new();
+    let mut parent: Vec<Option<&RawValue>> = Vec::new();
     for (i, rec) in records.iter().enumerate() {
         let row = row_offset + i + 1;
+        links.clear();
         match &def.detail {
             None => {
                 for (b, c) in builders.iter_mut().zip(&columns) {
-                    match field_value(rec, &c.source).map_err(|p| err(row, &c.name, p))? {
+                    match cell(rec, &c.source, &mut links).map_err(|p| err(row, &c.name, p))? {
                         None => b.null(),
                         Some(v) => b.append(v).map_err(|p| err(row, &c.name, p))?,
                     }
@@ -295,10 +324,22 @@ fn decode_records(
                         format!("expected an array of detail rows: {e}"),
                     )
                 })?;
+                parent.clear();
+                for c in &columns {
+                    parent.push(if c.source.is_parent() {
+                        field_value(rec, &c.source).map_err(|p| err(row, &c.name, p))?
+                    } else {
+                        None
+                    });
+                }
                 for line in &lines {
-                    for (b, c) in builders.iter_mut().zip(&columns) {
-                        let obj = if c.source.is_parent() { rec } else { line };
-                        match field_value(obj, &c.source).map_err(|p| err(row, &c.name, p))? {
+                    for ((b, c), p) in builders.iter_mut().zip(&columns).zip(&parent) {
+                        let v = if c.source.is_parent() {
+                            *p
+                        } else {
+                            field_value(line, &c.source).map_err(|p| err(row, &c.name, p))?
+                        };
+                        match v {
                             None => b.null(),
                             Some(v) => b.append(v).map_err(|p| err(row, &c.name, p))?,
                         }

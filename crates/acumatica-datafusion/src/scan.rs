@@ -103,17 +103,7 @@ impl AcumaticaScanExec {
                     }
                     if request.select.is_empty() {
                         // Nothing but row counts or ids needed: ask for the smallest thing.
-                        let first = def
-                            .keys
-                            .first()
-                            .map(|k| def.columns[*k].name.clone())
-                            .or_else(|| {
-                                def.columns.iter().find_map(|c| match &c.source {
-                                    ColumnSource::Field(f) => Some(f.clone()),
-                                    _ => None,
-                                })
-                            });
-                        request.select.extend(first);
+                        request.select.extend(smallest_member(&def));
                     }
                 }
             }
@@ -144,14 +134,8 @@ impl AcumaticaScanExec {
                     _ => None,
                 })
                 .collect();
-            if q.select.is_empty()
-                && let Some(first) = def
-                    .keys
-                    .first()
-                    .map(|k| def.columns[*k].name.clone())
-                    .or_else(|| def.columns.first().map(|c| c.name.clone()))
-            {
-                q.select.push(first);
+            if q.select.is_empty() {
+                q.select.extend(smallest_member(&def));
             }
             // Paging with $top/$skip is stable only in a fixed order: the key's.
             q.orderby = def
@@ -527,6 +511,20 @@ impl ExecutionPlan for AcumaticaScanExec {
             stream,
         )))
     }
+}
+
+/// What to `$select` when a query needs rows but none of their fields (`COUNT(*)`): the first
+/// key, else the first field the server stores.
+fn smallest_member(def: &TableDef) -> Option<String> {
+    def.keys
+        .first()
+        .map(|k| def.columns[*k].name.clone())
+        .or_else(|| {
+            def.columns.iter().find_map(|c| match &c.source {
+                ColumnSource::Field(f) | ColumnSource::Plain(f) => Some(f.clone()),
+                _ => None,
+            })
+        })
 }
 
 /// True for the documented "Optimization cannot be performed" refusal of a list request.

@@ -41,20 +41,10 @@ pub async fn sign_in(authorize_url: &str, user: &str, password: &str) -> Result<
         return Err(format!("the sign-in page answered {}", page.status()));
     }
     let html = page.text().await.map_err(|e| e.to_string())?;
-    let mut form: Vec<(String, String)> = [
-        "client_id",
-        "response_type",
-        "redirect_uri",
-        "scope",
-        "state",
-        "code_challenge",
-        "code_challenge_method",
-        "nonce",
-        "response_mode",
-    ]
-    .iter()
-    .filter_map(|k| form_field(&html, k).map(|v| (k.to_string(), v)))
-    .collect();
+    let mut form: Vec<(String, String)> = crate::oauth::PASSED_ON
+        .iter()
+        .filter_map(|k| form_field(&html, k).map(|v| (k.to_string(), v)))
+        .collect();
     form.push(("username".into(), user.into()));
     form.push(("password".into(), password.into()));
     form.push(("consent".into(), "allow".into()));

@@ -142,7 +142,8 @@ fn redirect(uri: &str, fragment: bool, pairs: &[(&str, &str)]) -> Response {
         .into_response()
 }
 
-const PASSED_ON: &[&str] = &[
+/// The authorize parameters the sign-in form carries as hidden fields.
+pub(crate) const PASSED_ON: &[&str] = &[
     "client_id",
     "response_type",
     "redirect_uri",

@@ -1039,11 +1039,17 @@ fn list_inner(
             {
                 continue;
             }
-            let Some(r) = state
-                .store
-                .generated(&state.data, entity, i, with_details, &def.keys)
-            else {
-                continue;
+            // Untouched data needs no overlay lookup (a lock) per record.
+            let r = if pristine {
+                state.data.record(entity, i, with_details)
+            } else {
+                match state
+                    .store
+                    .generated(&state.data, entity, i, with_details, &def.keys)
+                {
+                    Some(r) => r,
+                    None => continue,
+                }
             };
             if !offer(&r, &mut out)? {
                 break;
