@@ -65,6 +65,8 @@ enum Tok {
     LParen,
     RParen,
     Comma,
+    /// `=` inside `cf.<Type>(f='…')`.
+    Assign,
 }
 
 fn lex(s: &str, dialect: Dialect) -> Result<Vec<Tok>, FilterError> {
@@ -104,6 +106,9 @@ fn lex(s: &str, dialect: Dialect) -> Result<Vec<Tok>, FilterError> {
             i += 1;
         } else if ch == ',' {
             out.push(Tok::Comma);
+            i += 1;
+        } else if ch == '=' {
+            out.push(Tok::Assign);
             i += 1;
         } else if ch == '\'' {
             out.push(Tok::Str(quoted(&mut i)?));
@@ -270,6 +275,42 @@ impl Parser {
         self.expect(Tok::LParen)?;
         let lower = name.to_ascii_lowercase();
         let v4 = self.dialect == Dialect::ODataV4;
+        if lower.starts_with("cf.") && !v4 {
+            // `cf.String(f='View.Field')` (CV4) or `cf.String('View.Field')` (CV5).
+            let path = match (self.next(), self.toks.get(self.pos).cloned()) {
+                (Some(Tok::Ident(f)), Some(Tok::Assign)) if f.eq_ignore_ascii_case("f") => {
+                    self.pos += 1;
+                    match self.next() {
+                        Some(Tok::Str(p)) => p,
+                        other => {
+                            return Err(FilterError(format!(
+                                "{name}() expects f='<View>.<Field>', found {other:?}"
+                            )));
+                        }
+                    }
+                }
+                (Some(Tok::Str(p)), _) => p,
+                (other, _) => {
+                    return Err(FilterError(format!(
+                        "{name}() expects f='<View>.<Field>', found {other:?}"
+                    )));
+                }
+            };
+            self.expect(Tok::RParen)?;
+            if !path.contains('.') {
+                return Err(FilterError(format!(
+                    "The custom field '{path}' must be written as <View>.<Field>."
+                )));
+            }
+            let field = format!("{CUSTOM_PREFIX}{path}");
+            if self.toks.get(self.pos) == Some(&Tok::LParen) {
+                return Err(FilterError(format!("unexpected '(' after {name}()")));
+            }
+            let op = self
+                .comparison()
+                .ok_or_else(|| FilterError(format!("expected a comparison after {name}()")))?;
+            return Ok(Expr::Cmp(field, op, self.literal()?));
+        }
         if v4 && matches!(lower.as_str(), "tolower" | "toupper") {
             // Under a case-insensitive collation, changing case changes no comparison.
             let Some(Tok::Ident(field)) = self.next() else {
@@ -354,6 +395,10 @@ fn parse_time(s: &str) -> Result<i64, FilterError> {
     Err(FilterError(format!("bad date-time literal '{s}'")))
 }
 
+/// How a filter path names a custom field (`cf.<Type>(f='<View>.<Field>')`): this prefix, then
+/// `<View>.<Field>`.
+pub const CUSTOM_PREFIX: &str = "cf:";
+
 /// Parses a contract-API `$filter`.
 pub fn parse(text: &str) -> Result<Expr, FilterError> {
     parse_in(text, Dialect::Contract)
@@ -414,14 +459,30 @@ fn compare(v: &V, lit: &Lit) -> Option<Ordering> {
 
 /// SQL Server semantics: a comparison involving NULL is not true.
 pub fn eval(e: &Expr, r: &Record) -> Result<bool, FilterError> {
+    eval_with(e, r, &|_: &str, _: &Record| V::Null)
+}
+
+/// [`eval`], with the values of custom fields (`cf:<View>.<Field>` paths) from `custom`.
+pub fn eval_with(
+    e: &Expr,
+    r: &Record,
+    custom: &dyn Fn(&str, &Record) -> V,
+) -> Result<bool, FilterError> {
     // Paths are checked against the schema first; a schema field without data is NULL.
+    let owned;
     let get = |f: &str| -> Result<&V, FilterError> { Ok(r.get(f).unwrap_or(&V::Null)) };
     Ok(match e {
-        Expr::And(a, b) => eval(a, r)? && eval(b, r)?,
-        Expr::Or(a, b) => eval(a, r)? || eval(b, r)?,
-        Expr::Not(a) => !eval(a, r)?,
+        Expr::And(a, b) => eval_with(a, r, custom)? && eval_with(b, r, custom)?,
+        Expr::Or(a, b) => eval_with(a, r, custom)? || eval_with(b, r, custom)?,
+        Expr::Not(a) => !eval_with(a, r, custom)?,
         Expr::Cmp(f, op, lit) => {
-            let v = get(f)?;
+            let v = match f.strip_prefix(CUSTOM_PREFIX) {
+                Some(path) => {
+                    owned = custom(path, r);
+                    &owned
+                }
+                None => get(f)?,
+            };
             match (v, lit) {
                 (V::Null, Lit::Null) => *op == Op::Eq,
                 (_, Lit::Null) => *op == Op::Ne,
@@ -500,5 +561,27 @@ mod tests {
         assert!(parse("contains(Name,'a')").is_err());
         assert!(parse("Name eq 'unterminated").is_err());
         assert!(parse("Name eq").is_err());
+    }
+
+    #[test]
+    fn custom_field_filters_read_the_custom_hook() {
+        let e = parse(
+            "cf.Decimal(f='Document.CuryBalanceWOTotal') eq 0M and cf.DateTime(f='Document.DiscDate') gt datetimeoffset'2024-02-01'",
+        )
+        .unwrap();
+        let mut paths_seen = Vec::new();
+        paths(&e, &mut paths_seen);
+        assert_eq!(
+            paths_seen,
+            ["cf:Document.CuryBalanceWOTotal", "cf:Document.DiscDate"]
+        );
+        let hook = |p: &str, _: &Record| match p {
+            "Document.CuryBalanceWOTotal" => V::Dec(0, 4),
+            _ => V::Time(1_800_000_000),
+        };
+        assert!(eval_with(&e, &rec(), &hook).unwrap());
+        assert!(!eval(&e, &rec()).unwrap());
+        assert!(parse("cf.String('ItemSettings.UsrRepairItemType') eq 'Battery'").is_ok());
+        assert!(parse("cf.String(f=Item) eq 'x'").is_err());
     }
 }

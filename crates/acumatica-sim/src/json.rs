@@ -1,6 +1,7 @@
 //! Writes records exactly as Acumatica does: `id`, `rowNumber`, `note`, wrapped fields in
 //! schema order, `custom`, `_links`; `{}` for NULL; decimals with their DB scale.
 
+use crate::custom;
 use crate::data::{Record, V};
 use crate::schema::Endpoint;
 
@@ -66,6 +67,82 @@ pub struct Shape<'a> {
     /// Detail collections to expand, with their own field selection.
     pub expand: &'a [String],
     pub links: Option<(&'a str, &'a str)>,
+    /// `$custom` paths: `<View>.<Field>` for the top level, `<Member>/<View>.<Field>` below.
+    pub custom: &'a [String],
+    /// The `files` array of a record (by id), written when `files` is expanded.
+    pub files: Option<&'a dyn Fn(&str) -> String>,
+}
+
+#[cfg(test)]
+impl Shape<'_> {
+    /// Every field, nothing expanded, no links.
+    pub fn plain() -> Shape<'static> {
+        Shape {
+            select: None,
+            expand: &[],
+            links: None,
+            custom: &[],
+            files: None,
+        }
+    }
+}
+
+/// Writes a custom value as Acumatica does: `{"type":"Custom…Field","value":…}`.
+pub fn custom_value(out: &mut String, kind: custom::Kind, v: &V) {
+    out.push_str("{\"type\":\"");
+    out.push_str(kind.type_name());
+    out.push_str("\",\"value\":");
+    match v {
+        V::Null => out.push_str("null"),
+        v => {
+            let mut w = String::new();
+            value(&mut w, v);
+            // `{"value":X}` → X
+            out.push_str(&w[9..w.len() - 1]);
+        }
+    }
+    out.push('}');
+}
+
+/// The `custom` block: the requested custom fields of this level, grouped by view.
+fn custom_block(out: &mut String, r: &Record, shape: &Shape<'_>, prefix: &str, entity: &str) {
+    out.push_str(",\"custom\":{");
+    let mut views: Vec<(&'static str, Vec<custom::Field>)> = Vec::new();
+    for c in shape.custom {
+        let own = match c.rsplit_once('/') {
+            Some((p, f)) if p.eq_ignore_ascii_case(prefix) => f,
+            None if prefix.is_empty() => c.as_str(),
+            _ => continue,
+        };
+        let Some(f) = custom::find(entity, own) else {
+            continue;
+        };
+        match views.iter_mut().find(|(v, _)| *v == f.view) {
+            Some((_, fs)) => {
+                if !fs.iter().any(|x| x.name == f.name) {
+                    fs.push(f);
+                }
+            }
+            None => views.push((f.view, vec![f])),
+        }
+    }
+    for (i, (view, fs)) in views.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        escape_into(out, view);
+        out.push_str(":{");
+        for (j, f) in fs.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            escape_into(out, f.name);
+            out.push(':');
+            custom_value(out, f.kind, &custom::value(f, entity, r));
+        }
+        out.push('}');
+    }
+    out.push('}');
 }
 
 /// Writes one record. `entity` names its schema entity: members are written in schema order
@@ -133,7 +210,7 @@ pub fn record(
     // (rank, kind, index): 0 = value field, 1 = linked, 2 = detail.
     let mut members: Vec<(usize, u8, usize)> = Vec::with_capacity(r.fields.len() + 4);
     for (i, (name, _)) in r.fields.iter().enumerate() {
-        if name.starts_with("__") || (!whole && !wanted(name)) {
+        if name.starts_with("__") || name.starts_with("cf:") || (!whole && !wanted(name)) {
             continue;
         }
         let rank = ep.map_or(i, |e| e.rank(entity, name));
@@ -207,6 +284,8 @@ pub fn record(
                     },
                     expand: &[],
                     links: None,
+                    custom: &[],
+                    files: None,
                 };
                 let sub_prefix = if sub.select.is_some() {
                     path(name)
@@ -234,7 +313,7 @@ pub fn record(
             }
         }
     }
-    out.push_str(",\"custom\":{}");
+    custom_block(out, r, shape, prefix, entity);
     if let Some((base, entity)) = shape.links {
         if top_level {
             out.push_str(&format!(
@@ -248,7 +327,75 @@ pub fn record(
             ));
         }
     }
+    if let Some(files) = shape.files
+        && expanded("files")
+    {
+        out.push_str(",\"files\":");
+        out.push_str(&files(&r.id));
+    }
     out.push('}');
+}
+
+/// `GET <Entity>/$adHocSchema`: a template of the entity — value fields empty, linked entities
+/// and one template row per detail collection — with each level's custom fields
+/// (`{"type": "Custom…Field", "value": null}`), grouped by view.
+pub fn adhoc_schema(ep: &Endpoint, entity: &str) -> String {
+    let mut out = String::new();
+    template(&mut out, ep, entity, 0);
+    out
+}
+
+fn template(out: &mut String, ep: &Endpoint, entity: &str, depth: usize) {
+    out.push_str("{\"id\":\"00000000-0000-0000-0000-000000000000\",\"rowNumber\":1,\"note\":");
+    out.push_str(if depth == 0 {
+        "{\"value\":null}"
+    } else {
+        "null"
+    });
+    if let Some(def) = ep.entity(entity) {
+        for f in &def.fields {
+            if f.wrapper.is_some() {
+                out.push_str(",\"");
+                out.push_str(&f.name);
+                out.push_str("\":{}");
+            } else if depth < 2 {
+                if let Some(t) = &f.linked {
+                    out.push_str(",\"");
+                    out.push_str(&f.name);
+                    out.push_str("\":");
+                    template(out, ep, t, depth + 1);
+                } else if let Some(t) = &f.detail {
+                    out.push_str(",\"");
+                    out.push_str(&f.name);
+                    out.push_str("\":[");
+                    template(out, ep, t, depth + 1);
+                    out.push(']');
+                }
+            }
+        }
+    }
+    out.push_str(",\"custom\":{");
+    let fields = custom::fields(entity);
+    let mut view = "";
+    for (i, f) in fields.iter().enumerate() {
+        if f.view != view {
+            if i > 0 {
+                out.push_str("},");
+            }
+            escape_into(out, f.view);
+            out.push_str(":{");
+            view = f.view;
+        } else {
+            out.push(',');
+        }
+        escape_into(out, f.name);
+        out.push(':');
+        custom_value(out, f.kind, &V::Null);
+    }
+    if !fields.is_empty() {
+        out.push('}');
+    }
+    out.push_str("}}");
 }
 
 #[cfg(test)]
@@ -268,20 +415,7 @@ mod tests {
             ..Default::default()
         };
         let mut s = String::new();
-        record(
-            &mut s,
-            &r,
-            1,
-            true,
-            &Shape {
-                select: None,
-                expand: &[],
-                links: None,
-            },
-            "",
-            None,
-            "X",
-        );
+        record(&mut s, &r, 1, true, &Shape::plain(), "", None, "X");
         assert_eq!(
             s,
             r#"{"id":"g","rowNumber":1,"note":{"value":""},"A":{"value":30.0000},"B":{},"C":{"value":"x\"y"},"D":{"value":-0.05},"custom":{}}"#

@@ -11,11 +11,13 @@
 //! ```
 
 pub mod browser;
+mod custom;
 mod data;
 mod filter;
 mod json;
 mod oauth;
 mod odata;
+mod ops;
 mod schema;
 mod server;
 mod sessions;

@@ -16,11 +16,13 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
 use crate::SimConfig;
-use crate::data::{Data, Entity};
+use crate::custom;
+use crate::data::{Data, Entity, V};
 use crate::filter;
 use crate::json::{self, Shape};
 use crate::oauth;
 use crate::odata;
+use crate::ops::{self, FileError, Operations, Poll};
 use crate::schema::{Endpoint, EntityDef};
 use crate::sessions::{Denied, Sessions};
 use crate::store::{Store, WriteError};
@@ -66,6 +68,7 @@ pub struct State {
     data: Data,
     endpoints: Vec<Endpoint>,
     store: Store,
+    ops: Operations,
     sessions: Mutex<Sessions>,
     log: Mutex<Vec<RequestRecord>>,
     requests: AtomicU64,
@@ -96,6 +99,7 @@ impl State {
                 seed: config.seed,
                 scale: config.scale,
             },
+            ops: Operations::new(config.seed),
             cores: (config.max_concurrent_requests > 0)
                 .then(|| Semaphore::new(config.max_concurrent_requests)),
             config,
@@ -647,6 +651,26 @@ async fn route(
         (&Method::GET, ["odata", tenant, rest @ ..]) => {
             odata_request(state, odata::Feed::GiV3, tenant, rest, query, headers).await
         }
+        (method, ["entity", endpoint, version, rest @ ..])
+            if !rest.is_empty()
+                && endpoint.eq_ignore_ascii_case("Report")
+                && *version == "0001" =>
+        {
+            let caller = match state.caller(headers) {
+                Ok(c) => Some(c),
+                Err(Denied::NotSignedIn) => return not_logged_in(),
+                Err(Denied::LoginLimit) => return login_limit(),
+            };
+            let (_core, fault) = match admit(state, caller.as_ref()).await {
+                Ok(x) => x,
+                Err(r) => return r,
+            };
+            let r = report_request(state, method, rest, headers, body);
+            if matches!(fault, Some(Fault::Drop)) {
+                return dropped(r).await;
+            }
+            r
+        }
         (method, ["entity", endpoint, version, rest @ ..]) if !rest.is_empty() => {
             let Some(ep) = state
                 .endpoints
@@ -714,10 +738,16 @@ async fn entity_request(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Response {
+    let decoded: Vec<String> = rest.iter().map(|s| percent_decode(s)).collect();
+    let rest: Vec<&str> = decoded.iter().map(String::as_str).collect();
+    let rest = rest.as_slice();
     let name = rest[0];
     if name == "swagger.json" && rest.len() == 1 && method == Method::GET {
         let base = format!("/entity/{}/{}", ep.endpoint, ep.version);
         return json_response(StatusCode::OK, ep.swagger(&base));
+    }
+    if name == "files" {
+        return files_request(state, ep, method, rest, headers, body);
     }
     let Some(def) = ep.top_level(name) else {
         return http_error(
@@ -729,17 +759,27 @@ async fn entity_request(
             None,
         );
     };
+    if let Some(r) = operation(state, ep, def, method, rest, headers, body) {
+        return r;
+    }
     let p = params(query);
     let shape_parts = (
         split_list(p.get("$select")),
         split_list(p.get("$expand")).unwrap_or_default(),
+        split_list(p.get("$custom")).unwrap_or_default(),
     );
+    if let Err(r) = check_custom(ep, def, &shape_parts.2) {
+        return *r;
+    }
     let links_base = format!("/entity/{}/{}/", ep.endpoint, ep.version);
+    let files = |id: &str| state.ops.files_json(id, &links_base);
     let write_one = |r: &crate::data::Record| -> Response {
         let shape = Shape {
             select: shape_parts.0.as_deref(),
             expand: &shape_parts.1,
             links: (ep.version == "24.200.001").then_some((links_base.as_str(), def.name.as_str())),
+            custom: &shape_parts.2,
+            files: Some(&files),
         };
         let mut out = String::new();
         json::record(&mut out, r, 1, true, &shape, "", Some(ep), &def.name);
@@ -776,7 +816,7 @@ async fn entity_request(
             "{\"message\":\"The request is invalid.\",\"modelState\":{\"\":[\"The request body should not be empty.\"]}}".into(),
         ),
         (&Method::PUT, 1) => {
-            let value: serde_json::Value = match serde_json::from_slice(body) {
+            let mut value: serde_json::Value = match serde_json::from_slice(body) {
                 Ok(v) => v,
                 Err(e) => {
                     return json_response(
@@ -791,6 +831,31 @@ async fn entity_request(
                     .and_then(|v| v.to_str().ok())
                     .is_some_and(|v| v.trim() == "*")
             };
+            if is_inquiry(def) {
+                // An inquiry or processing form: the body holds its parameters; nothing is stored.
+                return match state.store.parameters(ep, def, &value) {
+                    Ok(r) => write_one(&r),
+                    Err(WriteError::Invalid(echo)) => {
+                        json_response(StatusCode::UNPROCESSABLE_ENTITY, echo.to_string())
+                    }
+                    Err(_) => json_response(
+                        StatusCode::BAD_REQUEST,
+                        "{\"message\":\"The request is invalid.\",\"modelState\":{\"entity\":[\"The request body must be an entity (a JSON object).\"]}}".into(),
+                    ),
+                };
+            }
+            // `PUT ?$filter=…` updates the first record the filter selects.
+            if let Some(f) = p.get("$filter") {
+                match find_by_filter(state, ep, def, f) {
+                    Ok(Some(id)) => {
+                        if let Some(o) = value.as_object_mut() {
+                            o.insert("id".into(), serde_json::Value::String(id));
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(r) => return *r,
+                }
+            }
             let now = chrono::Utc::now().timestamp();
             match state.store.upsert(data, ep, def, &value, star(header::IF_MATCH), star(header::IF_NONE_MATCH), now) {
                 Ok(r) => write_one(&r),
@@ -942,6 +1007,8 @@ fn list_inner(
     let skip = parse_n("$skip")?.unwrap_or(0);
     let select = split_list(p.get("$select"));
     let expand = split_list(p.get("$expand")).unwrap_or_default();
+    let custom_paths = split_list(p.get("$custom")).unwrap_or_default();
+    check_custom(ep, def, &custom_paths)?;
     let filter = match p.get("$filter").map(|f| filter::parse(f)) {
         None => None,
         Some(Ok(f)) => Some(f),
@@ -984,10 +1051,16 @@ fn list_inner(
     let with_details = !expand.is_empty();
     let base = format!("/entity/{}/{version}/", ep.endpoint);
     let links = (version == "24.200.001").then_some((base.as_str(), def.name.as_str()));
+    let files = |id: &str| state.ops.files_json(id, &base);
     let shape = Shape {
         select: select.as_deref(),
         expand: &expand,
         links,
+        custom: &custom_paths,
+        files: Some(&files),
+    };
+    let cf = |path: &str, r: &crate::data::Record| {
+        custom::find(&def.name, path).map_or(V::Null, |f| custom::value(&f, &def.name, r))
     };
     let mut out = String::from("[");
     let pristine = state.store.pristine(&def.name);
@@ -1012,7 +1085,7 @@ fn list_inner(
             return Ok(false);
         }
         if let Some(f) = &filter
-            && !filter::eval(f, r).map_err(fail)?
+            && !filter::eval_with(f, r, &cf).map_err(fail)?
         {
             return Ok(true);
         }
@@ -1035,7 +1108,7 @@ fn list_inner(
             // Filters never reach into details (refused above): test the bare record first.
             if let Some(f) = &filter
                 && pristine
-                && !filter::eval(f, &state.data.record(entity, i, false)).map_err(fail)?
+                && !filter::eval_with(f, &state.data.record(entity, i, false), &cf).map_err(fail)?
             {
                 continue;
             }
@@ -1084,6 +1157,19 @@ fn check_filter_path(ep: &Endpoint, def: &EntityDef, path: &str) -> Result<(), B
             "PX.Api.ContractBased.ODataException",
         )
     };
+    if let Some(cf) = path.strip_prefix(filter::CUSTOM_PREFIX) {
+        return match custom::find(&def.name, cf) {
+            Some(_) => Ok(()),
+            None if !modeled(&def.name) => Ok(()),
+            None => Err(refuse(
+                format!(
+                    "The custom field '{cf}' is not found in the entity '{}'.",
+                    def.name
+                ),
+                "PX.Api.ContractBased.ODataException",
+            )),
+        };
+    }
     match path.split_once('/') {
         None => match ep.member(&def.name, path) {
             Some(f) if f.wrapper.is_some() => Ok(()),
@@ -1104,6 +1190,444 @@ fn check_filter_path(ep: &Endpoint, def: &EntityDef, path: &str) -> Result<(), B
                 _ => Err(missing()),
             }
         }
+    }
+}
+
+/// Whether the simulator models this (sub)entity's screen: custom fields outside the known
+/// ones are refused there, and accepted (and written as nothing) elsewhere.
+fn modeled(entity: &str) -> bool {
+    Entity::parse(entity).is_some() || custom::declares(entity)
+}
+
+fn custom_error(text: String) -> Box<Response> {
+    Box::new(http_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "An error has occurred.",
+        Some((&text, "PX.Api.ContractBased.ODataException")),
+    ))
+}
+
+/// `$custom` paths: `<View>.<Field>` or `<Member>/…/<View>.<Field>`.
+fn check_custom(ep: &Endpoint, def: &EntityDef, paths: &[String]) -> Result<(), Box<Response>> {
+    for p in paths {
+        let (members, field) = match p.rsplit_once('/') {
+            Some((m, f)) => (Some(m), f),
+            None => (None, p.as_str()),
+        };
+        let mut entity = def.name.clone();
+        for seg in members.into_iter().flat_map(|m| m.split('/')) {
+            match ep.target(&entity, seg) {
+                Some(t) => entity = t.to_string(),
+                None => {
+                    return Err(custom_error(format!(
+                        "The entity '{entity}' has no member '{seg}' ($custom={p})."
+                    )));
+                }
+            }
+        }
+        if !field.contains('.') {
+            return Err(custom_error(format!(
+                "The custom field '{field}' must be written as <View>.<Field>."
+            )));
+        }
+        if custom::find(&entity, field).is_none() && modeled(&entity) {
+            return Err(custom_error(format!(
+                "The custom field '{field}' is not found in the entity '{entity}'."
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Inquiry and processing forms: no keys, a `Results` (or `Result`) collection.
+fn is_inquiry(def: &EntityDef) -> bool {
+    def.keys.is_empty()
+        && def
+            .fields
+            .iter()
+            .any(|f| f.detail.is_some() && matches!(f.name.as_str(), "Results" | "Result"))
+}
+
+/// The id of the first record a `$filter` selects (for `PUT ?$filter=`).
+fn find_by_filter(
+    state: &State,
+    ep: &Endpoint,
+    def: &EntityDef,
+    text: &str,
+) -> Result<Option<String>, Box<Response>> {
+    let f = filter::parse(text).map_err(|e| custom_error(e.0))?;
+    let mut paths = Vec::new();
+    filter::paths(&f, &mut paths);
+    for path in &paths {
+        check_filter_path(ep, def, path)?;
+    }
+    let cf = |path: &str, r: &crate::data::Record| {
+        custom::find(&def.name, path).map_or(V::Null, |x| custom::value(&x, &def.name, r))
+    };
+    let hit =
+        |r: &crate::data::Record| filter::eval_with(&f, r, &cf).map_err(|e| custom_error(e.0));
+    if let Some(e) = Entity::parse(&def.name) {
+        for i in 0..state.data.count(e) {
+            if let Some(r) = state.store.generated(&state.data, e, i, false, &def.keys)
+                && hit(&r)?
+            {
+                return Ok(Some(r.id));
+            }
+        }
+    }
+    for r in state.store.created(&def.name) {
+        if hit(&r)? {
+            return Ok(Some(r.id));
+        }
+    }
+    Ok(None)
+}
+
+/// An action of the entity: one of its contract actions or a workflow action.
+fn action_name<'a>(def: &'a EntityDef, action: &str) -> Option<&'a str> {
+    def.actions
+        .iter()
+        .map(String::as_str)
+        .chain(ops::WORKFLOW_ACTIONS.iter().copied())
+        .find(|a| a.eq_ignore_ascii_case(action))
+}
+
+fn with_location(mut r: Response, location: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+/// `$adHocSchema`, actions and their status, and files attached by keys.
+fn operation(
+    state: &State,
+    ep: &Endpoint,
+    def: &EntityDef,
+    method: &Method,
+    rest: &[&str],
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Option<Response> {
+    let base = format!("/entity/{}/{}/", ep.endpoint, ep.version);
+    match (method, rest) {
+        (&Method::GET, [_, "$adHocSchema"]) => Some(json_response(
+            StatusCode::OK,
+            json::adhoc_schema(ep, &def.name),
+        )),
+        (&Method::POST, [_, action]) => Some(invoke(state, ep, def, action, body, &base)),
+        (&Method::GET, [_, action, status, id])
+            if status.eq_ignore_ascii_case("status") && action_name(def, action).is_some() =>
+        {
+            Some(match state.ops.poll(id) {
+                Poll::Running => with_location(
+                    StatusCode::ACCEPTED.into_response(),
+                    &format!("{base}{}/{action}/status/{id}", def.name),
+                ),
+                Poll::Done(Some(entity)) => {
+                    with_location(StatusCode::NO_CONTENT.into_response(), &entity)
+                }
+                Poll::Done(None) => StatusCode::NO_CONTENT.into_response(),
+                Poll::Unknown => http_error(
+                    StatusCode::NOT_FOUND,
+                    &format!("The operation '{id}' is not found."),
+                    None,
+                ),
+            })
+        }
+        (&Method::PUT, [_, keys @ .., files, filename])
+            if !keys.is_empty() && files.eq_ignore_ascii_case("files") =>
+        {
+            Some(match state.store.by_keys(&state.data, def, keys) {
+                Some(r) => attach(state, def, &r, filename, headers, body, &base),
+                None => no_entity(),
+            })
+        }
+        _ => None,
+    }
+}
+
+fn bad_body(text: &str) -> Response {
+    json_response(
+        StatusCode::BAD_REQUEST,
+        serde_json::json!({"message": "The request is invalid.", "modelState": {"entity": [text]}})
+            .to_string(),
+    )
+}
+
+/// `POST <Entity>/<Action>` with `{"entity": {…}, "parameters": {…}}`: 202 and the status URL.
+fn invoke(
+    state: &State,
+    ep: &Endpoint,
+    def: &EntityDef,
+    action: &str,
+    body: &Bytes,
+    base: &str,
+) -> Response {
+    let Some(name) = action_name(def, action) else {
+        return http_error(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "The action '{action}' is not found in the entity '{}'.",
+                def.name
+            ),
+            None,
+        );
+    };
+    let value: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::json!({})
+    } else {
+        match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(e) => return bad_body(&format!("The request body is not valid JSON: {e}")),
+        }
+    };
+    let Some(obj) = value.as_object() else {
+        return bad_body("The request body must be an object with 'entity' and 'parameters'.");
+    };
+    let entity = obj
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("entity"))
+        .map(|(_, v)| v);
+    // Which record: by id, else by its keys when all are given.
+    let mut record = None;
+    if let Some(e) = entity.and_then(serde_json::Value::as_object) {
+        let value_of = |k: &str| {
+            e.iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(k))
+                .and_then(|(_, v)| v.get("value"))
+                .map(|v| match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+        };
+        if let Some(id) = e.get("id").and_then(serde_json::Value::as_str) {
+            match state.store.by_id(&state.data, def, id) {
+                Some(r) => record = Some(r),
+                None => return no_entity(),
+            }
+        } else if !def.keys.is_empty() {
+            let keys: Option<Vec<String>> = def.keys.iter().map(|k| value_of(k)).collect();
+            if let Some(keys) = keys {
+                let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+                match state.store.by_keys(&state.data, def, &refs) {
+                    Some(r) => record = Some(r),
+                    None => return no_entity(),
+                }
+            }
+        }
+    }
+    if let (Some(r), Some(status)) = (&record, ops::status_after(name))
+        && def.fields.iter().any(|f| f.name == "Status")
+    {
+        let patch = serde_json::json!({"id": r.id, "Status": {"value": status}});
+        let now = chrono::Utc::now().timestamp();
+        let _ = state
+            .store
+            .upsert(&state.data, ep, def, &patch, true, false, now);
+    }
+    let result = record.map(|r| format!("{base}{}/{}", def.name, r.id));
+    let id = state.ops.start(result);
+    with_location(
+        StatusCode::ACCEPTED.into_response(),
+        &format!("{base}{}/{name}/status/{id}", def.name),
+    )
+}
+
+/// Stores a file on a record: 204 and the file's URL.
+fn attach(
+    state: &State,
+    def: &EntityDef,
+    r: &crate::data::Record,
+    filename: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+    base: &str,
+) -> Response {
+    let comment = headers
+        .get("PX-CbFileComment")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let shown = format!(
+        "{} ({})\\{filename}",
+        def.name,
+        crate::store::key_of(r, &def.keys)
+    );
+    match state.ops.attach(&r.id, shown, comment, body.to_vec()) {
+        Ok(id) => with_location(
+            StatusCode::NO_CONTENT.into_response(),
+            &format!("{base}files/{id}"),
+        ),
+        Err(FileError::TooLarge) => http_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!(
+                "The file is too large: files up to {} MB are accepted.",
+                ops::MAX_FILE >> 20
+            ),
+            None,
+        ),
+    }
+}
+
+/// `GET <base>/files/<id>` and `PUT <base>/files/<Graph>/<View>/<record id>/<name>`.
+fn files_request(
+    state: &State,
+    ep: &Endpoint,
+    method: &Method,
+    rest: &[&str],
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let base = format!("/entity/{}/{}/", ep.endpoint, ep.version);
+    match (method, rest) {
+        (&Method::GET, [_, id]) => match state.ops.file(id) {
+            Some(f) => (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, ops::content_type(&f.filename))],
+                f.bytes,
+            )
+                .into_response(),
+            None => http_error(
+                StatusCode::NOT_FOUND,
+                &format!("The file '{id}' is not found."),
+                None,
+            ),
+        },
+        (&Method::PUT, [_, graph @ .., id, filename]) if !graph.is_empty() => {
+            // Our own links name the entity; the real ones name the graph and view.
+            let named = graph.iter().filter_map(|g| ep.top_level(g));
+            let modeled = Entity::ALL.iter().filter_map(|e| ep.top_level(e.name()));
+            for def in named.chain(modeled) {
+                if let Some(r) = state.store.by_id(&state.data, def, id) {
+                    return attach(state, def, &r, filename, headers, body, &base);
+                }
+            }
+            no_entity()
+        }
+        _ => http_error(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "No HTTP resource was found that matches the request URI '{base}{}'.",
+                rest.join("/")
+            ),
+            None,
+        ),
+    }
+}
+
+/// The `Report` endpoint (`/entity/Report/0001/<Report>`): `POST` starts a report (202 +
+/// `Location: …/<Report>/report/<FORMAT>/<id>`), `GET` of that URL answers 202 until it is
+/// ready, then the file.
+fn report_request(
+    state: &State,
+    method: &Method,
+    rest: &[&str],
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let find = |name: &str| {
+        ops::REPORTS
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(&percent_decode(name)))
+    };
+    let missing = |name: &str| {
+        http_error(
+            StatusCode::NOT_FOUND,
+            &format!("The report '{name}' is not found in the endpoint Report/0001."),
+            None,
+        )
+    };
+    match (method, rest) {
+        (&Method::POST, [name]) => {
+            let Some((report, _)) = find(name) else {
+                return missing(name);
+            };
+            let params: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
+                serde_json::json!({})
+            } else {
+                match serde_json::from_slice(body) {
+                    Ok(v @ serde_json::Value::Object(_)) => v,
+                    Ok(_) => return bad_body("The report parameters must be a JSON object."),
+                    Err(e) => {
+                        return bad_body(&format!("The request body is not valid JSON: {e}"));
+                    }
+                }
+            };
+            let accept = headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let format = if accept.contains("text/html") {
+                "HTML"
+            } else if accept.contains("spreadsheetml") {
+                return http_error(
+                    StatusCode::BAD_REQUEST,
+                    "The simulator renders reports as PDF or HTML only.",
+                    None,
+                );
+            } else {
+                "PDF"
+            };
+            let id = state.ops.start(Some(params.to_string()));
+            with_location(
+                StatusCode::ACCEPTED.into_response(),
+                &format!("/entity/Report/0001/{report}/report/{format}/{id}"),
+            )
+        }
+        (&Method::GET, [name, report_seg, format, id])
+            if report_seg.eq_ignore_ascii_case("report") =>
+        {
+            let Some((report, title)) = find(name) else {
+                return missing(name);
+            };
+            match state.ops.poll(id) {
+                Poll::Running => StatusCode::ACCEPTED.into_response(),
+                Poll::Unknown => http_error(
+                    StatusCode::NOT_FOUND,
+                    &format!("The report '{id}' is not found or has expired."),
+                    None,
+                ),
+                Poll::Done(params) => {
+                    let params = params.unwrap_or_default();
+                    let lines = vec![
+                        title.to_string(),
+                        format!("Report {report}, tenant {}", state.config.tenant),
+                        format!("Parameters: {params}"),
+                    ];
+                    if format.eq_ignore_ascii_case("HTML") {
+                        let mut html = String::from("<html><body>");
+                        for l in &lines {
+                            html.push_str("<p>");
+                            html.push_str(
+                                &l.replace('&', "&amp;")
+                                    .replace('<', "&lt;")
+                                    .replace('>', "&gt;"),
+                            );
+                            html.push_str("</p>");
+                        }
+                        html.push_str("</body></html>");
+                        (StatusCode::OK, [(header::CONTENT_TYPE, "text/html")], html)
+                            .into_response()
+                    } else {
+                        (
+                            StatusCode::OK,
+                            [(header::CONTENT_TYPE, "application/pdf")],
+                            ops::pdf(&lines),
+                        )
+                            .into_response()
+                    }
+                }
+            }
+        }
+        _ => http_error(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "No HTTP resource was found that matches the request URI '/entity/Report/0001/{}'.",
+                rest.join("/")
+            ),
+            None,
+        ),
     }
 }
 

@@ -25,6 +25,8 @@ pub struct Store {
     overlays: Mutex<HashMap<String, Overlay>>,
     /// Record id → index of generated records, built on the first get-by-id of an entity.
     ids: Mutex<HashMap<Entity, HashMap<String, usize>>>,
+    /// Inquiry forms answered so far (their session-scoped ids).
+    forms: std::sync::atomic::AtomicUsize,
 }
 
 /// The key of a record: its key fields' values joined by `/` (the URL form).
@@ -155,6 +157,36 @@ impl Store {
         x.changed.insert(key.clone(), None);
         x.created.remove(&key);
         Ok(())
+    }
+
+    /// `PUT` on an inquiry or processing form: reads the parameters (422 on bad values) and
+    /// returns them with the form's result collections empty; nothing is stored.
+    pub fn parameters(
+        &self,
+        ep: &Endpoint,
+        def: &EntityDef,
+        body: &Value,
+    ) -> Result<Record, WriteError> {
+        let obj = body.as_object().ok_or_else(|| {
+            WriteError::BadRequest("The request body must be an entity (a JSON object).".into())
+        })?;
+        let mut r = read_record(ep, def, obj)?;
+        r.details.clear();
+        for f in &def.fields {
+            if f.detail.is_some() {
+                r.details.push((intern(&f.name), Vec::new()));
+            }
+        }
+        // Session-scoped id: a form without a NoteID.
+        r.id = new_guid(
+            crate::data::mix(
+                self.forms
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed) as u64,
+            ),
+            &def.name,
+            0,
+        );
+        Ok(r)
     }
 
     /// `PUT`: creates or updates the record the body identifies; returns the stored record.
@@ -333,7 +365,7 @@ fn merge(r: &mut Record, incoming: Record) {
 }
 
 /// Interns a field name of the schema (records hold `&'static str` names).
-fn intern(name: &str) -> &'static str {
+pub(crate) fn intern(name: &str) -> &'static str {
     static NAMES: Mutex<Option<HashMap<String, &'static str>>> = Mutex::new(None);
     let mut g = NAMES
         .lock()
@@ -348,6 +380,40 @@ fn intern(name: &str) -> &'static str {
 }
 
 /// Reads a JSON entity body into a record, checking each value against its wrapper type.
+/// Custom values a client writes: `"custom": {"<View>": {"<Field>": {"type": …, "value": …}}}`.
+/// Kept on the record as `cf:<View>.<Field>` fields (never written as contract fields).
+fn read_custom(def: &EntityDef, v: &Value, r: &mut Record) {
+    let Some(views) = v.as_object() else {
+        return;
+    };
+    for (view, fields) in views {
+        let Some(fields) = fields.as_object() else {
+            continue;
+        };
+        for (field, w) in fields {
+            let Some(inner) = w.as_object().and_then(|o| o.get("value")) else {
+                continue;
+            };
+            let path = format!("{view}.{field}");
+            let name = match crate::custom::find(&def.name, &path) {
+                Some(f) => crate::custom::stored_name(&f),
+                None => format!("cf:{path}"),
+            };
+            let value = match inner {
+                Value::Null => V::Null,
+                Value::Bool(b) => V::Bool(*b),
+                Value::String(s) => V::Str(s.clone()),
+                Value::Number(n) => match n.as_i64() {
+                    Some(i) if !n.to_string().contains('.') => V::Int(i),
+                    _ => value_of("DecimalValue", inner).unwrap_or(V::Null),
+                },
+                other => V::Str(other.to_string()),
+            };
+            r.fields.push((intern(&name), value));
+        }
+    }
+}
+
 fn read_record(
     ep: &Endpoint,
     def: &EntityDef,
@@ -363,9 +429,13 @@ fn read_record(
     };
     let mut errors: Vec<(String, String)> = Vec::new();
     for (k, v) in obj {
+        if k == "custom" {
+            read_custom(def, v, &mut r);
+            continue;
+        }
         if matches!(
             k.as_str(),
-            "id" | "rowNumber" | "note" | "custom" | "_links" | "files" | "error"
+            "id" | "rowNumber" | "note" | "_links" | "files" | "error"
         ) {
             continue;
         }
