@@ -38,7 +38,7 @@ pub struct Field {
     pub view: &'static str,
     pub name: &'static str,
     pub kind: Kind,
-    value: fn(&Record, &str) -> V,
+    value: Derive,
 }
 
 /// The primary data view of a schema entity (top level or detail), as the screen names it.
@@ -126,7 +126,7 @@ fn premium_freight(r: &Record, _: &str) -> V {
 }
 
 fn manual_package(r: &Record, _: &str) -> V {
-    V::Bool(hash(r, 4) % 5 == 0)
+    V::Bool(hash(r, 4).is_multiple_of(5))
 }
 
 /// The open balance after write-offs: zero once an invoice is closed.
@@ -196,12 +196,7 @@ fn time_entry_date(r: &Record, _: &str) -> V {
     r.get("Date").cloned().unwrap_or(V::Null)
 }
 
-const fn f(
-    view: &'static str,
-    name: &'static str,
-    kind: Kind,
-    value: fn(&Record, &str) -> V,
-) -> Field {
+const fn f(view: &'static str, name: &'static str, kind: Kind, value: Derive) -> Field {
     Field {
         view,
         name,
@@ -321,7 +316,10 @@ const OWN: &[(&str, Field)] = &[
     ),
 ];
 
-const AUDIT: &[(&str, Kind, fn(&Record, &str) -> V)] = &[
+/// Derives a custom value from the record (and the entity's name).
+type Derive = fn(&Record, &str) -> V;
+
+const AUDIT: &[(&str, Kind, Derive)] = &[
     ("CreatedByID", Kind::Guid, audit_user),
     ("CreatedByScreenID", Kind::String, screen),
     ("LastModifiedByID", Kind::Guid, audit_user),
