@@ -15,6 +15,7 @@ mod custom;
 mod data;
 mod filter;
 mod json;
+mod lenient;
 mod oauth;
 mod odata;
 mod ops;
@@ -154,6 +155,11 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
 
 impl SimHandle {
     /// The instance URL, e.g. `http://127.0.0.1:PORT`.
+    /// The configuration it runs with (sign-in details, connected application, limits).
+    pub fn config(&self) -> &SimConfig {
+        &self.state.config
+    }
+
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }

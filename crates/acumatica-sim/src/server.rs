@@ -816,7 +816,7 @@ async fn entity_request(
             "{\"message\":\"The request is invalid.\",\"modelState\":{\"\":[\"The request body should not be empty.\"]}}".into(),
         ),
         (&Method::PUT, 1) => {
-            let mut value: serde_json::Value = match serde_json::from_slice(body) {
+            let mut value: serde_json::Value = match crate::lenient::parse(body) {
                 Ok(v) => v,
                 Err(e) => {
                     return json_response(
@@ -916,7 +916,7 @@ fn login(state: &State, _headers: &HeaderMap, body: &Bytes) -> Response {
         tenant: Option<String>,
         company: Option<String>,
     }
-    let Ok(c) = serde_json::from_slice::<Credentials>(body) else {
+    let Ok(c) = crate::lenient::parse(body).and_then(serde_json::from_value::<Credentials>) else {
         return json_response(
             StatusCode::BAD_REQUEST,
             "{\"message\":\"The request is invalid.\",\"modelState\":{\"credentials\":[\"The request body is not valid JSON.\"]}}".into(),
@@ -1377,7 +1377,7 @@ fn invoke(
     let value: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
         serde_json::json!({})
     } else {
-        match serde_json::from_slice(body) {
+        match crate::lenient::parse(body) {
             Ok(v) => v,
             Err(e) => return bad_body(&format!("The request body is not valid JSON: {e}")),
         }
@@ -1402,8 +1402,10 @@ fn invoke(
                 })
         };
         if let Some(id) = e.get("id").and_then(serde_json::Value::as_str) {
+            // A form without keys (an inquiry, a processing filter) has session-scoped ids.
             match state.store.by_id(&state.data, def, id) {
                 Some(r) => record = Some(r),
+                None if def.keys.is_empty() => {}
                 None => return no_entity(),
             }
         } else if !def.keys.is_empty() {
@@ -1545,7 +1547,7 @@ fn report_request(
             let params: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
                 serde_json::json!({})
             } else {
-                match serde_json::from_slice(body) {
+                match crate::lenient::parse(body) {
                     Ok(v @ serde_json::Value::Object(_)) => v,
                     Ok(_) => return bad_body("The report parameters must be a JSON object."),
                     Err(e) => {
