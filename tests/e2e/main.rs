@@ -1,5 +1,6 @@
 //! End-to-end tests: SQL in, rows out, against the simulator over loopback.
 
+mod custom;
 mod faults;
 mod odata;
 mod pushdown;

@@ -86,6 +86,9 @@ pub struct ConnectionConfig {
     pub max_retries: u32,
     /// Allow `http://` to a non-loopback host.
     pub allow_insecure_http: bool,
+    /// Discover each entity's custom fields (`$adHocSchema`, one request per entity, on first
+    /// use of its table) and offer them as columns.
+    pub include_custom_fields: bool,
     /// Requests per minute this connection may send (0 = no budget; the server delays past half
     /// of its own limit anyway).
     pub requests_per_minute: u32,
@@ -124,6 +127,7 @@ impl Default for ConnectionConfig {
             max_concurrent_requests: 4,
             max_retries: 5,
             allow_insecure_http: false,
+            include_custom_fields: false,
             requests_per_minute: 0,
             max_sessions: 1,
             oauth_client_id: None,
@@ -331,6 +335,15 @@ impl ConnectionConfig {
                 .parse()
                 .map_err(|_| Error::Config(format!("{key} must be a whole number, got {v:?}")))
         };
+        let flag = |v: &str| -> Result<bool, Error> {
+            match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Ok(true),
+                "false" | "0" | "no" | "off" => Ok(false),
+                _ => Err(Error::Config(format!(
+                    "{key} must be true or false, got {v:?}"
+                ))),
+            }
+        };
         match key.to_ascii_lowercase().as_str() {
             "authscheme" => {
                 self.auth_scheme = match value.to_ascii_lowercase().as_str() {
@@ -403,6 +416,7 @@ impl ConnectionConfig {
                 self.max_concurrent_requests = number(&value)?.max(1) as usize
             }
             "maxretries" => self.max_retries = number(&value)? as u32,
+            "includecustomfields" => self.include_custom_fields = flag(&value)?,
             "allowinsecurehttp" => {
                 self.allow_insecure_http =
                     matches!(value.to_ascii_lowercase().as_str(), "true" | "1" | "yes")

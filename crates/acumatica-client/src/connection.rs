@@ -278,6 +278,13 @@ impl Connection {
         self.get(url).await
     }
 
+    /// `GET <Entity>/$adHocSchema`: the entity's custom fields (see
+    /// [`crate::metadata::custom_fields_from_adhoc`]).
+    pub async fn adhoc_schema(&self, entity: &str) -> Result<Bytes, Error> {
+        let url = join(&self.inner.endpoint, &format!("{entity}/$adHocSchema"))?;
+        self.get(url).await
+    }
+
     /// The endpoint's `swagger.json` (its live schema).
     pub async fn swagger(&self) -> Result<Bytes, Error> {
         let url = join(&self.inner.endpoint, "swagger.json")?;

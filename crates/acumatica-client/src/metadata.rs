@@ -251,6 +251,77 @@ pub struct EndpointSchema {
     pub entities: Vec<EntitySchema>,
 }
 
+/// A custom field (a screen's data-view field the contract does not map), as
+/// `$adHocSchema` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomField {
+    /// Members from the top-level entity to the level that has it: empty for the entity
+    /// itself, `["Details"]` for a detail line.
+    pub path: Vec<String>,
+    pub view: String,
+    pub field: String,
+    pub kind: WrapperType,
+}
+
+impl CustomField {
+    /// `<View>.<Field>`, as `$custom` and `cf.<Type>(f='…')` write it.
+    pub fn reference(&self) -> String {
+        format!("{}.{}", self.view, self.field)
+    }
+}
+
+/// Reads the custom fields of an `$adHocSchema` answer: the `custom` block of the entity and,
+/// one level down, of its linked entities and of the template row of each detail collection.
+/// Fields of a type the contract does not define are left out.
+pub fn custom_fields_from_adhoc(json: &[u8]) -> Result<Vec<CustomField>, String> {
+    let v: Value = serde_json::from_slice(json)
+        .map_err(|e| format!("the $adHocSchema answer is not JSON: {e}"))?;
+    let mut out = Vec::new();
+    fn level(v: &Value, path: &[String], out: &mut Vec<CustomField>) {
+        let Some(obj) = v.as_object() else { return };
+        if let Some(views) = obj.get("custom").and_then(Value::as_object) {
+            for (view, fields) in views {
+                for (field, w) in fields.as_object().into_iter().flatten() {
+                    let kind = w
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .and_then(WrapperType::from_name);
+                    if let Some(kind) = kind {
+                        out.push(CustomField {
+                            path: path.to_vec(),
+                            view: view.clone(),
+                            field: field.clone(),
+                            kind,
+                        });
+                    }
+                }
+            }
+        }
+        if !path.is_empty() {
+            return;
+        }
+        for (name, member) in obj {
+            let child = match member {
+                Value::Array(rows) => rows.first(),
+                Value::Object(o)
+                    if !o.contains_key("value") && name != "custom" && name != "_links" =>
+                {
+                    Some(member)
+                }
+                _ => None,
+            };
+            if let Some(c) = child {
+                level(c, std::slice::from_ref(name), out);
+            }
+        }
+    }
+    if !v.is_object() {
+        return Err("the $adHocSchema answer is not an entity".into());
+    }
+    level(&v, &[], &mut out);
+    Ok(out)
+}
+
 impl EndpointSchema {
     /// The schema bundled for `endpoint`/`version`, if we ship one (names compared ignoring case).
     pub fn bundled(endpoint: &str, version: &str) -> Option<Self> {

@@ -3,7 +3,9 @@
 //! Names are matched ignoring case when the spelling differs only in case.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use acumatica_client::metadata::{CustomField, custom_fields_from_adhoc};
 
 use async_trait::async_trait;
 use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
@@ -17,6 +19,17 @@ use crate::table::EntityTable;
 pub struct RestSchema {
     names: Vec<String>,
     by_lower: HashMap<String, Arc<EntityTable>>,
+    /// With custom fields on: each entity's `$adHocSchema` is read when one of its tables is
+    /// first used, and the tables are rebuilt with the custom columns.
+    custom: Option<CustomDiscovery>,
+}
+
+#[derive(Debug, Default)]
+struct CustomDiscovery {
+    /// Entity → its custom fields (read once per entity; failures are not remembered).
+    fields: tokio::sync::Mutex<HashMap<String, Arc<Vec<CustomField>>>>,
+    /// Table (lower case) → the table with its custom columns.
+    tables: Mutex<HashMap<String, Arc<EntityTable>>>,
 }
 
 impl RestSchema {
@@ -27,7 +40,67 @@ impl RestSchema {
             .into_iter()
             .map(|t| (t.def.name.to_ascii_lowercase(), Arc::new(t)))
             .collect();
-        Self { names, by_lower }
+        Self {
+            names,
+            by_lower,
+            custom: None,
+        }
+    }
+
+    /// Offers each entity's custom fields as columns (`cf_<View>_<Field>`), discovered from
+    /// `$adHocSchema` on first use of a table.
+    pub fn with_custom_fields(mut self) -> Self {
+        self.custom = Some(CustomDiscovery::default());
+        self
+    }
+
+    /// A table with its custom columns when discovery is on. A failed discovery leaves the
+    /// table as the contract defines it (with a warning) and is tried again next time.
+    async fn resolve(&self, name: &str) -> Option<Arc<EntityTable>> {
+        let base = self.get(name)?;
+        let Some(d) = &self.custom else {
+            return Some(base);
+        };
+        if base.def.odata.is_some() {
+            return Some(base);
+        }
+        let lower = name.to_ascii_lowercase();
+        if let Some(t) = d.tables.lock().ok()?.get(&lower) {
+            return Some(t.clone());
+        }
+        let fields = {
+            let mut cache = d.fields.lock().await;
+            match cache.get(&base.def.entity) {
+                Some(f) => f.clone(),
+                None => {
+                    let read = base
+                        .connection()
+                        .adhoc_schema(&base.def.entity)
+                        .await
+                        .map_err(|e| e.to_string())
+                        .and_then(|b| custom_fields_from_adhoc(&b));
+                    match read {
+                        Ok(f) => {
+                            let f = Arc::new(f);
+                            cache.insert(base.def.entity.clone(), f.clone());
+                            f
+                        }
+                        Err(e) => {
+                            tracing::warn!(
+                                "custom fields of {} are not available: {e}",
+                                base.def.entity
+                            );
+                            return Some(base);
+                        }
+                    }
+                }
+            }
+        };
+        let table = Arc::new(base.with_custom(&fields));
+        if let Ok(mut t) = d.tables.lock() {
+            t.insert(lower, table.clone());
+        }
+        Some(table)
     }
 
     fn get(&self, name: &str) -> Option<Arc<EntityTable>> {
@@ -42,7 +115,10 @@ impl SchemaProvider for RestSchema {
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>, DataFusionError> {
-        Ok(self.get(name).map(|t| t as Arc<dyn TableProvider>))
+        Ok(self
+            .resolve(name)
+            .await
+            .map(|t| t as Arc<dyn TableProvider>))
     }
 
     async fn table_type(&self, name: &str) -> Result<Option<TableType>> {

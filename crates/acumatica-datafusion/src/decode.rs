@@ -190,6 +190,18 @@ fn cell<'a>(
     source: &ColumnSource,
     links: &mut Vec<(&'a str, Obj<'a>)>,
 ) -> Result<Option<&'a RawValue>, String> {
+    if let ColumnSource::Custom(view, field) = source {
+        // `custom` → view → `{"type": …, "value": …}`; the block and each view are parsed once
+        // per record (kept with the linked entities: no member is named `custom`).
+        let Some(block) = nested(obj, "custom", links)? else {
+            return Ok(None);
+        };
+        let block = links[block].1.clone();
+        let Some(v) = nested(&block, view, links)? else {
+            return Ok(None);
+        };
+        return member(&links[v].1, field, true);
+    }
     let ColumnSource::Linked(link, field) = source else {
         return field_value(obj, source);
     };
@@ -199,7 +211,7 @@ fn cell<'a>(
     if raw.get() == "null" {
         return Ok(None);
     }
-    let index = match links.iter().position(|(k, _)| k == key) {
+    let index = match links.iter().position(|(k, _)| std::ptr::eq(*k, *key)) {
         Some(i) => i,
         None => {
             let inner: Obj<'a> = serde_json::from_str(raw.get())
@@ -211,13 +223,38 @@ fn cell<'a>(
     member(&links[index].1, field, true)
 }
 
+/// An object member of `obj`, parsed once per record and kept in `cache`; returns its index
+/// there. Entries are matched by the key's address in the page, so a custom view and a linked
+/// entity of the same name never meet.
+fn nested<'a>(
+    obj: &Obj<'a>,
+    name: &str,
+    cache: &mut Vec<(&'a str, Obj<'a>)>,
+) -> Result<Option<usize>, String> {
+    let Some((key, raw)) = obj.get_key_value(name) else {
+        return Ok(None);
+    };
+    if raw.get() == "null" {
+        return Ok(None);
+    }
+    if let Some(i) = cache.iter().position(|(k, _)| std::ptr::eq(*k, *key)) {
+        return Ok(Some(i));
+    }
+    let inner: Obj<'a> =
+        serde_json::from_str(raw.get()).map_err(|_| format!("expected {name} as an object"))?;
+    cache.push((key, inner));
+    Ok(Some(cache.len() - 1))
+}
+
 /// The value of a column's member in `obj` (linked columns go through [`cell`]).
 fn field_value<'a>(obj: &Obj<'a>, source: &ColumnSource) -> Result<Option<&'a RawValue>, String> {
     match source {
         ColumnSource::Id | ColumnSource::ParentId => member(obj, "id", false),
         ColumnSource::Field(f) | ColumnSource::ParentField(f) => member(obj, f, true),
         ColumnSource::Plain(f) => member(obj, f, false),
-        ColumnSource::Linked(..) => Err("a linked column needs its record".into()),
+        ColumnSource::Linked(..) | ColumnSource::Custom(..) => {
+            Err("a linked or custom column needs its record".into())
+        }
     }
 }
 
@@ -300,6 +337,7 @@ fn decode_records(
     // on detail tables the parent's cells are read once for all its lines.
     let mut links: Vec<(&str, Obj<'_>)> = Vec::new();
     let mut parent: Vec<Option<&RawValue>> = Vec::new();
+    let mut line_cache: Vec<(&str, Obj<'_>)> = Vec::new();
     for (i, rec) in records.iter().enumerate() {
         let row = row_offset + i + 1;
         links.clear();
@@ -333,11 +371,13 @@ fn decode_records(
                     });
                 }
                 for line in &lines {
+                    line_cache.clear();
                     for ((b, c), p) in builders.iter_mut().zip(&columns).zip(&parent) {
                         let v = if c.source.is_parent() {
                             *p
                         } else {
-                            field_value(line, &c.source).map_err(|p| err(row, &c.name, p))?
+                            cell(line, &c.source, &mut line_cache)
+                                .map_err(|p| err(row, &c.name, p))?
                         };
                         match v {
                             None => b.null(),

@@ -52,6 +52,11 @@ pub struct AcumaticaOptions {
     pub max_parallel_pages: usize,
     /// Where the REST tables' schema comes from.
     pub schema_source: SchemaSource,
+    /// Offer custom fields as columns `cf_<View>_<Field>` (also on with the connection
+    /// property `IncludeCustomFields=true`). Each entity's `$adHocSchema` is read when one of
+    /// its tables is first used; the columns are fetched (`$custom`) only when projected and
+    /// filtered on the server with `cf.<Type>(f='<View>.<Field>')`.
+    pub custom_fields: bool,
 }
 
 /// Where the contract endpoint's schema comes from.
@@ -75,6 +80,7 @@ impl Default for AcumaticaOptions {
             page_size: 1000,
             max_parallel_pages: 4,
             schema_source: SchemaSource::Auto,
+            custom_fields: false,
         }
     }
 }
@@ -201,7 +207,11 @@ pub async fn register(
         .into_iter()
         .map(|def| EntityTable::new(def, conn.clone(), scan.clone()))
         .collect();
-    let mut schemas = vec![("rest".to_string(), catalog::RestSchema::new(tables))];
+    let mut rest = catalog::RestSchema::new(tables);
+    if options.custom_fields || conn.config().include_custom_fields {
+        rest = rest.with_custom_fields();
+    }
+    let mut schemas = vec![("rest".to_string(), rest)];
     for kind in [ODataKind::Gi, ODataKind::Dac] {
         let tables = odata_tables(&conn, kind)
             .await

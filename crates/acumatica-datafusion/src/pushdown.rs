@@ -38,9 +38,28 @@ fn field(e: &Expr, def: &TableDef) -> Option<(String, WrapperType)> {
         (ColumnSource::Field(f) | ColumnSource::Plain(f), None) => f.clone(),
         (ColumnSource::ParentField(f), Some(_)) => f.clone(),
         (ColumnSource::Linked(l, f), None) => format!("{l}/{f}"),
+        (ColumnSource::Custom(v, f), None) => {
+            format!("cf.{}(f='{v}.{f}')", custom_type(col.wrapper?))
+        }
         _ => return None,
     };
     Some((name, col.wrapper?))
+}
+
+/// The type word of `cf.<Type>(f='View.Field')`.
+fn custom_type(t: WrapperType) -> &'static str {
+    match t {
+        WrapperType::String => "String",
+        WrapperType::Decimal => "Decimal",
+        WrapperType::Int => "Int",
+        WrapperType::Short => "Short",
+        WrapperType::Long => "Long",
+        WrapperType::Double => "Double",
+        WrapperType::Boolean => "Boolean",
+        WrapperType::DateTime => "DateTime",
+        WrapperType::Guid => "Guid",
+        WrapperType::Byte => "Byte",
+    }
 }
 
 fn decimal_text(v: i128, scale: i8) -> String {
@@ -250,7 +269,8 @@ pub fn translate(e: &Expr, def: &TableDef) -> Option<(String, Verdict)> {
             ..
         }) => {
             let (name, t) = field(expr, def)?;
-            if t != WrapperType::String {
+            // String functions take a field name, not a `cf.` custom-field reference.
+            if t != WrapperType::String || name.starts_with("cf.") {
                 return None;
             }
             let (ScalarValue::Utf8(Some(p))

@@ -124,6 +124,17 @@ impl AcumaticaScanExec {
                 request.select = select;
             }
         }
+        // Custom fields: requested by `$custom` (the `custom` block comes whatever `$select` says).
+        request.custom = fields
+            .iter()
+            .filter_map(|s| match s {
+                ColumnSource::Custom(v, f) => Some(match &def.detail {
+                    None => format!("{v}.{f}"),
+                    Some(d) => format!("{d}/{v}.{f}"),
+                }),
+                _ => None,
+            })
+            .collect();
         let odata = def.odata.map(|kind| {
             let mut q = ODataQuery::new(def.entity.clone());
             q.filter = request.filter.clone();

@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use acumatica_client::Connection;
-use acumatica_client::metadata::{EndpointSchema, EntitySchema, FieldKind, WrapperType};
+use acumatica_client::metadata::{
+    CustomField, EndpointSchema, EntitySchema, FieldKind, WrapperType,
+};
 use acumatica_client::odata::{ODataKind, ODataSet};
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
@@ -34,6 +36,8 @@ pub enum ColumnSource {
     Plain(String),
     /// A wrapped field of a 1:1 linked entity (`ShipToContact` → `Email`).
     Linked(String, String),
+    /// A custom field of the row (`custom` block: view, field), requested with `$custom`.
+    Custom(String, String),
 }
 
 impl ColumnSource {
@@ -243,9 +247,47 @@ impl TableDef {
         out
     }
 
+    /// This table with the custom fields of its level added as columns `cf_<View>_<Field>`
+    /// (after the contract's columns; a name already taken is skipped). `fields` are those of
+    /// the whole entity, as `$adHocSchema` lists them.
+    pub fn with_custom(&self, fields: &[CustomField]) -> TableDef {
+        let level: Vec<String> = self.detail.iter().cloned().collect();
+        let mut columns = self.columns.clone();
+        for f in fields.iter().filter(|f| f.path == level) {
+            let name = custom_column_name(&f.view, &f.field);
+            if columns.iter().any(|c| c.name.eq_ignore_ascii_case(&name)) {
+                continue;
+            }
+            columns.push(ColumnDef {
+                name,
+                source: ColumnSource::Custom(f.view.clone(), f.field.clone()),
+                wrapper: Some(f.kind),
+            });
+        }
+        let keys: Vec<String> = self
+            .keys
+            .iter()
+            .map(|k| self.columns[*k].name.clone())
+            .collect();
+        let mut def = Self::finish(
+            self.name.clone(),
+            self.entity.clone(),
+            self.detail.clone(),
+            columns,
+            &keys,
+        );
+        def.odata = self.odata;
+        def
+    }
+
     pub fn column(&self, name: &str) -> Option<&ColumnDef> {
         self.columns.iter().find(|c| c.name == name)
     }
+}
+
+/// The SQL name of a custom field's column: `cf_<View>_<Field>` (`cf_Document_AttributePRODUCT`).
+pub fn custom_column_name(view: &str, field: &str) -> String {
+    format!("cf_{view}_{field}")
 }
 
 /// Knobs of the tables.
@@ -279,6 +321,20 @@ impl EntityTable {
             options,
             constraints,
         }
+    }
+
+    /// The same table with custom-field columns (see [`TableDef::with_custom`]).
+    pub fn with_custom(&self, fields: &[CustomField]) -> EntityTable {
+        EntityTable::new(
+            self.def.with_custom(fields),
+            self.conn.clone(),
+            self.options.clone(),
+        )
+    }
+
+    /// The connection the table reads through.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
     }
 
     fn pushdown(&self) -> bool {
