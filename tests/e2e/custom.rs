@@ -133,3 +133,63 @@ async fn without_the_property_there_are_no_custom_columns() {
             .all(|r| !r.url.contains("$adHocSchema"))
     );
 }
+
+mod property {
+    use proptest::prelude::*;
+
+    fn predicate() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            prop_oneof![
+                Just("cf_Document_AttributePRODUCT = 'Apple jam 8 oz.'"),
+                Just("cf_Document_AttributePRODUCT = 'apple JAM 8 oz.'"),
+                Just("cf_Document_AttributePRODUCT = 'plum jam 96 oz.'"),
+                Just("cf_Document_AttributePRODUCT = 'O''Brien''s blend'"),
+                Just("cf_Document_AttributePRODUCT IS NULL"),
+                Just("cf_Document_AttributePRODUCT IS NOT NULL"),
+            ]
+            .prop_map(str::to_string),
+            (
+                prop_oneof![Just("="), Just("<>"), Just("<"), Just(">=")],
+                0_i64..3
+            )
+                .prop_map(|(op, v)| format!("cf_Document_Priority {op} {v}")),
+            (prop_oneof![Just("="), Just(">")], 0_i64..4).prop_map(|(op, v)| format!(
+                "cf_Document_CuryPremiumFreightAmt {op} {}",
+                v * 125 / 10
+            )),
+            prop_oneof![
+                Just("cf_Document_IsManualPackage"),
+                Just("NOT cf_Document_IsManualPackage"),
+                Just("Status = 'Open'"),
+            ]
+            .prop_map(str::to_string),
+        ];
+        leaf.prop_recursive(2, 4, 2, |inner| {
+            prop_oneof![
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} AND {b})")),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} OR {b})")),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, .. ProptestConfig::default() })]
+
+        /// Custom-field filters: the same rows with pushdown on or off (mixed case, trailing
+        /// spaces, quotes and NULLs in the attribute values).
+        #[test]
+        fn custom_field_pushdown_never_changes_results(where_clause in predicate()) {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            rt.block_on(async {
+                let e = super::env().await;
+                let sql = format!("SELECT OrderNbr, cf_Document_AttributePRODUCT FROM SalesOrder WHERE {where_clause}");
+                e.catalog.set_pushdown(true);
+                let pushed = e.rows(&sql).await;
+                e.catalog.set_pushdown(false);
+                let local = e.rows(&sql).await;
+                prop_assert_eq!(pushed, local, "{}", sql);
+                Ok(())
+            })?;
+        }
+    }
+}

@@ -662,4 +662,21 @@ mod tests {
         assert!(EndpointSchema::from_bundled_json(b"{\"format\":\"x\",\"endpoint\":\"a\",\"version\":\"b\",\"contract_version\":\"4\",\"entities\":[]}").is_err());
         assert!(EndpointSchema::from_swagger(b"not json").is_err());
     }
+
+    #[test]
+    fn custom_fields_of_an_adhoc_schema() {
+        let body = br#"{"id":"0","rowNumber":1,"note":{"value":null},"OrderNbr":{},
+            "Details":[{"id":"0","custom":{"Transactions":{"CuryUnitCost":{"type":"CustomDecimalField","value":null}}}}],
+            "custom":{"Document":{"AttributePRODUCT":{"type":"CustomStringField","value":null},
+                                  "Odd":{"type":"CustomBlobField","value":null}}}}"#;
+        let f = custom_fields_from_adhoc(body).unwrap();
+        assert_eq!(f.len(), 2, "unknown types are left out: {f:?}");
+        assert_eq!(f[0].path, Vec::<String>::new());
+        assert_eq!(f[0].reference(), "Document.AttributePRODUCT");
+        assert_eq!(f[0].kind, WrapperType::String);
+        assert_eq!(f[1].path, vec!["Details".to_string()]);
+        assert_eq!(f[1].kind, WrapperType::Decimal);
+        assert!(custom_fields_from_adhoc(b"[]").is_err());
+        assert!(custom_fields_from_adhoc(b"nope").is_err());
+    }
 }

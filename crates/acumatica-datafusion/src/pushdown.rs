@@ -371,4 +371,38 @@ mod tests {
         assert!(translate(&col("OrderNbr").eq(lit("SO1")), &d).is_some());
         assert!(translate(&col("InventoryID").eq(lit("X")), &d).is_none());
     }
+
+    #[test]
+    fn custom_fields_use_cf_references() {
+        use acumatica_client::metadata::CustomField;
+        let s = EndpointSchema::bundled("Default", "24.200.001").unwrap();
+        let f = |view: &str, field: &str, kind| CustomField {
+            path: vec![],
+            view: view.into(),
+            field: field.into(),
+            kind,
+        };
+        let def = TableDef::entity(s.entity("SalesOrder").unwrap()).with_custom(&[
+            f("Document", "Priority", WrapperType::Short),
+            f("Document", "AttributePRODUCT", WrapperType::String),
+        ]);
+        assert_eq!(
+            translate(&col("cf_Document_Priority").gt_eq(lit(2_i32)), &def),
+            Some((
+                "cf.Short(f='Document.Priority') ge 2".into(),
+                Verdict::Exact
+            ))
+        );
+        assert_eq!(
+            translate(&col("cf_Document_AttributePRODUCT").eq(lit("x")), &def),
+            Some((
+                "cf.String(f='Document.AttributePRODUCT') eq 'x'".into(),
+                Verdict::Inexact
+            ))
+        );
+        assert_eq!(
+            translate(&col("cf_Document_AttributePRODUCT").like(lit("x%")), &def),
+            None
+        );
+    }
 }
