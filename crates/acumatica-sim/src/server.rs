@@ -811,11 +811,13 @@ async fn entity_request(
                 None => no_entity(),
             }
         }
-        (&Method::PUT, 1) if body.iter().all(u8::is_ascii_whitespace) => json_response(
+        (&Method::PUT | &Method::PATCH, 1) if body.iter().all(u8::is_ascii_whitespace) => json_response(
             StatusCode::BAD_REQUEST,
             "{\"message\":\"The request is invalid.\",\"modelState\":{\"\":[\"The request body should not be empty.\"]}}".into(),
         ),
-        (&Method::PUT, 1) => {
+        (&Method::PUT | &Method::PATCH, 1) => {
+            // PATCH updates an existing record only (404 when there is none).
+            let patch = method == Method::PATCH;
             let mut value: serde_json::Value = match crate::lenient::parse(body) {
                 Ok(v) => v,
                 Err(e) => {
@@ -857,8 +859,14 @@ async fn entity_request(
                 }
             }
             let now = chrono::Utc::now().timestamp();
-            match state.store.upsert(data, ep, def, &value, star(header::IF_MATCH), star(header::IF_NONE_MATCH), now) {
+            let if_none_match = star(header::IF_NONE_MATCH);
+            match state.store.upsert(data, ep, def, &value, star(header::IF_MATCH) || (patch && !if_none_match), if_none_match, now) {
                 Ok(r) => write_one(&r),
+                Err(WriteError::Precondition) if patch && !if_none_match => http_error(
+                    StatusCode::NOT_FOUND,
+                    "The record to update is not found.",
+                    None,
+                ),
                 Err(WriteError::BadRequest(m)) => json_response(
                     StatusCode::BAD_REQUEST,
                     serde_json::json!({"message": "The request is invalid.", "modelState": {"entity": [m]}}).to_string(),

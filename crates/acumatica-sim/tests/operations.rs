@@ -359,4 +359,19 @@ async fn reports_inquiry_forms_filters_on_put_and_lenient_bodies() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["CustomerID"]["value"], id);
     assert_eq!(v["CustomerName"]["value"], "Renamed");
+    // PATCH updates only an existing record.
+    let r = c
+        .patch(format!("{base}/Customer"))
+        .json(&json!({"CustomerID": {"value": id}, "CustomerName": {"value": "Patched"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = c
+        .patch(format!("{base}/Customer"))
+        .json(&json!({"CustomerID": {"value": "NOBODY"}, "CustomerName": {"value": "X"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
 }
