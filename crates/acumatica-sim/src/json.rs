@@ -1,6 +1,8 @@
 //! Writes records exactly as Acumatica does: `id`, `rowNumber`, `note`, wrapped fields in
 //! schema order, `custom`, `_links`; `{}` for NULL; decimals with their DB scale.
 
+use std::fmt::Write as _;
+
 use crate::custom;
 use crate::data::{Record, V};
 use crate::schema::Endpoint;
@@ -28,11 +30,40 @@ fn decimal(out: &mut String, units: i128, scale: u8) {
     if neg {
         out.push('-');
     }
-    out.push_str(&(a / p).to_string());
+    let _ = write!(out, "{}", a / p);
     if scale > 0 {
-        out.push('.');
-        out.push_str(&format!("{:0width$}", a % p, width = scale as usize));
+        let _ = write!(out, ".{:0width$}", a % p, width = scale as usize);
     }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of a Unix time in UTC (days to civil date: Howard Hinnant's
+/// algorithm), without a formatter in the loop.
+fn date_time(out: &mut String, t: i64) {
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let two = |out: &mut String, v: i64| {
+        out.push(char::from(b'0' + (v / 10) as u8));
+        out.push(char::from(b'0' + (v % 10) as u8));
+    };
+    let _ = write!(out, "{y:04}-");
+    two(out, m);
+    out.push('-');
+    two(out, d);
+    out.push('T');
+    two(out, secs / 3600);
+    out.push(':');
+    two(out, secs / 60 % 60);
+    out.push(':');
+    two(out, secs % 60);
 }
 
 fn value(out: &mut String, v: &V) {
@@ -43,19 +74,23 @@ fn value(out: &mut String, v: &V) {
             escape_into(out, s);
             out.push('}');
         }
-        V::Int(i) => out.push_str(&format!("{{\"value\":{i}}}")),
+        V::Int(i) => {
+            let _ = write!(out, "{{\"value\":{i}}}");
+        }
         V::Dec(u, s) => {
             out.push_str("{\"value\":");
             decimal(out, *u, *s);
             out.push('}');
         }
-        V::Bool(b) => out.push_str(&format!("{{\"value\":{b}}}")),
+        V::Bool(b) => out.push_str(if *b {
+            "{\"value\":true}"
+        } else {
+            "{\"value\":false}"
+        }),
         V::Time(t) => {
-            let dt = chrono::DateTime::from_timestamp(*t, 0).unwrap_or_default();
-            out.push_str(&format!(
-                "{{\"value\":\"{}+00:00\"}}",
-                dt.format("%Y-%m-%dT%H:%M:%S")
-            ));
+            out.push_str("{\"value\":\"");
+            date_time(out, *t);
+            out.push_str("+00:00\"}");
         }
     }
 }
@@ -160,7 +195,7 @@ pub fn record(
 ) {
     out.push_str("{\"id\":\"");
     out.push_str(&r.id);
-    out.push_str(&format!("\",\"rowNumber\":{row},\"note\":"));
+    let _ = write!(out, "\",\"rowNumber\":{row},\"note\":");
     out.push_str(if top_level {
         "{\"value\":\"\"}"
     } else {
@@ -208,12 +243,20 @@ pub fn record(
         })
     };
     // (rank, kind, index): 0 = value field, 1 = linked, 2 = detail.
+    let ranks = ep.map(|e| e.ranks(entity));
+    let rank_of = |name: &str, fallback: usize| -> usize {
+        match ranks {
+            None => fallback,
+            Some(None) => usize::MAX,
+            Some(Some(m)) => m.get(name).copied().unwrap_or(usize::MAX),
+        }
+    };
     let mut members: Vec<(usize, u8, usize)> = Vec::with_capacity(r.fields.len() + 4);
     for (i, (name, _)) in r.fields.iter().enumerate() {
         if name.starts_with("__") || name.starts_with("cf:") || (!whole && !wanted(name)) {
             continue;
         }
-        let rank = ep.map_or(i, |e| e.rank(entity, name));
+        let rank = rank_of(name, i);
         // A field this contract version does not define is not written.
         if rank == usize::MAX {
             continue;
@@ -238,15 +281,17 @@ pub fn record(
     }
     for (i, (name, _)) in r.linked.iter().enumerate() {
         if expanded(name) {
-            members.push((ep.map_or(usize::MAX - 1, |e| e.rank(entity, name)), 1, i));
+            members.push((rank_of(name, usize::MAX - 1), 1, i));
         }
     }
     for (i, (name, _)) in r.details.iter().enumerate() {
         if expanded(name) {
-            members.push((ep.map_or(usize::MAX, |e| e.rank(entity, name)), 2, i));
+            members.push((rank_of(name, usize::MAX), 2, i));
         }
     }
-    members.sort_unstable();
+    if !members.is_sorted() {
+        members.sort_unstable();
+    }
     for (_, kind, i) in members {
         match kind {
             0 => {
@@ -420,5 +465,18 @@ mod tests {
             s,
             r#"{"id":"g","rowNumber":1,"note":{"value":""},"A":{"value":30.0000},"B":{},"C":{"value":"x\"y"},"D":{"value":-0.05},"custom":{}}"#
         );
+    }
+
+    #[test]
+    fn date_times_match_chrono() {
+        for t in [0_i64, 951_782_400, 1_672_531_200, 1_709_164_799, 4_102_444_800, -86_401] {
+            let mut s = String::new();
+            date_time(&mut s, t);
+            let expected = chrono::DateTime::from_timestamp(t, 0)
+                .unwrap()
+                .format("%Y-%m-%dT%H:%M:%S")
+                .to_string();
+            assert_eq!(s, expected, "{t}");
+        }
     }
 }

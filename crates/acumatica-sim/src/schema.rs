@@ -2,6 +2,7 @@
 //! own structs) and the `swagger.json` written from them.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::Deserialize;
 
@@ -41,13 +42,43 @@ pub struct Endpoint {
     contract_version: String,
     entities: Vec<EntityDef>,
     by_name: HashMap<String, usize>,
+    /// Exact name → index (the common case: no lower-casing).
+    by_exact: HashMap<String, usize, Fast>,
     /// Entity → member → position (the order Acumatica writes members in).
-    ranks: HashMap<String, HashMap<String, usize>>,
+    ranks: HashMap<String, Ranks, Fast>,
 }
+
+/// Member → schema position.
+pub type Ranks = HashMap<String, usize, Fast>;
+
+/// A cheap hasher for member names (the JSON writer looks one up per field written; SipHash
+/// showed in its profile). Not DoS-resistant: the keys are the bundled schema's names.
+#[derive(Default, Clone, Copy)]
+pub struct NameHasher(u64);
+
+impl Hasher for NameHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+}
+
+pub type Fast = BuildHasherDefault<NameHasher>;
 
 impl Endpoint {
     fn parse(text: &str) -> Self {
         let f: File = serde_json::from_str(text).expect("bundled schema is valid");
+        let by_exact = f
+            .entities
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.name.clone(), i))
+            .collect();
         let by_name = f
             .entities
             .iter()
@@ -73,6 +104,7 @@ impl Endpoint {
             version: f.version,
             contract_version: f.contract_version,
             entities: f.entities,
+            by_exact,
             by_name,
             ranks,
         }
@@ -87,22 +119,19 @@ impl Endpoint {
     }
 
     pub fn entity(&self, name: &str) -> Option<&EntityDef> {
-        self.by_name
-            .get(&name.to_ascii_lowercase())
+        self.by_exact
+            .get(name)
+            .or_else(|| self.by_name.get(&name.to_ascii_lowercase()))
             .map(|i| &self.entities[*i])
+    }
+
+    /// An entity's member positions (the order Acumatica writes members in).
+    pub fn ranks(&self, entity: &str) -> Option<&Ranks> {
+        self.ranks.get(entity)
     }
 
     pub fn top_level(&self, name: &str) -> Option<&EntityDef> {
         self.entity(name).filter(|e| e.top_level)
-    }
-
-    /// The schema position of a member of an entity (unknown members go last).
-    pub fn rank(&self, entity: &str, member: &str) -> usize {
-        self.ranks
-            .get(entity)
-            .and_then(|m| m.get(member))
-            .copied()
-            .unwrap_or(usize::MAX)
     }
 
     /// The entity a linked or detail member refers to.
