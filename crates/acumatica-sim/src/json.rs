@@ -9,17 +9,27 @@ use crate::schema::Endpoint;
 
 pub fn escape_into(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &str = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            b if b < 0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if esc.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(esc);
         }
+        start = i + 1;
     }
+    out.push_str(&s[start..]);
     out.push('"');
 }
 
@@ -266,19 +276,6 @@ pub fn record(
     // Without `$select`, every value field of the contract is written, `{}` when it has no
     // value (as Acumatica does); generated records only hold the fields with data.
     let def = ep.and_then(|e| e.entity(entity));
-    if let (Some(def), true) = (def, shape.select.is_none() || whole) {
-        let mut present = vec![false; def.fields.len()];
-        for &(rank, _, _) in &members {
-            if let Some(p) = present.get_mut(rank) {
-                *p = true;
-            }
-        }
-        for (i, f) in def.fields.iter().enumerate() {
-            if f.wrapper.is_some() && !present[i] {
-                members.push((i, 3, i));
-            }
-        }
-    }
     for (i, (name, _)) in r.linked.iter().enumerate() {
         if expanded(name) {
             members.push((rank_of(name, usize::MAX - 1), 1, i));
@@ -289,10 +286,41 @@ pub fn record(
             members.push((rank_of(name, usize::MAX), 2, i));
         }
     }
-    if !members.is_sorted() {
-        members.sort_unstable();
-    }
-    for (_, kind, i) in members {
+    // Members in schema order: placed by rank (no sort), then any the schema does not know.
+    let order: Vec<(u8, usize)> = match def {
+        Some(def) => {
+            const EMPTY: (u8, usize) = (u8::MAX, 0);
+            let n = def.fields.len();
+            let mut slots = vec![EMPTY; n];
+            let mut extra = Vec::new();
+            for (rank, kind, i) in members {
+                match slots.get_mut(rank) {
+                    Some(s) => *s = (kind, i),
+                    None => extra.push((rank, kind, i)),
+                }
+            }
+            // Without `$select`, every value field of the contract is written, `{}` when it
+            // has no value (as Acumatica does); generated records only hold fields with data.
+            if shape.select.is_none() || whole {
+                for (i, f) in def.fields.iter().enumerate() {
+                    if f.wrapper.is_some() && slots[i] == EMPTY {
+                        slots[i] = (3, i);
+                    }
+                }
+            }
+            extra.sort_unstable();
+            slots
+                .into_iter()
+                .filter(|s| *s != EMPTY)
+                .chain(extra.into_iter().map(|(_, k, i)| (k, i)))
+                .collect()
+        }
+        None => {
+            members.sort_unstable();
+            members.into_iter().map(|(_, k, i)| (k, i)).collect()
+        }
+    };
+    for (kind, i) in order {
         match kind {
             0 => {
                 let (name, v) = &r.fields[i];
@@ -465,6 +493,13 @@ mod tests {
             s,
             r#"{"id":"g","rowNumber":1,"note":{"value":""},"A":{"value":30.0000},"B":{},"C":{"value":"x\"y"},"D":{"value":-0.05},"custom":{}}"#
         );
+    }
+
+    #[test]
+    fn escapes_quotes_controls_and_keeps_unicode() {
+        let mut s = String::new();
+        escape_into(&mut s, "a\"b\\c\nd\u{1}é€");
+        assert_eq!(s, r#""a\"b\\c\nd\u0001é€""#);
     }
 
     #[test]

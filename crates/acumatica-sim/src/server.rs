@@ -1070,7 +1070,8 @@ fn list_inner(
     let cf = |path: &str, r: &crate::data::Record| {
         custom::find(&def.name, path).map_or(V::Null, |f| custom::value(&f, &def.name, r))
     };
-    let mut out = String::from("[");
+    let mut out = String::with_capacity(256 * 1024);
+    out.push('[');
     let pristine = state.store.pristine(&def.name);
     // Without a filter or writes, `$skip` jumps straight to its record.
     let start = if filter.is_none() && pristine {
