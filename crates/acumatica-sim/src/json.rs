@@ -504,7 +504,14 @@ mod tests {
 
     #[test]
     fn date_times_match_chrono() {
-        for t in [0_i64, 951_782_400, 1_672_531_200, 1_709_164_799, 4_102_444_800, -86_401] {
+        for t in [
+            0_i64,
+            951_782_400,
+            1_672_531_200,
+            1_709_164_799,
+            4_102_444_800,
+            -86_401,
+        ] {
             let mut s = String::new();
             date_time(&mut s, t);
             let expected = chrono::DateTime::from_timestamp(t, 0)

@@ -91,6 +91,24 @@ pub struct OAuthApp {
     pub redirect_uris: Vec<String>,
     /// Access-token lifetime (Acumatica: 3600 s).
     pub token_lifetime: Duration,
+    /// The OAuth 2.0 flows the application may use (a real connected application has one;
+    /// the demo application allows all). Others are refused with `unauthorized_client`.
+    pub flows: Vec<OAuthFlow>,
+}
+
+/// An OAuth 2.0 flow of a connected application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthFlow {
+    /// Authorization code (with PKCE when the client sends a challenge); refresh tokens.
+    AuthorizationCode,
+    /// Implicit: the token in the redirect's fragment.
+    Implicit,
+    /// Resource owner password credentials.
+    Password,
+}
+
+impl OAuthFlow {
+    pub const ALL: [OAuthFlow; 3] = [Self::AuthorizationCode, Self::Implicit, Self::Password];
 }
 
 impl Default for OAuthApp {
@@ -100,6 +118,7 @@ impl Default for OAuthApp {
             client_secret: "demo-secret-Kx9mQ2".into(),
             redirect_uris: Vec::new(),
             token_lifetime: Duration::from_secs(3600),
+            flows: OAuthFlow::ALL.to_vec(),
         }
     }
 }

@@ -66,6 +66,10 @@ struct Args {
     /// Lifetime of OAuth access tokens, in seconds.
     #[arg(long, default_value_t = 3600)]
     token_lifetime_secs: u64,
+    /// OAuth flows the connected application allows (comma-separated: code, implicit,
+    /// password; default all).
+    #[arg(long, value_delimiter = ',', value_parser = ["code", "implicit", "password"])]
+    flows: Vec<String>,
 }
 
 #[tokio::main]
@@ -75,6 +79,17 @@ async fn main() -> anyhow::Result<()> {
         token_lifetime: Duration::from_secs(args.token_lifetime_secs),
         ..Default::default()
     };
+    if !args.flows.is_empty() {
+        oauth.flows = args
+            .flows
+            .iter()
+            .map(|f| match f.as_str() {
+                "implicit" => acumatica_sim::OAuthFlow::Implicit,
+                "password" => acumatica_sim::OAuthFlow::Password,
+                _ => acumatica_sim::OAuthFlow::AuthorizationCode,
+            })
+            .collect();
+    }
     if let Some(id) = &args.client_id {
         oauth.client_id = id.clone();
     }

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use sha2::Digest;
 
+use crate::OAuthFlow;
 use crate::server::State;
 use crate::sessions::Code;
 
@@ -197,6 +198,25 @@ fn check_client_and_redirect(
     Ok(())
 }
 
+/// Whether the application may use the flow `response_type` asks for.
+fn check_flow(
+    state: &State,
+    p: &HashMap<String, String>,
+) -> Result<(), (&'static str, &'static str)> {
+    let flow = match p.get("response_type").map(String::as_str) {
+        Some("token") => OAuthFlow::Implicit,
+        _ => OAuthFlow::AuthorizationCode,
+    };
+    if state.config.oauth.flows.contains(&flow) {
+        Ok(())
+    } else {
+        Err((
+            "unauthorized_client",
+            "the application is not allowed to use this flow",
+        ))
+    }
+}
+
 /// The remaining checks, whose failures are reported to the client through the redirect.
 fn check_request(p: &HashMap<String, String>) -> Result<(), (&'static str, &'static str)> {
     let rt = p.get("response_type").map(String::as_str).unwrap_or("");
@@ -244,7 +264,7 @@ pub fn authorize_page(state: &State, raw_query: &str) -> Response {
     if let Err(e) = check_client_and_redirect(state, &p) {
         return error_page(e);
     }
-    if let Err((e, d)) = check_request(&p) {
+    if let Err((e, d)) = check_request(&p).and_then(|()| check_flow(state, &p)) {
         return redirect_error(&p, e, d);
     }
     sign_in_page(state, &p, None)
@@ -256,7 +276,7 @@ pub fn authorize_submit(state: &State, body: &[u8]) -> Response {
     if let Err(e) = check_client_and_redirect(state, &p) {
         return error_page(e);
     }
-    if let Err((e, d)) = check_request(&p) {
+    if let Err((e, d)) = check_request(&p).and_then(|()| check_flow(state, &p)) {
         return redirect_error(&p, e, d);
     }
     if p.get("consent").map(String::as_str) == Some("deny") {
@@ -365,6 +385,26 @@ pub fn token(state: &State, headers: &HeaderMap, body: &[u8]) -> Response {
     let max = state.config.max_sessions;
     let mut sessions = state.sessions();
     let login_limit = |sessions: &crate::sessions::Sessions| sessions.open_count() >= max;
+    let flow = match p.get("grant_type").map(String::as_str) {
+        Some("password") => Some(OAuthFlow::Password),
+        Some("authorization_code" | "refresh_token") => Some(OAuthFlow::AuthorizationCode),
+        _ => None,
+    };
+    // Refresh tokens come from the code flow (or a password grant with offline_access).
+    let allowed = |f: OAuthFlow| {
+        state.config.oauth.flows.contains(&f)
+            || (p.get("grant_type").map(String::as_str) == Some("refresh_token")
+                && state.config.oauth.flows.contains(&OAuthFlow::Password))
+    };
+    if let Some(f) = flow
+        && !allowed(f)
+    {
+        return token_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            Some("the application is not allowed to use this grant"),
+        );
+    }
     match p.get("grant_type").map(String::as_str) {
         Some("password") => {
             let scope = p.get("scope").cloned().unwrap_or_else(|| "api".into());

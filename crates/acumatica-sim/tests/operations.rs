@@ -375,3 +375,55 @@ async fn reports_inquiry_forms_filters_on_put_and_lenient_bodies() {
         .unwrap();
     assert_eq!(r.status(), 404);
 }
+
+#[tokio::test]
+async fn a_connected_application_allows_only_its_flows() {
+    let s = acumatica_sim::start(SimConfig {
+        oauth: acumatica_sim::OAuthApp {
+            flows: vec![acumatica_sim::OAuthFlow::AuthorizationCode],
+            ..Default::default()
+        },
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let app = &s.config().oauth;
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = c
+        .post(format!("{}/identity/connect/token", s.base_url()))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "admin"),
+            ("password", "demo"),
+            ("scope", "api"),
+            ("client_id", app.client_id.as_str()),
+            ("client_secret", app.client_secret.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "unauthorized_client");
+    // The implicit flow is refused through the redirect; the code flow is offered.
+    let authorize = |rt: &str| {
+        format!(
+            "{}/identity/connect/authorize?response_type={rt}&client_id={}&redirect_uri=http%3A%2F%2Flocalhost%3A33333%2F&scope=api&state=s1",
+            s.base_url(),
+            app.client_id
+        )
+    };
+    let r = c.get(authorize("token")).send().await.unwrap();
+    assert_eq!(r.status(), 302);
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("error=unauthorized_client")
+    );
+    let r = c.get(authorize("code")).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the sign-in page");
+}
