@@ -274,7 +274,11 @@ fn member<'a>(obj: &Obj<'a>, name: &str, wrapped: bool) -> Result<Option<&'a Raw
     Ok(w.value.filter(|v| v.get() != "null"))
 }
 
-/// Decodes one page of a list response into a batch with `schema` (the projected columns).
+/// Decodes one page of a list response into a batch with `schema` (the projected columns),
+/// in one pass over the bytes: each member is looked up in the plan of the projected columns
+/// and either read straight into its cell (a wrapper's `value` borrowed from the page) or
+/// skipped, so no per-record member map is built. Returns the batch and the number of records
+/// (a detail table's batch has one row per line).
 pub fn decode_page(
     def: &TableDef,
     projection: &[usize],
@@ -282,15 +286,7 @@ pub fn decode_page(
     body: &[u8],
     row_offset: usize,
 ) -> Result<(RecordBatch, usize), DecodeError> {
-    let records: Vec<Obj<'_>> = serde_json::from_slice(body).map_err(|e| {
-        DecodeError::new(
-            def,
-            row_offset,
-            "(page)",
-            format!("the response is not a JSON array of records: {e}"),
-        )
-    })?;
-    decode_records(def, projection, schema, &records, row_offset)
+    decode_rest_page(def, projection, schema, body, row_offset)
 }
 
 /// An OData v4 (or v3) response: `{"value": [rows…], "@odata.nextLink": …}`.
@@ -389,12 +385,24 @@ fn decode_records(
             }
         }
     }
+    let batch = finish_batch(def, schema, builders, rows, row_offset)?;
+    Ok((batch, records.len()))
+}
+
+/// The batch of finished builders (`rows` rows, also when no column is projected).
+fn finish_batch(
+    def: &TableDef,
+    schema: &SchemaRef,
+    builders: Vec<Builder>,
+    rows: usize,
+    row_offset: usize,
+) -> Result<RecordBatch, DecodeError> {
     let arrays: Vec<ArrayRef> = builders
         .into_iter()
         .zip(schema.fields())
         .map(|(b, f)| b.finish(f.data_type()))
         .collect();
-    let batch = if arrays.is_empty() {
+    if arrays.is_empty() {
         RecordBatch::try_new_with_options(
             schema.clone(),
             arrays,
@@ -403,6 +411,567 @@ fn decode_records(
     } else {
         RecordBatch::try_new(schema.clone(), arrays)
     }
-    .map_err(|e| err(row_offset, "(batch)", e.to_string()))?;
-    Ok((batch, records.len()))
+    .map_err(|e| DecodeError::new(def, row_offset, "(batch)", e.to_string()))
+}
+
+// ---------------------------------------------------------------------------------------
+// Streaming decoder of contract REST pages: one pass over the page, no member map per record.
+
+/// What to do with a member of an object.
+#[derive(Debug)]
+enum Action {
+    /// The value goes to these cells (projected columns); `true` = wrapped (`{"value": …}`).
+    Cells(Vec<(usize, bool)>),
+    /// A nested object (a linked entity, the `custom` block, a custom view).
+    Object(Level),
+    /// The detail collection of a detail table: each element is a line.
+    Lines(Level),
+}
+
+/// The members of one object that matter, by name.
+#[derive(Debug, Default)]
+struct Level {
+    members: HashMap<String, Action, std::hash::BuildHasherDefault<KeyHasher>>,
+}
+
+impl Level {
+    fn cell(&mut self, name: &str, slot: usize, wrapped: bool) {
+        // A member cannot be both a value and an object; the first meaning wins.
+        if let Action::Cells(c) = self
+            .members
+            .entry(name.to_string())
+            .or_insert_with(|| Action::Cells(Vec::new()))
+        {
+            c.push((slot, wrapped));
+        }
+    }
+
+    fn object(&mut self, name: &str) -> &mut Level {
+        let a = self
+            .members
+            .entry(name.to_string())
+            .or_insert_with(|| Action::Object(Level::default()));
+        match a {
+            Action::Object(l) | Action::Lines(l) => l,
+            Action::Cells(_) => {
+                *a = Action::Object(Level::default());
+                match a {
+                    Action::Object(l) => l,
+                    _ => unreachable!("just set"),
+                }
+            }
+        }
+    }
+}
+
+/// The plan of a REST table's page: record-level members and, on detail tables, the line's.
+#[derive(Debug)]
+struct Plan {
+    record: Level,
+    /// Slots filled per line (detail tables); the others are filled per record.
+    line_slots: Vec<bool>,
+    slots: usize,
+}
+
+impl Plan {
+    fn new(def: &TableDef, projection: &[usize]) -> Self {
+        let mut record = Level::default();
+        let mut line = Level::default();
+        let mut line_slots = vec![false; projection.len()];
+        for (slot, i) in projection.iter().enumerate() {
+            let source = &def.columns[*i].source;
+            let on_line = def.detail.is_some() && !source.is_parent();
+            line_slots[slot] = on_line;
+            let level = if on_line { &mut line } else { &mut record };
+            match source {
+                ColumnSource::Id | ColumnSource::ParentId => level.cell("id", slot, false),
+                ColumnSource::Field(f) | ColumnSource::ParentField(f) => level.cell(f, slot, true),
+                ColumnSource::Plain(f) => level.cell(f, slot, false),
+                ColumnSource::Linked(l, f) => level.object(l).cell(f, slot, true),
+                ColumnSource::Custom(v, f) => level.object("custom").object(v).cell(f, slot, true),
+            }
+        }
+        if let Some(d) = &def.detail {
+            record.members.insert(d.clone(), Action::Lines(line));
+        }
+        Self {
+            record,
+            line_slots,
+            slots: projection.len(),
+        }
+    }
+}
+
+/// Where a page's cells go while it is read.
+struct Sink<'de> {
+    /// The current record's cells (all slots; line slots unused on detail tables).
+    record: Vec<Option<&'de RawValue>>,
+    /// The current record's lines (detail tables).
+    lines: Vec<Vec<Option<&'de RawValue>>>,
+    /// Records read, and the member being read when the page turned out malformed.
+    records: usize,
+    failed_at: Option<String>,
+    /// Finished rows, appended to the builders record by record.
+    builders: Vec<Builder>,
+    rows: usize,
+    /// A value a builder refused: (row, slot, problem).
+    refused: Option<(usize, usize, String)>,
+}
+
+struct PageSeed<'p, 'de> {
+    plan: &'p Plan,
+    sink: &'p mut Sink<'de>,
+    detail: bool,
+    row_offset: usize,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for PageSeed<'_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for PageSeed<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON array of records")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        loop {
+            self.sink.record.iter_mut().for_each(|c| *c = None);
+            self.sink.lines.clear();
+            let seed = ObjectSeed {
+                level: &self.plan.record,
+                cells: CellsRef::Record,
+                sink: &mut *self.sink,
+            };
+            if seq.next_element_seed(seed)?.is_none() {
+                return Ok(());
+            }
+            self.sink.records += 1;
+            let row = self.row_offset + self.sink.records;
+            if self.sink.refused.is_some() {
+                continue;
+            }
+            if let Err((slot, p)) = self.sink.flush(self.plan, self.detail) {
+                self.sink.refused = Some((row, slot, p));
+            }
+        }
+    }
+}
+
+/// Which cell vector an object's members go to.
+#[derive(Clone, Copy)]
+enum CellsRef {
+    Record,
+    /// The last line of the current record.
+    Line,
+}
+
+struct ObjectSeed<'p, 's, 'de> {
+    level: &'p Level,
+    cells: CellsRef,
+    sink: &'s mut Sink<'de>,
+}
+
+impl<'de> Sink<'de> {
+    fn set(&mut self, cells: CellsRef, slot: usize, v: Option<&'de RawValue>) {
+        match cells {
+            CellsRef::Record => self.record[slot] = v,
+            CellsRef::Line => {
+                if let Some(l) = self.lines.last_mut() {
+                    l[slot] = v;
+                }
+            }
+        }
+    }
+
+    /// Appends the current record's row(s) to the builders; on a refused value, the slot and
+    /// the problem.
+    fn flush(&mut self, plan: &Plan, detail: bool) -> Result<(), (usize, String)> {
+        let append = |b: &mut Builder, v: Option<&RawValue>| match v {
+            None => {
+                b.null();
+                Ok(())
+            }
+            Some(v) => b.append(v),
+        };
+        if !detail {
+            for (slot, b) in self.builders.iter_mut().enumerate() {
+                append(b, self.record[slot]).map_err(|p| (slot, p))?;
+            }
+            self.rows += 1;
+            return Ok(());
+        }
+        for line in &self.lines {
+            for (slot, b) in self.builders.iter_mut().enumerate() {
+                let v = if plan.line_slots[slot] {
+                    line[slot]
+                } else {
+                    self.record[slot]
+                };
+                append(b, v).map_err(|p| (slot, p))?;
+            }
+            self.rows += 1;
+        }
+        Ok(())
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ObjectSeed<'_, '_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ObjectSeed<'_, '_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a record (a JSON object)")
+    }
+
+    /// `null` where an object was expected (a linked entity not returned): all NULL.
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(action) = map.next_key_seed(KeySeed(self.level))? {
+            match action {
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+                Some((name, Action::Cells(cells))) => {
+                    let wrapped = cells.first().is_some_and(|c| c.1);
+                    let v = if wrapped {
+                        map.next_value_seed(WrapperSeed).inspect_err(|_| {
+                            self.sink.failed_at = Some(name.to_string());
+                        })?
+                    } else {
+                        let raw: &'de RawValue = map.next_value()?;
+                        (raw.get() != "null").then_some(raw)
+                    };
+                    for (slot, _) in cells {
+                        self.sink.set(self.cells, *slot, v);
+                    }
+                }
+                Some((_, Action::Object(level))) => map.next_value_seed(ObjectSeed {
+                    level,
+                    cells: self.cells,
+                    sink: &mut *self.sink,
+                })?,
+                Some((name, Action::Lines(level))) => map
+                    .next_value_seed(LinesSeed {
+                        level,
+                        sink: &mut *self.sink,
+                    })
+                    .inspect_err(|_| {
+                        if self.sink.failed_at.is_none() {
+                            self.sink.failed_at = Some(name.to_string());
+                        }
+                    })?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads a member name and finds what to do with it (`None`: skip the value).
+struct KeySeed<'p>(&'p Level);
+
+impl<'de, 'p> serde::de::DeserializeSeed<'de> for KeySeed<'p> {
+    type Value = Option<(&'p str, &'p Action)>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de, 'p> serde::de::Visitor<'de> for KeySeed<'p> {
+    type Value = Option<(&'p str, &'p Action)>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(self
+            .0
+            .members
+            .get_key_value(v)
+            .map(|(k, a)| (k.as_str(), a)))
+    }
+}
+
+/// `{"value": X}` → X (`{}`, `null` and `{"value": null}` → NULL); other members ignored.
+struct WrapperSeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for WrapperSeed {
+    type Value = Option<&'de RawValue>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for WrapperSeed {
+    type Value = Option<&'de RawValue>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a {\"value\": …} wrapper")
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = None;
+        while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if k == "value" {
+                let raw: &'de RawValue = map.next_value()?;
+                out = (raw.get() != "null").then_some(raw);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A detail collection: each element is a line, read into a fresh line of cells.
+struct LinesSeed<'p, 's, 'de> {
+    level: &'p Level,
+    sink: &'s mut Sink<'de>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for LinesSeed<'_, '_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for LinesSeed<'_, '_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of detail rows")
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        loop {
+            let n = self.sink.record.len();
+            self.sink.lines.push(vec![None; n]);
+            let seed = ObjectSeed {
+                level: self.level,
+                cells: CellsRef::Line,
+                sink: &mut *self.sink,
+            };
+            if seq.next_element_seed(seed)?.is_none() {
+                self.sink.lines.pop();
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Decodes one page of a contract REST list response in a single pass.
+fn decode_rest_page(
+    def: &TableDef,
+    projection: &[usize],
+    schema: &SchemaRef,
+    body: &[u8],
+    row_offset: usize,
+) -> Result<(RecordBatch, usize), DecodeError> {
+    let plan = Plan::new(def, projection);
+    let columns: Vec<_> = projection.iter().map(|i| &def.columns[*i]).collect();
+    let mut sink = Sink {
+        record: vec![None; plan.slots],
+        lines: Vec::new(),
+        records: 0,
+        failed_at: None,
+        builders: columns.iter().map(|c| Builder::new(c.wrapper)).collect(),
+        rows: 0,
+        refused: None,
+    };
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let parsed = serde::de::DeserializeSeed::deserialize(
+        PageSeed {
+            plan: &plan,
+            sink: &mut sink,
+            detail: def.detail.is_some(),
+            row_offset,
+        },
+        &mut de,
+    )
+    .and_then(|()| de.end());
+    if let Err(e) = parsed {
+        let row = row_offset + sink.records + 1;
+        return Err(match sink.failed_at {
+            Some(field) => DecodeError::new(def, row, &field, e.to_string()),
+            None => DecodeError::new(
+                def,
+                row_offset,
+                "(page)",
+                format!("the response is not a JSON array of records: {e}"),
+            ),
+        });
+    }
+    if let Some((row, slot, problem)) = sink.refused {
+        return Err(DecodeError::new(def, row, &columns[slot].name, problem));
+    }
+    finish_batch(def, schema, sink.builders, sink.rows, row_offset).map(|b| (b, sink.records))
+}
+
+#[cfg(test)]
+mod tests {
+    use acumatica_client::metadata::{CustomField, EndpointSchema, WrapperType};
+    use datafusion::arrow::util::pretty::pretty_format_batches;
+
+    use super::*;
+
+    fn table(entity: &str, detail: Option<&str>) -> TableDef {
+        let s = EndpointSchema::bundled("Default", "24.200.001").unwrap();
+        let e = s.entity(entity).unwrap();
+        match detail {
+            None => TableDef::entity_with_links(e, &s),
+            Some(d) => {
+                let target = match &e.fields.iter().find(|f| f.name == d).unwrap().kind {
+                    acumatica_client::metadata::FieldKind::Detail(t) => t.clone(),
+                    _ => unreachable!(),
+                };
+                TableDef::detail(e, d, s.entity(&target).unwrap())
+            }
+        }
+    }
+
+    fn decode(def: &TableDef, cols: &[&str], body: &str) -> Result<String, DecodeError> {
+        let projection: Vec<usize> = cols
+            .iter()
+            .map(|c| def.columns.iter().position(|x| x.name == *c).unwrap())
+            .collect();
+        let schema = Arc::new(def.schema.project(&projection).unwrap());
+        let (batch, _) = decode_page(def, &projection, &schema, body.as_bytes(), 0)?;
+        Ok(pretty_format_batches(&[batch]).unwrap().to_string())
+    }
+
+    #[test]
+    fn tolerant_of_the_real_shapes() {
+        let def = table("SalesOrder", None).with_custom(&[CustomField {
+            path: vec![],
+            view: "Document".into(),
+            field: "AttributePRODUCT".into(),
+            kind: WrapperType::String,
+        }]);
+        let body = r#"[
+          {"id":"a","rowNumber":1,"note":null,"OrderNbr":{"value":"SO1"},"OrderTotal":{"value":30.0000},
+           "Date":{"value":"2024-01-31T23:30:00+02:00"},"Hold":{},"Unknown":{"value":[1,{"x":2}]},
+           "ShipToContact":{"id":"c","Email":{"value":"a\"b@x"}},
+           "custom":{"Document":{"AttributePRODUCT":{"type":"CustomStringField","value":"Jam"}}},"_links":{}},
+          {"id":"b","OrderNbr":{"value":"SO2"},"OrderTotal":{"value":-0.5},"Date":{"value":null},
+           "ShipToContact":null,"custom":{}},
+          {"id":"c","Ord\u0065rNbr":{"value":"SO3"}}
+        ]"#;
+        let out = decode(
+            &def,
+            &[
+                "id",
+                "OrderNbr",
+                "OrderTotal",
+                "Date",
+                "Hold",
+                "ShipToContact_Email",
+                "cf_Document_AttributePRODUCT",
+            ],
+            body,
+        )
+        .unwrap();
+        assert!(
+            out.contains("| a  | SO1      | 30.00000000 | 2024-01-31T21:30:00Z |      | a\"b@x"),
+            "{out}"
+        );
+        assert!(out.contains("| Jam"), "{out}");
+        assert!(out.contains("| b  | SO2      | -0.50000000 |"), "{out}");
+        assert!(
+            out.contains("| c  | SO3      |"),
+            "escaped member names: {out}"
+        );
+    }
+
+    #[test]
+    fn detail_lines_carry_their_parents_cells() {
+        let def = table("SalesOrder", Some("Details"));
+        let body = r#"[
+          {"id":"p1","OrderType":{"value":"SO"},"Details":[
+              {"id":"l1","InventoryID":{"value":"A"},"OrderQty":{"value":1.5}},
+              {"id":"l2","InventoryID":{}}],"OrderNbr":{"value":"SO1"}},
+          {"id":"p2","OrderType":{"value":"SO"},"OrderNbr":{"value":"SO2"},"Details":[]},
+          {"id":"p3","OrderType":{"value":"SO"},"OrderNbr":{"value":"SO3"}}
+        ]"#;
+        let projection: Vec<usize> = ["OrderType", "OrderNbr", "InventoryID", "OrderQty"]
+            .iter()
+            .map(|c| def.columns.iter().position(|x| x.name == *c).unwrap())
+            .collect();
+        let schema = Arc::new(def.schema.project(&projection).unwrap());
+        let (batch, records) = decode_page(&def, &projection, &schema, body.as_bytes(), 0).unwrap();
+        assert_eq!((batch.num_rows(), records), (2, 3));
+        let out = pretty_format_batches(&[batch]).unwrap().to_string();
+        assert!(
+            out.contains("| SO        | SO1      | A           | 1.50000000 |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| SO        | SO1      |             |            |"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_row_and_field() {
+        let def = table("Customer", None);
+        let e = decode(
+            &def,
+            &["CustomerID", "CreditLimit"],
+            r#"[{"CustomerID":{"value":"C1"}},{"CustomerID":{"value":"C2"},"CreditLimit":{"value":"lots"}}]"#,
+        )
+        .unwrap_err();
+        assert_eq!((e.row, e.field.as_str()), (2, "CreditLimit"), "{e}");
+        let e = decode(&def, &["CustomerID"], r#"[{"CustomerID":"C1"}]"#).unwrap_err();
+        assert_eq!((e.row, e.field.as_str()), (1, "CustomerID"), "{e}");
+        let e = decode(
+            &def,
+            &["CustomerID"],
+            r#"{"message":"An error has occurred."}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "(page)");
+        assert!(
+            decode(
+                &def,
+                &["CustomerID"],
+                "[{\"CustomerID\":{\"value\":\"C1\"}}] trailing"
+            )
+            .is_err()
+        );
+        let schema = Arc::new(def.schema.project(&[]).unwrap());
+        let (batch, n) = decode_page(&def, &[], &schema, b"[{},{}]", 0).unwrap();
+        assert_eq!(
+            (batch.num_rows(), n),
+            (2, 2),
+            "COUNT(*) needs rows without columns"
+        );
+    }
 }
