@@ -2087,3 +2087,464 @@ fn compare(a: Option<&V>, b: Option<&V>) -> std::cmp::Ordering {
         _ => Ordering::Equal,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DATA: Data = Data { seed: 42, scale: 1 };
+
+    fn get(
+        feed: Feed,
+        segment: &str,
+        query: &[(&str, &str)],
+    ) -> Result<serde_json::Value, (u16, String)> {
+        let params = query
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        query_json(feed, segment, &params)
+    }
+
+    fn query_json(
+        feed: Feed,
+        segment: &str,
+        params: &HashMap<String, String>,
+    ) -> Result<serde_json::Value, (u16, String)> {
+        match query(
+            &DATA,
+            feed,
+            segment,
+            params,
+            "http://x/t/Company/api/odata/gi",
+        ) {
+            Ok(body) => Ok(serde_json::from_str(&body).expect("valid JSON")),
+            Err(ODataError(status, body)) => Err((status, body)),
+        }
+    }
+
+    fn str_arg(s: &str) -> Arg {
+        Arg::Value(V::Str(s.into()))
+    }
+
+    #[test]
+    fn segments_decode_and_read_keys_parameters_and_aliases() {
+        let s = parse_segment("Customer%20Contacts").unwrap();
+        assert_eq!((s.name.as_str(), s.args), ("Customer Contacts", None));
+        let s = parse_segment("SOOrder(OrderType='SO',OrderNbr='000058')").unwrap();
+        assert_eq!(s.name, "SOOrder");
+        assert_eq!(
+            s.args.unwrap(),
+            vec![
+                (Some("OrderType".into()), str_arg("SO")),
+                (Some("OrderNbr".into()), str_arg("000058")),
+            ]
+        );
+        let s = parse_segment("InventoryItem(41)").unwrap();
+        assert_eq!(s.args.unwrap(), vec![(None, Arg::Value(V::Int(41)))]);
+        let s = parse_segment("ItemAvailabilityData_WithParameters(InventoryID=%40P1)").unwrap();
+        assert_eq!(
+            s.args.unwrap(),
+            vec![(Some("InventoryID".into()), Arg::Alias("@p1".into()))]
+        );
+        // Quotes double inside literals; commas and '=' inside them do not split.
+        let s = parse_segment("X_WithParameters(Name='O''Brien, a=b',Amount=1.50)").unwrap();
+        assert_eq!(
+            s.args.unwrap(),
+            vec![
+                (Some("Name".into()), str_arg("O'Brien, a=b")),
+                (Some("Amount".into()), Arg::Value(V::Dec(150, 2))),
+            ]
+        );
+        assert!(parse_segment("SOOrder(OrderType='SO'").is_err());
+        assert!(parse_segment("SOOrder(OrderType=SO)").is_err());
+    }
+
+    #[test]
+    fn expand_lists_split_only_at_the_top_level_and_nest_with_semicolons() {
+        let e = parse_expand(
+            "ContactByDefBillContactID($select=Email,Phone1),AddressByDefAddressID($select=AddressLine1,City)",
+        )
+        .unwrap();
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].nav, "ContactByDefBillContactID");
+        assert_eq!(e[0].select.as_deref().unwrap(), ["Email", "Phone1"]);
+        assert_eq!(e[1].select.as_deref().unwrap(), ["AddressLine1", "City"]);
+        let e = parse_expand(
+            "INSiteStatusCollection($select=QtyOnHand;$filter=QtyOnHand gt 1;$top=1;$expand=INSiteBySiteID($select=SiteCD)),INItemClassByItemClassID",
+        )
+        .unwrap();
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].filter.as_deref(), Some("QtyOnHand gt 1"));
+        assert_eq!(e[0].top, Some(1));
+        assert_eq!(e[0].expand[0].nav, "INSiteBySiteID");
+        assert_eq!(e[0].expand[0].select.as_deref().unwrap(), ["SiteCD"]);
+        assert_eq!(expand_depth(&e), 2);
+        assert_eq!(
+            expand_depth(&parse_expand("A($expand=B($expand=C($expand=D)))").unwrap()),
+            4
+        );
+        assert!(
+            parse_expand("A($levels=2)")
+                .unwrap_err()
+                .contains("$levels")
+        );
+        assert!(parse_expand("A($select=B").is_err());
+    }
+
+    #[test]
+    fn aliases_are_found_alone_or_glued_to_the_option_before() {
+        let params: HashMap<String, String> = [
+            ("$top".to_string(), "5&@P2='b'".to_string()),
+            ("@1".to_string(), "'a'".to_string()),
+        ]
+        .into();
+        let (options, aliases) = split_aliases(&params);
+        assert_eq!(options.get("$top").map(String::as_str), Some("5"));
+        assert_eq!(aliases.get("@1").map(String::as_str), Some("'a'"));
+        assert_eq!(aliases.get("@p2").map(String::as_str), Some("'b'"));
+    }
+
+    #[test]
+    fn bare_dates_outside_literals_only() {
+        let may1 = 1_714_521_600;
+        assert_eq!(bare_dates("LastModifiedOn gt 2024-05-01"), [may1]);
+        assert_eq!(
+            bare_dates("A eq 2024-05-01 and B eq 2024-05-01T10:00:00Z"),
+            [may1]
+        );
+        assert!(bare_dates("Descr eq '2024-05-01'").is_empty());
+    }
+
+    #[test]
+    fn inquiry_parameters_filter_rows() {
+        let all = get(Feed::GiV4, "ItemAvailabilityData", &[]).unwrap();
+        assert_eq!(
+            all["value"].as_array().unwrap().len(),
+            DATA.count(Entity::StockItem)
+        );
+        let one = get(
+            Feed::GiV4,
+            "ItemAvailabilityData_WithParameters(InventoryID='ITEM00005')",
+            &[],
+        )
+        .unwrap();
+        let rows = one["value"].as_array().unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0]["InventoryID"], "ITEM00005");
+        // The quantities are InventoryOnHand's, summed over the warehouses.
+        let per_wh = get(
+            Feed::GiV4,
+            "InventoryOnHand",
+            &[("$filter", "InventoryID eq 'ITEM00005'")],
+        )
+        .unwrap();
+        let sum: f64 = per_wh["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["QtyOnHand"].as_f64().unwrap())
+            .sum();
+        assert_eq!(rows[0]["QtyOnHand"].as_f64().unwrap(), sum);
+        // Alias form, and an alias glued to the option before it.
+        let aliased = get(
+            Feed::GiV4,
+            "ItemAvailabilityData_WithParameters(InventoryID=@1)",
+            &[("@1", "'ITEM00005'")],
+        )
+        .unwrap();
+        assert_eq!(aliased["value"], one["value"]);
+        let glued = get(
+            Feed::GiV4,
+            "ItemAvailabilityData_WithParameters(InventoryID=@1)",
+            &[("$select", "InventoryID&@1='ITEM00007'")],
+        )
+        .unwrap();
+        assert_eq!(
+            glued["value"],
+            serde_json::json!([{"InventoryID": "ITEM00007"}])
+        );
+        // Without arguments: every row.
+        let none = get(Feed::GiV4, "ItemAvailabilityData_WithParameters()", &[]).unwrap();
+        assert_eq!(none["value"], all["value"]);
+        for (segment, status, text) in [
+            (
+                "ItemAvailabilityData_WithParameters(Warehouse='MAIN')",
+                400,
+                "no parameter named 'Warehouse'",
+            ),
+            (
+                "ItemAvailabilityData_WithParameters(InventoryID=@9)",
+                400,
+                "'@9'",
+            ),
+            (
+                "ItemAvailabilityData_WithParameters('ITEM00005')",
+                400,
+                "named",
+            ),
+            (
+                "CustomerBalance_WithParameters(X='1')",
+                404,
+                "CustomerBalance_WithParameters",
+            ),
+            ("CustomerBalance('C000001')", 400, "no key lookup"),
+        ] {
+            let (st, body) = get(Feed::GiV4, segment, &[]).unwrap_err();
+            assert_eq!(st, status, "{segment}: {body}");
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert!(
+                v["error"]["message"].as_str().unwrap().contains(text),
+                "{segment}: {body}"
+            );
+        }
+        // The legacy v3 envelope for errors.
+        let (_, body) = get(
+            Feed::GiV3,
+            "ItemAvailabilityData_WithParameters(Bad=1)",
+            &[],
+        )
+        .unwrap_err();
+        assert!(body.contains("odata.error"), "{body}");
+    }
+
+    #[test]
+    fn metadata_declares_functions_navigation_and_spaced_set_names() {
+        let gi = metadata(Feed::GiV4);
+        assert!(gi.contains(
+            "<EntitySet Name=\"Customer Contacts\" EntityType=\"GI.CustomerContacts\"/>"
+        ));
+        assert!(gi.contains(
+            "<EntitySet Name=\"Modified Stock Items\" EntityType=\"GI.ModifiedStockItems\"/>"
+        ));
+        assert!(gi.contains(
+            "<Function Name=\"ItemAvailabilityData_WithParameters\"><Parameter Name=\"InventoryID\" Type=\"Edm.String\"/><ReturnType Type=\"Collection(GI.ItemAvailabilityData)\"/></Function>"
+        ));
+        assert!(gi.contains(
+            "<FunctionImport Name=\"ItemAvailabilityData_WithParameters\" Function=\"GI.ItemAvailabilityData_WithParameters\" EntitySet=\"ItemAvailabilityData\"/>"
+        ));
+        assert!(
+            metadata(Feed::GiV3)
+                .contains("<FunctionImport Name=\"ItemAvailabilityData_WithParameters\"")
+        );
+        let dac = metadata(Feed::Dac);
+        assert!(dac.contains("<NavigationProperty Name=\"ContactByDefBillContactID\" Type=\"PX.Api.Contact\"><ReferentialConstraint Property=\"DefBillContactID\" ReferencedProperty=\"ContactID\"/></NavigationProperty>"));
+        assert!(dac.contains("<NavigationProperty Name=\"INSiteStatusCollection\" Type=\"Collection(PX.Api.INSiteStatus)\"/>"));
+        assert!(dac.contains(
+            "<EntitySet Name=\"PX_Objects_IN_INSiteStatus\" EntityType=\"PX.Api.INSiteStatus\">"
+        ));
+        // Every navigation leads to a DAC of the feed.
+        for s in DACS {
+            for n in s.navigation {
+                assert_eq!(target(n).name, n.target, "{}.{}", s.name, n.name);
+                for (from, to) in n.on {
+                    assert!(
+                        s.column(from).is_some() && target(n).column(to).is_some(),
+                        "{}.{}",
+                        s.name,
+                        n.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dac_key_lookup_returns_one_entity_or_404() {
+        let dac = |segment: &str, q: &[(&str, &str)]| get(Feed::Dac, segment, q);
+        let o = dac(
+            "SOOrder(OrderType='SO',OrderNbr='SO000058')",
+            &[
+                ("$select", "OrderNbr,Status"),
+                ("$expand", "SOLineCollection($select=LineNbr)"),
+            ],
+        )
+        .unwrap();
+        assert!(
+            o["@odata.context"]
+                .as_str()
+                .unwrap()
+                .ends_with("$metadata#SOOrder/$entity")
+        );
+        assert_eq!(o["OrderNbr"], "SO000058");
+        let lines = o["SOLineCollection"].as_array().unwrap();
+        assert!(!lines.is_empty());
+        assert_eq!(lines[0], serde_json::json!({"LineNbr": 1}));
+        // Key order in the URL does not matter; a single key may be positional.
+        let same = dac(
+            "PX_Objects_SO_SOOrder(OrderNbr='SO000058',OrderType='SO')",
+            &[("$select", "OrderNbr,Status")],
+        )
+        .unwrap();
+        assert_eq!(same["Status"], o["Status"]);
+        let item = dac("InventoryItem(41)", &[]).unwrap();
+        assert_eq!(item["InventoryCD"].as_str().unwrap().trim(), "ITEM00041");
+        for segment in [
+            "SOOrder(OrderType='SO',OrderNbr='000058')",
+            "InventoryItem(0)",
+            "Customer(99999)",
+        ] {
+            let (st, body) = dac(segment, &[]).unwrap_err();
+            assert_eq!(st, 404, "{segment}: {body}");
+            assert!(body.contains("\"error\""), "{body}");
+        }
+        let (st, _) = dac("SOOrder(OrderType='SO')", &[]).unwrap_err();
+        assert_eq!(st, 400);
+    }
+
+    #[test]
+    fn expand_writes_objects_arrays_and_nulls_to_depth_three() {
+        let v = get(
+            Feed::Dac,
+            "SOLine",
+            &[
+                ("$top", "2"),
+                ("$select", "OrderNbr,LineNbr"),
+                ("$expand", "InventoryItemByInventoryID($select=InventoryCD;$expand=INSiteStatusCollection($select=SiteID;$expand=INSiteBySiteID($select=SiteCD)))"),
+            ],
+        )
+        .unwrap();
+        let first = &v["value"][0];
+        let item = &first["InventoryItemByInventoryID"];
+        assert!(item["InventoryCD"].is_string());
+        let statuses = item["INSiteStatusCollection"].as_array().unwrap();
+        assert_eq!(statuses.len(), SITES.len());
+        assert_eq!(
+            statuses[0]["INSiteBySiteID"]["SiteCD"]
+                .as_str()
+                .unwrap()
+                .trim(),
+            "MAIN"
+        );
+        let (st, body) = get(
+            Feed::Dac,
+            "SOLine",
+            &[("$expand", "SOOrderByOrderNbr($expand=SOLineCollection($expand=InventoryItemByInventoryID($expand=INSiteByDfltSiteID)))")],
+        )
+        .unwrap_err();
+        assert_eq!(st, 400);
+        assert!(body.contains("too deep"), "{body}");
+        let (st, body) = get(
+            Feed::Dac,
+            "Customer",
+            &[("$expand", "AddressByDefAddressID($select=Nope)")],
+        )
+        .unwrap_err();
+        assert_eq!(st, 400);
+        assert!(body.contains("'Nope' on type 'PX.Api.Address'"), "{body}");
+        // A nested $filter that leaves the 1:1 entity out writes null.
+        let v = get(
+            Feed::Dac,
+            "Customer",
+            &[
+                ("$top", "1"),
+                ("$select", "AcctCD"),
+                (
+                    "$expand",
+                    "AddressByDefAddressID($filter=City eq 'Nowhere')",
+                ),
+            ],
+        )
+        .unwrap();
+        assert!(v["value"][0]["AddressByDefAddressID"].is_null());
+    }
+
+    #[test]
+    fn dac_rows_agree_with_the_contract_entities() {
+        // The customer's address is the one its orders ship to; its billing contact carries
+        // the customer's e-mail.
+        for i in [0, 7, 999] {
+            let order = DATA.record(Entity::SalesOrder, i, false);
+            let c = customer_index(&field(&order, "CustomerID")).unwrap();
+            let ship = &order
+                .linked
+                .iter()
+                .find(|(n, _)| *n == "ShipToAddress")
+                .unwrap()
+                .1;
+            let a = address(c);
+            for (dac, rest) in [
+                ("AddressLine1", "AddressLine1"),
+                ("City", "City"),
+                ("State", "State"),
+                ("PostalCode", "PostalCode"),
+                ("CountryID", "Country"),
+            ] {
+                assert_eq!(a.get(dac), ship.get(rest), "{dac} of customer {c}");
+            }
+            let contact = &order
+                .linked
+                .iter()
+                .find(|(n, _)| *n == "ShipToContact")
+                .unwrap()
+                .1;
+            assert_eq!(
+                account_contact(&DATA, c).get("Phone1"),
+                contact.get("Phone1")
+            );
+            let customer = DATA.record(Entity::Customer, c, false);
+            assert_eq!(
+                account_contact(&DATA, c).get("EMail"),
+                customer.get("Email")
+            );
+            assert_eq!(
+                so_order(&DATA, i).get("CustomerID"),
+                Some(&V::Int(baccount_id(c)))
+            );
+        }
+        // Key lookups find what a scan finds.
+        for name in ["Contact", "Customer", "INSiteStatus", "Address"] {
+            let set = Feed::Dac.find(name).unwrap();
+            for r in rows(&DATA, Feed::Dac, set).step_by(97) {
+                let keys: Vec<V> = set.keys.iter().map(|k| field(&r, k)).collect();
+                assert_eq!(
+                    by_key(&DATA, set, &keys).map(|x| x.fields),
+                    Some(r.fields),
+                    "{name}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn bare_date_equality_matches_the_day() {
+        let item = inventory_item(&DATA, 3);
+        let Some(V::Time(t)) = item.get("LastModifiedDateTime").cloned() else {
+            panic!()
+        };
+        let day = chrono::DateTime::from_timestamp(t, 0)
+            .unwrap()
+            .format("%Y-%m-%d")
+            .to_string();
+        let v = get(
+            Feed::Dac,
+            "InventoryItem",
+            &[
+                ("$filter", &format!("LastModifiedDateTime eq {day}")),
+                ("$select", "InventoryID"),
+            ],
+        )
+        .unwrap();
+        assert!(
+            v["value"]
+                .as_array()
+                .unwrap()
+                .contains(&serde_json::json!({"InventoryID": 4}))
+        );
+        let v = get(
+            Feed::Dac,
+            "InventoryItem",
+            &[
+                ("$filter", &format!("LastModifiedDateTime ne {day}")),
+                ("$select", "InventoryID"),
+            ],
+        )
+        .unwrap();
+        assert!(
+            !v["value"]
+                .as_array()
+                .unwrap()
+                .contains(&serde_json::json!({"InventoryID": 4}))
+        );
+    }
+}
