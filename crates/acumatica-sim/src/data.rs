@@ -830,6 +830,11 @@ impl Data {
     }
 }
 
+/// The (city, state) of customer `c` (its index), as its ship-to addresses show it.
+pub fn customer_city(c: usize) -> (&'static str, &'static str) {
+    CITIES[c % CITIES.len()]
+}
+
 const CITIES: &[(&str, &str)] = &[
     ("Seattle", "WA"),
     ("Portland", "OR"),
