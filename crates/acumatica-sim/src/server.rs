@@ -369,7 +369,12 @@ fn params(query: &str) -> HashMap<String, String> {
     let mut current: Option<(String, String)> = None;
     for part in query.split('&') {
         match part.split_once('=') {
-            Some((k, v)) if k.starts_with('$') || k.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            // `$option`, a plain name, or an OData parameter alias (`@1`).
+            Some((k, v))
+                if k.starts_with('$')
+                    || k.starts_with('@')
+                    || k.chars().all(|c| c.is_ascii_alphanumeric()) =>
+            {
                 if let Some((k0, v0)) = current.take() {
                     out.insert(k0, v0);
                 }
@@ -640,7 +645,9 @@ async fn route(
             login(state, headers, body)
         }
         (&Method::POST, ["entity", "auth", "logout"]) => logout(state, headers),
-        (&Method::GET, ["t", tenant, "api", "odata", kind, rest @ ..]) => {
+        (&Method::GET, ["t", tenant, "api", odata_seg, kind, rest @ ..])
+            if odata_seg.eq_ignore_ascii_case("odata") =>
+        {
             let feed = match kind.to_ascii_lowercase().as_str() {
                 "gi" => odata::Feed::GiV4,
                 "dac" => odata::Feed::Dac,
@@ -648,7 +655,9 @@ async fn route(
             };
             odata_request(state, feed, tenant, rest, query, headers).await
         }
-        (&Method::GET, ["odata", tenant, rest @ ..]) => {
+        (&Method::GET, [odata_seg, tenant, rest @ ..])
+            if odata_seg.eq_ignore_ascii_case("odata") =>
+        {
             odata_request(state, odata::Feed::GiV3, tenant, rest, query, headers).await
         }
         (method, ["entity", endpoint, version, rest @ ..])

@@ -190,11 +190,12 @@ async fn i300_collection_runs_against_the_simulator() {
         let url = swap(&r.url)
             .replace(
                 "{{EndpointURLGI}}",
-                &format!("{base}/t/{}/api/odata/gi", config.tenant),
+                // The collection's own spelling of the path.
+                &format!("{base}/t/{}/api/OData/GI", config.tenant),
             )
             .replace(
                 "{{EndpointURLDAC}}",
-                &format!("{base}/t/{}/api/odata/dac", config.tenant),
+                &format!("{base}/t/{}/api/OData/DAC", config.tenant),
             )
             .replace("{{currentDate}}", &day);
         assert!(!url.contains("{{"), "unsubstituted variable in {url}");
@@ -324,6 +325,13 @@ async fn parameters_aliases_and_key_lookups_over_http() {
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["value"].as_array().unwrap().len(), 1);
     assert_eq!(v["value"][0]["InventoryID"], "ITEM00003");
+    // … and on its own.
+    let (st, v) = get(format!(
+        "{gi}/ItemAvailabilityData_WithParameters(InventoryID=@1)?@1='ITEM00004'"
+    ))
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["value"][0]["InventoryID"], "ITEM00004");
     let (st, v) = get(format!(
         "{gi}/ItemAvailabilityData_WithParameters(Warehouse='MAIN')"
     ))
