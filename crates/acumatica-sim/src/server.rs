@@ -569,6 +569,29 @@ async fn odata_request(
     r
 }
 
+/// A contract API request's caller (401 or the login limit otherwise), then its turn in the
+/// licence's queue: the held core and a fault to apply to the response.
+async fn signed_in_and_admitted<'a>(
+    state: &'a State,
+    headers: &HeaderMap,
+) -> Result<(Core<'a>, Option<Fault>), Response> {
+    let caller = match state.caller(headers) {
+        Ok(c) => c,
+        Err(Denied::NotSignedIn) => return Err(not_logged_in()),
+        Err(Denied::LoginLimit) => return Err(login_limit()),
+    };
+    admit(state, Some(&caller)).await
+}
+
+/// The response as sent: cut short when the drawn fault is a dropped connection.
+async fn with_fault(r: Response, fault: Option<Fault>) -> Response {
+    if matches!(fault, Some(Fault::Drop)) {
+        dropped(r).await
+    } else {
+        r
+    }
+}
+
 /// A response whose connection drops halfway through the body.
 async fn dropped(r: Response) -> Response {
     let (parts, body) = r.into_parts();
@@ -665,20 +688,11 @@ async fn route(
                 && endpoint.eq_ignore_ascii_case("Report")
                 && *version == "0001" =>
         {
-            let caller = match state.caller(headers) {
-                Ok(c) => Some(c),
-                Err(Denied::NotSignedIn) => return not_logged_in(),
-                Err(Denied::LoginLimit) => return login_limit(),
-            };
-            let (_core, fault) = match admit(state, caller.as_ref()).await {
+            let (_core, fault) = match signed_in_and_admitted(state, headers).await {
                 Ok(x) => x,
                 Err(r) => return r,
             };
-            let r = report_request(state, method, rest, headers, body);
-            if matches!(fault, Some(Fault::Drop)) {
-                return dropped(r).await;
-            }
-            r
+            with_fault(report_request(state, method, rest, headers, body), fault).await
         }
         (method, ["entity", endpoint, version, rest @ ..]) if !rest.is_empty() => {
             let Some(ep) = state
@@ -692,20 +706,15 @@ async fn route(
                     None,
                 );
             };
-            let caller = match state.caller(headers) {
-                Ok(c) => Some(c),
-                Err(Denied::NotSignedIn) => return not_logged_in(),
-                Err(Denied::LoginLimit) => return login_limit(),
-            };
-            let (_core, fault) = match admit(state, caller.as_ref()).await {
+            let (_core, fault) = match signed_in_and_admitted(state, headers).await {
                 Ok(x) => x,
                 Err(r) => return r,
             };
-            let r = entity_request(state, ep, method, rest, query, headers, body).await;
-            if matches!(fault, Some(Fault::Drop)) {
-                return dropped(r).await;
-            }
-            r
+            with_fault(
+                entity_request(state, ep, method, rest, query, headers, body).await,
+                fault,
+            )
+            .await
         }
         _ => http_error(
             StatusCode::NOT_FOUND,
