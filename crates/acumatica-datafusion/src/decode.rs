@@ -431,7 +431,8 @@ enum Action {
 /// The members of one object that matter, by name.
 #[derive(Debug, Default)]
 struct Level {
-    members: HashMap<String, Action, std::hash::BuildHasherDefault<KeyHasher>>,
+    /// By the name's bytes: serde_json hands map keys over as raw bytes without a UTF-8 check.
+    members: HashMap<Box<[u8]>, Action, std::hash::BuildHasherDefault<KeyHasher>>,
 }
 
 impl Level {
@@ -439,7 +440,7 @@ impl Level {
         // A member cannot be both a value and an object; the first meaning wins.
         if let Action::Cells(c) = self
             .members
-            .entry(name.to_string())
+            .entry(name.as_bytes().into())
             .or_insert_with(|| Action::Cells(Vec::new()))
         {
             c.push((slot, wrapped));
@@ -449,7 +450,7 @@ impl Level {
     fn object(&mut self, name: &str) -> &mut Level {
         let a = self
             .members
-            .entry(name.to_string())
+            .entry(name.as_bytes().into())
             .or_insert_with(|| Action::Object(Level::default()));
         match a {
             Action::Object(l) | Action::Lines(l) => l,
@@ -492,7 +493,9 @@ impl Plan {
             }
         }
         if let Some(d) = &def.detail {
-            record.members.insert(d.clone(), Action::Lines(line));
+            record
+                .members
+                .insert(d.as_bytes().into(), Action::Lines(line));
         }
         Self {
             record,
@@ -652,7 +655,7 @@ impl<'de> serde::de::Visitor<'de> for ObjectSeed<'_, '_, 'de> {
                     let wrapped = cells.first().is_some_and(|c| c.1);
                     let v = if wrapped {
                         map.next_value_seed(WrapperSeed).inspect_err(|_| {
-                            self.sink.failed_at = Some(name.to_string());
+                            self.sink.failed_at = Some(String::from_utf8_lossy(name).into_owned());
                         })?
                     } else {
                         let raw: &'de RawValue = map.next_value()?;
@@ -674,7 +677,7 @@ impl<'de> serde::de::Visitor<'de> for ObjectSeed<'_, '_, 'de> {
                     })
                     .inspect_err(|_| {
                         if self.sink.failed_at.is_none() {
-                            self.sink.failed_at = Some(name.to_string());
+                            self.sink.failed_at = Some(String::from_utf8_lossy(name).into_owned());
                         }
                     })?,
             }
@@ -687,26 +690,53 @@ impl<'de> serde::de::Visitor<'de> for ObjectSeed<'_, '_, 'de> {
 struct KeySeed<'p>(&'p Level);
 
 impl<'de, 'p> serde::de::DeserializeSeed<'de> for KeySeed<'p> {
-    type Value = Option<(&'p str, &'p Action)>;
+    type Value = Option<(&'p [u8], &'p Action)>;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(self)
+        d.deserialize_bytes(self)
     }
 }
 
 impl<'de, 'p> serde::de::Visitor<'de> for KeySeed<'p> {
-    type Value = Option<(&'p str, &'p Action)>;
+    type Value = Option<(&'p [u8], &'p Action)>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a member name")
     }
 
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+        Ok(self.0.members.get_key_value(v).map(|(k, a)| (&**k, a)))
+    }
+
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(self
-            .0
-            .members
-            .get_key_value(v)
-            .map(|(k, a)| (k.as_str(), a)))
+        self.visit_bytes(v.as_bytes())
+    }
+}
+
+/// Whether a member name is `value` (as raw bytes: no UTF-8 check, no allocation).
+struct IsValue;
+
+impl<'de> serde::de::DeserializeSeed<'de> for IsValue {
+    type Value = bool;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_bytes(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for IsValue {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<bool, E> {
+        Ok(v == b"value")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<bool, E> {
+        Ok(v == "value")
     }
 }
 
@@ -734,8 +764,8 @@ impl<'de> serde::de::Visitor<'de> for WrapperSeed {
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut out = None;
-        while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if k == "value" {
+        while let Some(is_value) = map.next_key_seed(IsValue)? {
+            if is_value {
                 let raw: &'de RawValue = map.next_value()?;
                 out = (raw.get() != "null").then_some(raw);
             } else {
