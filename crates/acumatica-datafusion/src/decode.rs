@@ -428,40 +428,81 @@ enum Action {
     Lines(Level),
 }
 
-/// The members of one object that matter, by name.
+/// A member name met at a position, and the member it matched.
+type SeenKey = (Box<[u8]>, Option<usize>);
+
+/// The members of one object that matter, by name. Records of a page list their members in
+/// the same order, so a cursor over the previous record's order turns most lookups into one
+/// comparison of bytes; the hash map answers the rest.
 #[derive(Debug, Default)]
 struct Level {
-    /// By the name's bytes: serde_json hands map keys over as raw bytes without a UTF-8 check.
-    members: HashMap<Box<[u8]>, Action, std::hash::BuildHasherDefault<KeyHasher>>,
+    members: Vec<(Box<[u8]>, Action)>,
+    /// Name (bytes: serde_json hands keys over raw, without a UTF-8 check) → `members` index.
+    index: HashMap<Box<[u8]>, usize, std::hash::BuildHasherDefault<KeyHasher>>,
+    /// The member names of the last object read at this level, with what they matched.
+    seen: std::cell::RefCell<Vec<SeenKey>>,
+    pos: std::cell::Cell<usize>,
 }
 
 impl Level {
+    fn slot(&mut self, name: &str, make: impl FnOnce() -> Action) -> &mut Action {
+        let i = match self.index.get(name.as_bytes()) {
+            Some(i) => *i,
+            None => {
+                self.members.push((name.as_bytes().into(), make()));
+                self.index
+                    .insert(name.as_bytes().into(), self.members.len() - 1);
+                self.members.len() - 1
+            }
+        };
+        &mut self.members[i].1
+    }
+
     fn cell(&mut self, name: &str, slot: usize, wrapped: bool) {
         // A member cannot be both a value and an object; the first meaning wins.
-        if let Action::Cells(c) = self
-            .members
-            .entry(name.as_bytes().into())
-            .or_insert_with(|| Action::Cells(Vec::new()))
-        {
+        if let Action::Cells(c) = self.slot(name, || Action::Cells(Vec::new())) {
             c.push((slot, wrapped));
         }
     }
 
     fn object(&mut self, name: &str) -> &mut Level {
-        let a = self
-            .members
-            .entry(name.as_bytes().into())
-            .or_insert_with(|| Action::Object(Level::default()));
+        let a = self.slot(name, || Action::Object(Level::default()));
+        if matches!(a, Action::Cells(_)) {
+            *a = Action::Object(Level::default());
+        }
         match a {
             Action::Object(l) | Action::Lines(l) => l,
-            Action::Cells(_) => {
-                *a = Action::Object(Level::default());
-                match a {
-                    Action::Object(l) => l,
-                    _ => unreachable!("just set"),
-                }
-            }
+            Action::Cells(_) => unreachable!("replaced above"),
         }
+    }
+
+    fn lines(&mut self, name: &str, line: Level) {
+        *self.slot(name, || Action::Lines(Level::default())) = Action::Lines(line);
+    }
+
+    /// A new object of this level begins.
+    fn start(&self) {
+        self.pos.set(0);
+    }
+
+    /// The member a key names, if any matters.
+    fn find(&self, key: &[u8]) -> Option<(&[u8], &Action)> {
+        let p = self.pos.get();
+        self.pos.set(p + 1);
+        let mut seen = self.seen.borrow_mut();
+        let hit = match seen.get(p) {
+            Some((k, hit)) if **k == *key => *hit,
+            _ => {
+                let hit = self.index.get(key).copied();
+                match p.cmp(&seen.len()) {
+                    std::cmp::Ordering::Less => seen[p] = (key.into(), hit),
+                    std::cmp::Ordering::Equal => seen.push((key.into(), hit)),
+                    std::cmp::Ordering::Greater => {}
+                }
+                hit
+            }
+        };
+        hit.map(|i| (&*self.members[i].0, &self.members[i].1))
     }
 }
 
@@ -493,9 +534,7 @@ impl Plan {
             }
         }
         if let Some(d) = &def.detail {
-            record
-                .members
-                .insert(d.as_bytes().into(), Action::Lines(line));
+            record.lines(d, line);
         }
         Self {
             record,
@@ -646,6 +685,7 @@ impl<'de> serde::de::Visitor<'de> for ObjectSeed<'_, '_, 'de> {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.level.start();
         while let Some(action) = map.next_key_seed(KeySeed(self.level))? {
             match action {
                 None => {
@@ -705,7 +745,7 @@ impl<'de, 'p> serde::de::Visitor<'de> for KeySeed<'p> {
     }
 
     fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
-        Ok(self.0.members.get_key_value(v).map(|(k, a)| (&**k, a)))
+        Ok(self.0.find(v))
     }
 
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
