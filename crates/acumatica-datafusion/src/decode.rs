@@ -124,27 +124,45 @@ impl Builder {
         fn parse<'a, T: Deserialize<'a>>(text: &'a str, what: &str) -> Result<T, String> {
             serde_json::from_str(text).map_err(|_| format!("expected {what}, found {text}"))
         }
+        // Fast paths for the common spellings (the page is valid JSON already): a string
+        // without escapes is its text between the quotes; numbers parse from their text.
+        fn number<'a, T: std::str::FromStr + Deserialize<'a>>(
+            text: &'a str,
+            what: &str,
+        ) -> Result<T, String> {
+            text.parse().or_else(|_| parse(text, what))
+        }
+        fn string<'a>(text: &'a str, what: &str) -> Result<std::borrow::Cow<'a, str>, String> {
+            match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+                Some(inner) if !inner.contains('\\') => Ok(std::borrow::Cow::Borrowed(inner)),
+                _ => parse(text, what),
+            }
+        }
         match self {
             Self::Str(b) => {
                 let s: std::borrow::Cow<'_, str> = if text.starts_with('"') {
-                    parse(text, "a string")?
+                    string(text, "a string")?
                 } else {
                     // Numbers or booleans in a string field: keep their text.
                     std::borrow::Cow::Borrowed(text)
                 };
                 b.append_value(s);
             }
-            Self::I16(b) => b.append_value(parse(text, "a 16-bit integer")?),
-            Self::I32(b) => b.append_value(parse(text, "a 32-bit integer")?),
-            Self::I64(b) => b.append_value(parse(text, "a 64-bit integer")?),
-            Self::U8(b) => b.append_value(parse(text, "a byte")?),
-            Self::F64(b) => b.append_value(parse(text, "a number")?),
+            Self::I16(b) => b.append_value(number(text, "a 16-bit integer")?),
+            Self::I32(b) => b.append_value(number(text, "a 32-bit integer")?),
+            Self::I64(b) => b.append_value(number(text, "a 64-bit integer")?),
+            Self::U8(b) => b.append_value(number(text, "a byte")?),
+            Self::F64(b) => b.append_value(number(text, "a number")?),
             Self::Dec(b) => b.append_value(parse_decimal(text).ok_or_else(|| {
                 format!("{text} does not fit DECIMAL({DECIMAL_PRECISION}, {DECIMAL_SCALE}) without rounding")
             })?),
-            Self::Bool(b) => b.append_value(parse(text, "true or false")?),
+            Self::Bool(b) => b.append_value(match text {
+                "true" => true,
+                "false" => false,
+                _ => parse(text, "true or false")?,
+            }),
             Self::Ts(b) => {
-                let s: std::borrow::Cow<'_, str> = parse(text, "a date-time string")?;
+                let s = string(text, "a date-time string")?;
                 let t = chrono::DateTime::parse_from_rfc3339(&s)
                     .map(|t| t.timestamp_micros())
                     .or_else(|_| {
