@@ -388,6 +388,9 @@ impl ExecutionPlan for AcumaticaScanExec {
             one_by_one: bool,
             /// Server-sorted OData scans: which request of `phases` runs.
             phase: usize,
+            /// The partition's next page, already requested (contract REST scans without a
+            /// limit, once a full page has been seen).
+            ahead: Option<ReadAhead>,
         }
         let conn = self.conn.clone();
         let def = self.def.clone();
@@ -404,6 +407,7 @@ impl ExecutionPlan for AcumaticaScanExec {
             page_records: 0,
             one_by_one: false,
             phase: 0,
+            ahead: None,
         };
         let phases = self.phases.clone();
         // Lazy: a page is requested only when the consumer asks for the next batch, so a
@@ -441,7 +445,11 @@ impl ExecutionPlan for AcumaticaScanExec {
                         let body = if cur.one_by_one {
                             records_one_by_one(&conn, &def, &q).await
                         } else {
-                            match conn.list(&q).await {
+                            let fetched = match cur.ahead.take() {
+                                Some(a) if a.skip == skip => a.join().await,
+                                _ => conn.list(&q).await,
+                            };
+                            match fetched {
                                 Err(e) if cannot_optimize(&e) && def.detail.is_some() => {
                                     tracing::debug!(
                                         "{}: the server cannot expand {} in a list; reading keys, then records one by one",
@@ -458,6 +466,22 @@ impl ExecutionPlan for AcumaticaScanExec {
                             Ok(b) => b,
                             Err(e) => return fail(Box::new(e), cur),
                         };
+                        // Read-ahead: once this partition has seen a full page, its next page
+                        // is requested before this one is decoded, so the server's work and
+                        // the network overlap our decoding. Not with a limit (a satisfied
+                        // LIMIT must send nothing more); at the end of the table it costs one
+                        // empty page per partition.
+                        if limit.is_none() && !cur.one_by_one && cur.page >= step {
+                            let next_skip = (cur.page + step) * page_size;
+                            let mut next = q.clone();
+                            next.skip = Some(next_skip as u64);
+                            next.top = Some(page_size as u64);
+                            let conn = conn.clone();
+                            cur.ahead = Some(ReadAhead::new(
+                                next_skip,
+                                tokio::spawn(async move { conn.list(&next).await }),
+                            ));
+                        }
                         decode_page(&def, &projection, &schema, &body, skip)
                             .map(|(b, n)| (b, n, None))
                     }
@@ -521,6 +545,46 @@ impl ExecutionPlan for AcumaticaScanExec {
             self.schema.clone(),
             stream,
         )))
+    }
+}
+
+/// A page requested ahead of need; dropping it (the stream ended or was dropped) cancels the
+/// request.
+struct ReadAhead {
+    skip: usize,
+    task: Option<tokio::task::JoinHandle<PageResult>>,
+}
+
+type PageResult = std::result::Result<bytes::Bytes, acumatica_client::Error>;
+
+impl ReadAhead {
+    fn new(skip: usize, task: tokio::task::JoinHandle<PageResult>) -> Self {
+        Self {
+            skip,
+            task: Some(task),
+        }
+    }
+
+    async fn join(mut self) -> PageResult {
+        let Some(task) = self.task.take() else {
+            return Err(acumatica_client::Error::Config(
+                "the page read ahead was already taken".into(),
+            ));
+        };
+        match task.await {
+            Ok(r) => r,
+            Err(e) => Err(acumatica_client::Error::Config(format!(
+                "the page read ahead did not complete: {e}"
+            ))),
+        }
+    }
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        if let Some(t) = &self.task {
+            t.abort();
+        }
     }
 }
 
