@@ -104,6 +104,21 @@ impl Builder {
         }
     }
 
+    /// `n` NULLs at once.
+    fn nulls(&mut self, n: usize) {
+        match self {
+            Self::Str(b) => b.append_nulls(n),
+            Self::I16(b) => b.append_nulls(n),
+            Self::I32(b) => b.append_nulls(n),
+            Self::I64(b) => b.append_nulls(n),
+            Self::U8(b) => b.append_nulls(n),
+            Self::F64(b) => b.append_nulls(n),
+            Self::Dec(b) => b.append_nulls(n),
+            Self::Bool(b) => b.append_nulls(n),
+            Self::Ts(b) => b.append_nulls(n),
+        }
+    }
+
     fn null(&mut self) {
         match self {
             Self::Str(b) => b.append_null(),
@@ -573,6 +588,9 @@ struct Sink<'de> {
     failed_at: Option<String>,
     /// Finished rows, appended to the builders record by record.
     builders: Vec<Builder>,
+    /// NULLs owed to each builder, appended in one run before its next value (wide tables
+    /// are mostly NULL: linked entities not returned, `{}` fields).
+    pending: Vec<usize>,
     rows: usize,
     /// A value a builder refused: (row, slot, problem).
     refused: Option<(usize, usize, String)>,
@@ -653,32 +671,48 @@ impl<'de> Sink<'de> {
     /// Appends the current record's row(s) to the builders; on a refused value, the slot and
     /// the problem.
     fn flush(&mut self, plan: &Plan, detail: bool) -> Result<(), (usize, String)> {
-        let append = |b: &mut Builder, v: Option<&RawValue>| match v {
+        let append = |b: &mut Builder, pending: &mut usize, v: Option<&RawValue>| match v {
             None => {
-                b.null();
+                *pending += 1;
                 Ok(())
             }
-            Some(v) => b.append(v),
+            Some(v) => {
+                if *pending > 0 {
+                    b.nulls(*pending);
+                    *pending = 0;
+                }
+                b.append(v)
+            }
         };
         if !detail {
-            for (slot, b) in self.builders.iter_mut().enumerate() {
-                append(b, self.record[slot]).map_err(|p| (slot, p))?;
+            for (slot, (b, p)) in self.builders.iter_mut().zip(&mut self.pending).enumerate() {
+                append(b, p, self.record[slot]).map_err(|e| (slot, e))?;
             }
             self.rows += 1;
             return Ok(());
         }
         for line in &self.lines {
-            for (slot, b) in self.builders.iter_mut().enumerate() {
+            for (slot, (b, p)) in self.builders.iter_mut().zip(&mut self.pending).enumerate() {
                 let v = if plan.line_slots[slot] {
                     line[slot]
                 } else {
                     self.record[slot]
                 };
-                append(b, v).map_err(|p| (slot, p))?;
+                append(b, p, v).map_err(|e| (slot, e))?;
             }
             self.rows += 1;
         }
         Ok(())
+    }
+
+    /// The builders, with the NULLs still owed appended.
+    fn into_builders(mut self) -> Vec<Builder> {
+        for (b, p) in self.builders.iter_mut().zip(&self.pending) {
+            if *p > 0 {
+                b.nulls(*p);
+            }
+        }
+        self.builders
     }
 }
 
@@ -892,6 +926,7 @@ fn decode_rest_page(
         records: 0,
         failed_at: None,
         builders: columns.iter().map(|c| Builder::new(c.wrapper)).collect(),
+        pending: vec![0; columns.len()],
         rows: 0,
         refused: None,
     };
@@ -921,7 +956,8 @@ fn decode_rest_page(
     if let Some((row, slot, problem)) = sink.refused {
         return Err(DecodeError::new(def, row, &columns[slot].name, problem));
     }
-    finish_batch(def, schema, sink.builders, sink.rows, row_offset).map(|b| (b, sink.records))
+    let (rows, records) = (sink.rows, sink.records);
+    finish_batch(def, schema, sink.into_builders(), rows, row_offset).map(|b| (b, records))
 }
 
 #[cfg(test)]
