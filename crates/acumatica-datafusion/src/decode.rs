@@ -216,77 +216,15 @@ impl Builder {
     }
 }
 
-/// The value of a column in a record; a linked entity's object is parsed once per record and
-/// kept in `links`.
-fn cell<'a>(
-    obj: &Obj<'a>,
-    source: &ColumnSource,
-    links: &mut Vec<(&'a str, Obj<'a>)>,
-) -> Result<Option<&'a RawValue>, String> {
-    if let ColumnSource::Custom(view, field) = source {
-        // `custom` → view → `{"type": …, "value": …}`; the block and each view are parsed once
-        // per record (kept with the linked entities: no member is named `custom`).
-        let Some(block) = nested(obj, "custom", links)? else {
-            return Ok(None);
-        };
-        let block = links[block].1.clone();
-        let Some(v) = nested(&block, view, links)? else {
-            return Ok(None);
-        };
-        return member(&links[v].1, field, true);
-    }
-    let ColumnSource::Linked(link, field) = source else {
-        return field_value(obj, source);
-    };
-    let Some((key, raw)) = obj.get_key_value(link.as_str()) else {
-        return Ok(None);
-    };
-    if raw.get() == "null" {
-        return Ok(None);
-    }
-    let index = match links.iter().position(|(k, _)| std::ptr::eq(*k, *key)) {
-        Some(i) => i,
-        None => {
-            let inner: Obj<'a> = serde_json::from_str(raw.get())
-                .map_err(|_| format!("expected the linked entity {link} as an object"))?;
-            links.push((key, inner));
-            links.len() - 1
-        }
-    };
-    member(&links[index].1, field, true)
-}
-
-/// An object member of `obj`, parsed once per record and kept in `cache`; returns its index
-/// there. Entries are matched by the key's address in the page, so a custom view and a linked
-/// entity of the same name never meet.
-fn nested<'a>(
-    obj: &Obj<'a>,
-    name: &str,
-    cache: &mut Vec<(&'a str, Obj<'a>)>,
-) -> Result<Option<usize>, String> {
-    let Some((key, raw)) = obj.get_key_value(name) else {
-        return Ok(None);
-    };
-    if raw.get() == "null" {
-        return Ok(None);
-    }
-    if let Some(i) = cache.iter().position(|(k, _)| std::ptr::eq(*k, *key)) {
-        return Ok(Some(i));
-    }
-    let inner: Obj<'a> =
-        serde_json::from_str(raw.get()).map_err(|_| format!("expected {name} as an object"))?;
-    cache.push((key, inner));
-    Ok(Some(cache.len() - 1))
-}
-
-/// The value of a column's member in `obj` (linked columns go through [`cell`]).
+/// The value of a column's member in an OData row (contract pages go through the streaming
+/// decoder, [`decode_rest_page`]).
 fn field_value<'a>(obj: &Obj<'a>, source: &ColumnSource) -> Result<Option<&'a RawValue>, String> {
     match source {
         ColumnSource::Id | ColumnSource::ParentId => member(obj, "id", false),
         ColumnSource::Field(f) | ColumnSource::ParentField(f) => member(obj, f, true),
         ColumnSource::Plain(f) => member(obj, f, false),
         ColumnSource::Linked(..) | ColumnSource::Custom(..) => {
-            Err("a linked or custom column needs its record".into())
+            Err("linked and custom columns are not part of an OData row".into())
         }
     }
 }
@@ -351,6 +289,7 @@ pub fn decode_odata_page(
     Ok((batch, n, page.next_link))
 }
 
+/// OData rows (flat: one member per column) into a batch.
 fn decode_records(
     def: &TableDef,
     projection: &[usize],
@@ -361,64 +300,16 @@ fn decode_records(
     let err = |row: usize, field: &str, problem: String| DecodeError::new(def, row, field, problem);
     let columns: Vec<_> = projection.iter().map(|i| &def.columns[*i]).collect();
     let mut builders: Vec<Builder> = columns.iter().map(|c| Builder::new(c.wrapper)).collect();
-    let mut rows = 0;
-    // Per record: each linked entity is parsed once, however many of its columns are wanted;
-    // on detail tables the parent's cells are read once for all its lines.
-    let mut links: Vec<(&str, Obj<'_>)> = Vec::new();
-    let mut parent: Vec<Option<&RawValue>> = Vec::new();
-    let mut line_cache: Vec<(&str, Obj<'_>)> = Vec::new();
     for (i, rec) in records.iter().enumerate() {
         let row = row_offset + i + 1;
-        links.clear();
-        match &def.detail {
-            None => {
-                for (b, c) in builders.iter_mut().zip(&columns) {
-                    match cell(rec, &c.source, &mut links).map_err(|p| err(row, &c.name, p))? {
-                        None => b.null(),
-                        Some(v) => b.append(v).map_err(|p| err(row, &c.name, p))?,
-                    }
-                }
-                rows += 1;
-            }
-            Some(detail) => {
-                let Some(lines) = rec.get(detail.as_str()) else {
-                    continue;
-                };
-                let lines: Vec<Obj<'_>> = serde_json::from_str(lines.get()).map_err(|e| {
-                    err(
-                        row,
-                        detail,
-                        format!("expected an array of detail rows: {e}"),
-                    )
-                })?;
-                parent.clear();
-                for c in &columns {
-                    parent.push(if c.source.is_parent() {
-                        field_value(rec, &c.source).map_err(|p| err(row, &c.name, p))?
-                    } else {
-                        None
-                    });
-                }
-                for line in &lines {
-                    line_cache.clear();
-                    for ((b, c), p) in builders.iter_mut().zip(&columns).zip(&parent) {
-                        let v = if c.source.is_parent() {
-                            *p
-                        } else {
-                            cell(line, &c.source, &mut line_cache)
-                                .map_err(|p| err(row, &c.name, p))?
-                        };
-                        match v {
-                            None => b.null(),
-                            Some(v) => b.append(v).map_err(|p| err(row, &c.name, p))?,
-                        }
-                    }
-                    rows += 1;
-                }
+        for (b, c) in builders.iter_mut().zip(&columns) {
+            match field_value(rec, &c.source).map_err(|p| err(row, &c.name, p))? {
+                None => b.null(),
+                Some(v) => b.append(v).map_err(|p| err(row, &c.name, p))?,
             }
         }
     }
-    let batch = finish_batch(def, schema, builders, rows, row_offset)?;
+    let batch = finish_batch(def, schema, builders, records.len(), row_offset)?;
     Ok((batch, records.len()))
 }
 
@@ -581,8 +472,11 @@ impl Plan {
 struct Sink<'de> {
     /// The current record's cells (all slots; line slots unused on detail tables).
     record: Vec<Option<&'de RawValue>>,
-    /// The current record's lines (detail tables).
-    lines: Vec<Vec<Option<&'de RawValue>>>,
+    /// The current record's lines (detail tables), one after another, `record.len()` cells
+    /// each (one buffer reused for every record: no allocation per line).
+    lines: Vec<Option<&'de RawValue>>,
+    /// How many lines `lines` holds (it is empty when no line column is projected).
+    line_count: usize,
     /// Records read, and the member being read when the page turned out malformed.
     records: usize,
     failed_at: Option<String>,
@@ -622,6 +516,7 @@ impl<'de> serde::de::Visitor<'de> for PageSeed<'_, 'de> {
         loop {
             self.sink.record.iter_mut().for_each(|c| *c = None);
             self.sink.lines.clear();
+            self.sink.line_count = 0;
             let seed = ObjectSeed {
                 level: &self.plan.record,
                 cells: CellsRef::Record,
@@ -661,9 +556,8 @@ impl<'de> Sink<'de> {
         match cells {
             CellsRef::Record => self.record[slot] = v,
             CellsRef::Line => {
-                if let Some(l) = self.lines.last_mut() {
-                    l[slot] = v;
-                }
+                let start = self.lines.len() - self.record.len();
+                self.lines[start + slot] = v;
             }
         }
     }
@@ -691,7 +585,9 @@ impl<'de> Sink<'de> {
             self.rows += 1;
             return Ok(());
         }
-        for line in &self.lines {
+        let n = self.record.len();
+        for i in 0..self.line_count {
+            let line = &self.lines[i * n..(i + 1) * n];
             for (slot, (b, p)) in self.builders.iter_mut().zip(&mut self.pending).enumerate() {
                 let v = if plan.line_slots[slot] {
                     line[slot]
@@ -896,14 +792,16 @@ impl<'de> serde::de::Visitor<'de> for LinesSeed<'_, '_, 'de> {
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         loop {
             let n = self.sink.record.len();
-            self.sink.lines.push(vec![None; n]);
+            self.sink.lines.resize(self.sink.lines.len() + n, None);
+            self.sink.line_count += 1;
             let seed = ObjectSeed {
                 level: self.level,
                 cells: CellsRef::Line,
                 sink: &mut *self.sink,
             };
             if seq.next_element_seed(seed)?.is_none() {
-                self.sink.lines.pop();
+                self.sink.lines.truncate(self.sink.lines.len() - n);
+                self.sink.line_count -= 1;
                 return Ok(());
             }
         }
@@ -923,6 +821,7 @@ fn decode_rest_page(
     let mut sink = Sink {
         record: vec![None; plan.slots],
         lines: Vec::new(),
+        line_count: 0,
         records: 0,
         failed_at: None,
         builders: columns.iter().map(|c| Builder::new(c.wrapper)).collect(),
@@ -1096,6 +995,15 @@ mod tests {
             (batch.num_rows(), n),
             (2, 2),
             "COUNT(*) needs rows without columns"
+        );
+        let lines = table("SalesOrder", Some("Details"));
+        let schema = Arc::new(lines.schema.project(&[]).unwrap());
+        let body = br#"[{"Details":[{},{}]},{"Details":[{}]}]"#;
+        let (batch, n) = decode_page(&lines, &[], &schema, body, 0).unwrap();
+        assert_eq!(
+            (batch.num_rows(), n),
+            (3, 2),
+            "one row per line without columns"
         );
     }
 }
