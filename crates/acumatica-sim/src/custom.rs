@@ -379,12 +379,31 @@ fn leak_view(v: &str) -> &'static str {
         .unwrap_or_else(|| crate::store::intern(v))
 }
 
-/// Looks up `<View>.<Field>` (case-insensitive) among an entity's custom fields.
+/// Looks up `<View>.<Field>` (case-insensitive) among an entity's custom fields, without
+/// building the list (it runs per record when a filter or `$custom` names one).
 pub fn find(entity: &str, path: &str) -> Option<Field> {
     let (view, name) = path.split_once('.')?;
-    fields(entity)
-        .into_iter()
-        .find(|f| f.view.eq_ignore_ascii_case(view) && f.name.eq_ignore_ascii_case(name))
+    let primary = primary_view(entity);
+    if view.eq_ignore_ascii_case(primary)
+        && let Some(&(name, kind, value)) = AUDIT.iter().find(|a| a.0.eq_ignore_ascii_case(name))
+    {
+        return Some(Field {
+            view: leak_view(primary),
+            name,
+            kind,
+            value,
+        });
+    }
+    OWN.iter()
+        .find(|(e, f)| {
+            *e == entity && f.view.eq_ignore_ascii_case(view) && f.name.eq_ignore_ascii_case(name)
+        })
+        .map(|(_, f)| *f)
+}
+
+/// The value of the custom field `<View>.<Field>` of a record (NULL when there is none).
+pub fn value_at(entity: &str, path: &str, r: &Record) -> V {
+    find(entity, path).map_or(V::Null, |f| value(&f, entity, r))
 }
 
 /// The name under which a record stores a custom value written by a client.
@@ -394,11 +413,15 @@ pub fn stored_name(f: &Field) -> String {
 
 /// A custom field's value for a record: what a client wrote, else the derived value.
 pub fn value(f: &Field, entity: &str, r: &Record) -> V {
-    let key = stored_name(f);
-    if let Some(v) = r.fields.iter().find(|(n, _)| *n == key).map(|(_, v)| v) {
-        return v.clone();
+    let written = r.fields.iter().find(|(n, _)| {
+        n.strip_prefix("cf:")
+            .and_then(|p| p.split_once('.'))
+            .is_some_and(|(v, x)| v == f.view && x == f.name)
+    });
+    match written {
+        Some((_, v)) => v.clone(),
+        None => (f.value)(r, entity),
     }
-    (f.value)(r, entity)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 
 use crate::SimConfig;
 use crate::custom;
-use crate::data::{Data, Entity, V};
+use crate::data::{Data, Entity};
 use crate::filter;
 use crate::json::{self, Shape};
 use crate::oauth;
@@ -1085,9 +1085,7 @@ fn list_inner(
         custom: &custom_paths,
         files: Some(&files),
     };
-    let cf = |path: &str, r: &crate::data::Record| {
-        custom::find(&def.name, path).map_or(V::Null, |f| custom::value(&f, &def.name, r))
-    };
+    let cf = |path: &str, r: &crate::data::Record| custom::value_at(&def.name, path, r);
     let mut out = String::with_capacity(256 * 1024);
     out.push('[');
     let pristine = state.store.pristine(&def.name);
@@ -1288,9 +1286,7 @@ fn find_by_filter(
     for path in &paths {
         check_filter_path(ep, def, path)?;
     }
-    let cf = |path: &str, r: &crate::data::Record| {
-        custom::find(&def.name, path).map_or(V::Null, |x| custom::value(&x, &def.name, r))
-    };
+    let cf = |path: &str, r: &crate::data::Record| custom::value_at(&def.name, path, r);
     let hit =
         |r: &crate::data::Record| filter::eval_with(&f, r, &cf).map_err(|e| custom_error(e.0));
     if let Some(e) = Entity::parse(&def.name) {
