@@ -65,8 +65,8 @@ impl RestSchema {
             return Some(base);
         }
         let lower = name.to_ascii_lowercase();
-        if let Some(t) = d.tables.lock().ok()?.get(&lower) {
-            return Some(t.clone());
+        if let Some(t) = d.tables.lock().ok().and_then(|t| t.get(&lower).cloned()) {
+            return Some(t);
         }
         let fields = {
             let mut cache = d.fields.lock().await;
