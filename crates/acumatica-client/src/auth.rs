@@ -12,6 +12,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
@@ -75,6 +76,13 @@ pub struct StoredTokens {
     /// An authorization started by one run and finished by a later one with `OAuthVerifier`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<Pending>,
+    /// The user the tokens were issued for (lower case), where the scheme names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// `OAuthPassword`: `salt$sha256(salt|user|password)` of the credentials that obtained the
+    /// tokens, so that another password (a wrong one, or another person's) never reuses them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_check: Option<String>,
 }
 
 impl std::fmt::Debug for StoredTokens {
@@ -84,6 +92,7 @@ impl std::fmt::Debug for StoredTokens {
             .field("refresh_token", &self.refresh_token.as_ref().map(|_| "***"))
             .field("expires_at", &self.expires_at)
             .field("scope", &self.scope)
+            .field("user", &self.user)
             .finish()
     }
 }
@@ -97,6 +106,69 @@ pub struct Pending {
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
+}
+
+/// The configured user as tokens record it (Acumatica user names are case-insensitive).
+fn token_user(c: &ConnectionConfig) -> Option<String> {
+    c.user
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_lowercase)
+}
+
+fn credential_hash(salt: &str, c: &ConnectionConfig) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(salt.as_bytes());
+    h.update(b"|");
+    h.update(token_user(c).unwrap_or_default().as_bytes());
+    h.update(b"|");
+    h.update(
+        c.password
+            .as_ref()
+            .map(|p| p.expose())
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl StoredTokens {
+    /// Records whom the tokens belong to, as `belongs_to` checks it.
+    fn stamp(&mut self, c: &ConnectionConfig) {
+        self.user = token_user(c);
+        self.credential_check = (c.auth_scheme == AuthScheme::OAuthPassword).then(|| {
+            let salt = uuid::Uuid::new_v4().simple().to_string();
+            format!("{salt}${}", credential_hash(&salt, c))
+        });
+    }
+
+    /// True when these tokens were issued for the configured user (and, for `OAuthPassword`,
+    /// obtained with the configured password). A token never serves another user.
+    fn belongs_to(&self, c: &ConnectionConfig) -> bool {
+        if self.user != token_user(c) {
+            return false;
+        }
+        if c.auth_scheme != AuthScheme::OAuthPassword {
+            return true;
+        }
+        let Some((salt, hash)) = self
+            .credential_check
+            .as_deref()
+            .and_then(|v| v.split_once('$'))
+        else {
+            return false;
+        };
+        let expected = credential_hash(salt, c);
+        // Compared without an early exit: the hash is a secret's digest.
+        expected.len() == hash.len()
+            && expected
+                .bytes()
+                .zip(hash.bytes())
+                .fold(0u8, |d, (a, b)| d | (a ^ b))
+                == 0
+    }
 }
 
 impl StoredTokens {
@@ -120,7 +192,7 @@ impl StoredTokens {
                 .scopes()
                 .map(|s| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(" "))
                 .unwrap_or_default(),
-            pending: None,
+            ..Self::default()
         }
     }
 }
@@ -133,19 +205,22 @@ pub enum TokenStore {
 }
 
 impl TokenStore {
-    /// `OAuthSettingsLocation`, or a file per (site, client, tenant) under the config directory.
+    /// `OAuthSettingsLocation`, or a file per (site, client, tenant, scheme, user) under the
+    /// config directory.
     pub fn for_config(c: &ConnectionConfig) -> Self {
         match c.oauth_settings_location.as_deref() {
             Some(l) if l.eq_ignore_ascii_case("memory://") => Self::Memory,
             Some(l) => Self::File(PathBuf::from(l)),
             None => {
                 use sha2::Digest;
+                // One file per user too: a token never serves another user.
                 let key = format!(
-                    "{}|{}|{}|{:?}",
+                    "{}|{}|{}|{:?}|{}",
                     c.url.as_ref().map(Url::as_str).unwrap_or_default(),
                     c.oauth_client_id.as_deref().unwrap_or_default(),
                     c.company.as_deref().unwrap_or_default(),
-                    c.auth_scheme
+                    c.auth_scheme,
+                    token_user(c).unwrap_or_default()
                 );
                 let digest = sha2::Sha256::digest(key.as_bytes());
                 let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
@@ -232,7 +307,9 @@ pub struct TokenManager {
     store: TokenStore,
     current: Mutex<StoredTokens>,
     browser: BrowserOpener,
-    fresh: std::sync::atomic::AtomicBool,
+    /// False for unattended runs: no waiting for a browser sign-in.
+    allow_browser: bool,
+    fresh: AtomicBool,
 }
 
 impl std::fmt::Debug for TokenManager {
@@ -310,8 +387,15 @@ impl TokenManager {
             store,
             current: Mutex::new(StoredTokens::default()),
             browser,
-            fresh: std::sync::atomic::AtomicBool::new(fresh_sign_in),
+            allow_browser: true,
+            fresh: AtomicBool::new(fresh_sign_in),
         }
+    }
+
+    /// Whether a browser sign-in may be waited for (see [`crate::ConnectOptions::allow_browser`]).
+    pub fn allow_browser(mut self, allow: bool) -> Self {
+        self.allow_browser = allow;
+        self
     }
 
     /// Where the tokens are kept.
@@ -396,7 +480,7 @@ impl TokenManager {
             return Ok(cur.access_token.clone().unwrap_or_default());
         }
         // First use: the configured token, then the stored ones (unless signing in anew).
-        let fresh = self.fresh.swap(false, std::sync::atomic::Ordering::SeqCst);
+        let fresh = self.fresh.swap(false, Ordering::SeqCst);
         if fresh {
             let next = match &self.config.oauth_verifier {
                 Some(v) if self.config.auth_scheme == AuthScheme::OAuth => {
@@ -404,6 +488,8 @@ impl TokenManager {
                 }
                 _ => self.sign_in_anew().await?,
             };
+            let mut next = next;
+            next.stamp(&self.config);
             self.store.save(&next)?;
             let token = next.access_token.clone().unwrap_or_default();
             *cur = next;
@@ -420,11 +506,17 @@ impl TokenManager {
                     .map(|r| r.expose().to_string());
                 return Ok(t.expose().to_string());
             }
-            if let Some(stored) = self.store.load()? {
-                *cur = stored;
-                if cur.fresh() {
-                    return Ok(cur.access_token.clone().unwrap_or_default());
+            match self.store.load()? {
+                Some(stored) if stored.belongs_to(&self.config) => {
+                    *cur = stored;
+                    if cur.fresh() {
+                        return Ok(cur.access_token.clone().unwrap_or_default());
+                    }
                 }
+                Some(_) => tracing::debug!(
+                    "stored OAuth tokens were issued for other credentials; signing in anew"
+                ),
+                None => {}
             }
             if cur.refresh_token.is_none()
                 && let Some(r) = &self.config.oauth_refresh_token
@@ -432,7 +524,8 @@ impl TokenManager {
                 cur.refresh_token = Some(r.expose().to_string());
             }
         }
-        let next = self.obtain(&cur).await?;
+        let mut next = self.obtain(&cur).await?;
+        next.stamp(&self.config);
         // Rotated refresh tokens are saved at once: the old one is already dead.
         self.store.save(&next)?;
         let token = next.access_token.clone().unwrap_or_default();
@@ -562,6 +655,12 @@ impl TokenManager {
     /// redirect (code in the query, or token in the fragment posted back by our page).
     async fn interactive(&self) -> Result<StoredTokens, Error> {
         let c = &self.config;
+        if !self.allow_browser {
+            return Err(Error::Auth(format!(
+                "AuthScheme={:?} needs a sign-in in the browser, and this run is not interactive: run `acusql login` once in a terminal (its tokens are stored and refreshed), or finish a started sign-in with OAuthVerifier=\"<the URL you were redirected to>\"",
+                c.auth_scheme
+            )));
+        }
         let implicit = c.auth_scheme == AuthScheme::OAuthImplicit;
         let redirect =
             Url::parse(&c.callback_url).map_err(|e| Error::Config(format!("CallbackURL: {e}")))?;
@@ -642,7 +741,7 @@ impl TokenManager {
                 expires_at: now() + expires_in,
                 expires_in,
                 scope: params.get("scope").cloned().unwrap_or_default(),
-                pending: None,
+                ..StoredTokens::default()
             });
         }
         let code = params
@@ -685,7 +784,8 @@ pub trait Authenticator: Send + Sync {
     async fn credential(&self, rejected: Option<&Credential>) -> Result<Credential, Error>;
     /// Signs the API session out (a licence seat); false when there was nothing to sign out.
     async fn sign_out(&self) -> Result<bool, Error>;
-    /// A ready sign-out request for a connection dropped without `close()`.
+    /// A ready sign-out request for a connection dropped without `close()`; marks the
+    /// connection abandoned, so a sign-in still in flight signs out by itself when it completes.
     fn sign_out_request(&self) -> Option<reqwest::RequestBuilder>;
     /// How many times it signed in (sign-ins and token acquisitions).
     fn sign_ins(&self) -> u64;
@@ -711,8 +811,12 @@ pub struct CookieAuth {
     http: reqwest::Client,
     /// The current sign-in's generation (0 = never signed in); the lock serialises sign-ins.
     generation: Mutex<u64>,
-    signed_in: std::sync::atomic::AtomicBool,
-    sign_ins: std::sync::atomic::AtomicU64,
+    /// A session may be open. Shared with the sign-in task, which sets it the moment the server
+    /// accepted the sign-in, even when the caller has gone away.
+    signed_in: Arc<AtomicBool>,
+    /// The connection was dropped: a sign-in that completes now signs out by itself.
+    abandoned: Arc<AtomicBool>,
+    sign_ins: AtomicU64,
 }
 
 impl CookieAuth {
@@ -722,7 +826,8 @@ impl CookieAuth {
             site,
             http,
             generation: Mutex::new(0),
-            signed_in: Default::default(),
+            signed_in: Arc::default(),
+            abandoned: Arc::default(),
             sign_ins: Default::default(),
         }
     }
@@ -731,6 +836,9 @@ impl CookieAuth {
         self.site.join("entity/auth/logout").ok()
     }
 
+    /// Signs in. The request runs as a task of its own that a cancelled caller (Ctrl-C, a
+    /// dropped query) does not interrupt: a sign-in the server accepted but whose answer was
+    /// never read would hold a licence seat until it expires.
     async fn login(&self) -> Result<(), Error> {
         let c = &self.config;
         let mut body = serde_json::json!({
@@ -750,32 +858,49 @@ impl CookieAuth {
             .site
             .join("entity/auth/login")
             .map_err(|e| Error::Config(e.to_string()))?;
-        let fail = |e: reqwest::Error| crate::connection::transport(url.as_str(), &e);
-        let resp = self
-            .http
-            .post(url.clone())
-            .json(&body)
-            .send()
-            .await
-            .map_err(fail)?;
-        let status = resp.status();
-        let bytes = resp.bytes().await.map_err(fail)?;
-        if status.is_success() {
-            tracing::debug!("signed in to {}", self.site);
-            return Ok(());
-        }
-        let err = Error::from_response(status.as_u16(), &bytes);
-        if status.as_u16() == 429 || err.to_string().contains("API Login Limit") {
-            return Err(Error::LoginLimit);
-        }
-        Err(Error::Auth(match err {
-            Error::Server {
-                exception_message: Some(m),
-                ..
-            } => m,
-            Error::Server { message, .. } => message,
-            other => other.to_string(),
-        }))
+        let logout_url = self
+            .logout_url()
+            .ok_or_else(|| Error::Config("bad site URL".into()))?;
+        let http = self.http.clone();
+        let site = self.site.clone();
+        let signed_in = self.signed_in.clone();
+        let abandoned = self.abandoned.clone();
+        let task = crate::exit::spawn(async move {
+            let fail = |e: reqwest::Error| crate::connection::transport(url.as_str(), &e);
+            let resp = http
+                .post(url.clone())
+                .json(&body)
+                .send()
+                .await
+                .map_err(fail)?;
+            let status = resp.status();
+            let bytes = resp.bytes().await.map_err(fail)?;
+            if status.is_success() {
+                // Set before looking at `abandoned` (the drop does the reverse), so one side
+                // always sees the other and the session is signed out.
+                signed_in.store(true, Ordering::SeqCst);
+                if abandoned.load(Ordering::SeqCst) && signed_in.swap(false, Ordering::SeqCst) {
+                    let req = http.post(logout_url.clone()).header("Content-Length", "0");
+                    let _ = logout(req, &logout_url).await;
+                }
+                tracing::debug!("signed in to {site}");
+                return Ok(());
+            }
+            let err = Error::from_response(status.as_u16(), &bytes);
+            if status.as_u16() == 429 || err.to_string().contains("API Login Limit") {
+                return Err(Error::LoginLimit);
+            }
+            Err(Error::Auth(match err {
+                Error::Server {
+                    exception_message: Some(m),
+                    ..
+                } => m,
+                Error::Server { message, .. } => message,
+                other => other.to_string(),
+            }))
+        });
+        task.await
+            .map_err(|e| Error::Auth(format!("the sign-in task failed: {e}")))?
     }
 }
 
@@ -790,10 +915,7 @@ impl Authenticator for CookieAuth {
         if *generation == 0 || stale {
             self.login().await?;
             *generation += 1;
-            self.signed_in
-                .store(true, std::sync::atomic::Ordering::SeqCst);
-            self.sign_ins
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.sign_ins.fetch_add(1, Ordering::Relaxed);
         }
         Ok(Credential::Cookie {
             generation: *generation,
@@ -801,10 +923,7 @@ impl Authenticator for CookieAuth {
     }
 
     async fn sign_out(&self) -> Result<bool, Error> {
-        if !self
-            .signed_in
-            .swap(false, std::sync::atomic::Ordering::SeqCst)
-        {
+        if !self.signed_in.swap(false, Ordering::SeqCst) {
             return Ok(false);
         }
         let url = self
@@ -819,7 +938,8 @@ impl Authenticator for CookieAuth {
     }
 
     fn sign_out_request(&self) -> Option<reqwest::RequestBuilder> {
-        if !self.signed_in.load(std::sync::atomic::Ordering::SeqCst) {
+        self.abandoned.store(true, Ordering::SeqCst);
+        if !self.signed_in.swap(false, Ordering::SeqCst) {
             return None;
         }
         Some(
@@ -830,7 +950,7 @@ impl Authenticator for CookieAuth {
     }
 
     fn sign_ins(&self) -> u64 {
-        self.sign_ins.load(std::sync::atomic::Ordering::Relaxed)
+        self.sign_ins.load(Ordering::Relaxed)
     }
 }
 
@@ -839,7 +959,7 @@ pub struct OAuthAuth {
     tokens: TokenManager,
     /// The last token handed out (for sign-out).
     last: std::sync::Mutex<Option<String>>,
-    sign_ins: std::sync::atomic::AtomicU64,
+    sign_ins: AtomicU64,
 }
 
 impl OAuthAuth {
@@ -876,8 +996,7 @@ impl Authenticator for OAuthAuth {
             && l.as_deref() != Some(token.as_str())
         {
             if l.is_none() {
-                self.sign_ins
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.sign_ins.fetch_add(1, Ordering::Relaxed);
             }
             *l = Some(token.clone());
         }
@@ -901,7 +1020,7 @@ impl Authenticator for OAuthAuth {
     }
 
     fn sign_ins(&self) -> u64 {
-        self.sign_ins.load(std::sync::atomic::Ordering::Relaxed)
+        self.sign_ins.load(Ordering::Relaxed)
     }
 }
 
@@ -1011,6 +1130,52 @@ async fn read_request(
 mod tests {
     use super::*;
 
+    fn config(text: &str) -> ConnectionConfig {
+        ConnectionConfig::from_connection_string(&format!(
+            "Url=https://erp.example.com/AcumaticaERP;OAuthClientId=c@Company;{text}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn password_tokens_serve_only_the_user_and_password_that_obtained_them() {
+        let alice = config("AuthScheme=OAuthPassword;User=alice;Password=a-pass");
+        let mut t = StoredTokens::default();
+        t.stamp(&alice);
+        assert!(t.belongs_to(&alice));
+        assert!(t.belongs_to(&config(
+            "AuthScheme=OAuthPassword;User=ALICE;Password=a-pass"
+        )));
+        assert!(!t.belongs_to(&config("AuthScheme=OAuthPassword;User=bob;Password=a-pass")));
+        assert!(!t.belongs_to(&config(
+            "AuthScheme=OAuthPassword;User=alice;Password=wrong"
+        )));
+        // The file holds a salted digest, never the password.
+        let text = serde_json::to_string(&t).unwrap();
+        assert!(!text.contains("a-pass"), "{text}");
+        // Tokens from before this check (no owner recorded) are not trusted for a password.
+        assert!(!StoredTokens::default().belongs_to(&alice));
+    }
+
+    #[test]
+    fn browser_tokens_are_kept_apart_by_user_and_the_default_file_by_user_too() {
+        let anyone = config("AuthScheme=OAuth");
+        let bob = config("AuthScheme=OAuth;User=bob");
+        let mut t = StoredTokens::default();
+        t.stamp(&anyone);
+        assert!(t.belongs_to(&anyone));
+        assert!(!t.belongs_to(&bob));
+        let file = |c: &ConnectionConfig| match TokenStore::for_config(c) {
+            TokenStore::File(p) => Some(p),
+            TokenStore::Memory => None,
+        };
+        let a = config("AuthScheme=OAuthPassword;User=alice;Password=x");
+        let b = config("AuthScheme=OAuthPassword;User=bob;Password=x");
+        if file(&a).is_some() {
+            assert_ne!(file(&a), file(&b));
+        }
+    }
+
     #[test]
     fn token_files_are_owner_only_and_never_half_written() {
         let dir = tempfile::tempdir().unwrap();
@@ -1022,7 +1187,7 @@ mod tests {
             expires_at: now() + 3600,
             expires_in: 3600,
             scope: "api offline_access".into(),
-            pending: None,
+            ..StoredTokens::default()
         };
         store.save(&t).unwrap();
         #[cfg(unix)]

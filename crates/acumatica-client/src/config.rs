@@ -92,8 +92,6 @@ pub struct ConnectionConfig {
     /// Requests per minute this connection may send (0 = no budget; the server delays past half
     /// of its own limit anyway).
     pub requests_per_minute: u32,
-    /// Most API sessions this connection may hold at once (Basic: one per connection).
-    pub max_sessions: usize,
     pub oauth_client_id: Option<String>,
     pub oauth_client_secret: Option<Secret>,
     /// A token obtained elsewhere (used as is; with `InitiateOAuth=OFF` nothing else is tried).
@@ -129,7 +127,6 @@ impl Default for ConnectionConfig {
             allow_insecure_http: false,
             include_custom_fields: false,
             requests_per_minute: 0,
-            max_sessions: 1,
             oauth_client_id: None,
             oauth_client_secret: None,
             oauth_access_token: None,
@@ -391,7 +388,15 @@ impl ConnectionConfig {
             "oauthverifier" => self.oauth_verifier = Some(Secret::new(value)),
             "scope" => self.scope = Some(value),
             "requestsperminute" => self.requests_per_minute = number(&value)? as u32,
-            "maxsessions" => self.max_sessions = number(&value)?.max(1) as usize,
+            // A connection holds exactly one API session (one sign-in at a time, renewed when
+            // it expires). CData's property is accepted with that value only, never pretended.
+            "maxsessions" => {
+                if number(&value)? != 1 {
+                    return Err(Error::Config(format!(
+                        "MaxSessions={value}: a connection always holds exactly one API session; use MaxSessions=1 or leave it out (open several connections for several sessions)"
+                    )));
+                }
+            }
             // CData's Schema selects REST or OData tables; acusql exposes both catalogs' schemas.
             "schema" => {
                 if !matches!(
@@ -564,6 +569,18 @@ mod tests {
             c.endpoint_url().unwrap().as_str(),
             "http://localhost:8080/Site/entity/Default/23.200.001/"
         );
+    }
+
+    #[test]
+    fn max_sessions_is_one_session_per_connection_never_more() {
+        let base = "Url=https://erp.example.com;User=a";
+        ConnectionConfig::from_connection_string(&format!("{base};MaxSessions=1")).unwrap();
+        for n in ["0", "2", "8"] {
+            let e = ConnectionConfig::from_connection_string(&format!("{base};MaxSessions={n}"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("exactly one API session"), "{e}");
+        }
     }
 
     #[test]

@@ -22,6 +22,10 @@ pub struct ConnectOptions {
     /// OAuth: ignore stored tokens and sign in anew (what `acusql login` does). The stored
     /// tokens are replaced only once the new sign-in succeeded.
     pub fresh_sign_in: bool,
+    /// The browser flows may wait for a person to sign in. A program running unattended (a
+    /// script, a server) sets this to false: a sign-in that would need the browser then fails at
+    /// once with a hint (`acusql login`, `OAuthVerifier`) instead of waiting for nobody.
+    pub allow_browser: bool,
 }
 
 impl Default for ConnectOptions {
@@ -29,6 +33,7 @@ impl Default for ConnectOptions {
         Self {
             browser: crate::auth::default_browser(),
             fresh_sign_in: false,
+            allow_browser: true,
         }
     }
 }
@@ -132,13 +137,16 @@ impl Connection {
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
         let auth: Box<dyn Authenticator> = if config.auth_scheme.is_oauth() {
-            Box::new(OAuthAuth::new(TokenManager::new(
-                config.clone(),
-                site.clone(),
-                http.clone(),
-                options.browser,
-                options.fresh_sign_in,
-            )))
+            Box::new(OAuthAuth::new(
+                TokenManager::new(
+                    config.clone(),
+                    site.clone(),
+                    http.clone(),
+                    options.browser.clone(),
+                    options.fresh_sign_in,
+                )
+                .allow_browser(options.allow_browser),
+            ))
         } else {
             Box::new(CookieAuth::new(config.clone(), site.clone(), http.clone()))
         };
@@ -429,11 +437,13 @@ impl Drop for Inner {
     fn drop(&mut self) {
         // The last clone is gone without `close()`: sign out in the background if possible,
         // because an API session is a licence seat for 10 minutes otherwise.
+        // The task is tracked by `exit::settle`, which programs await before their runtime
+        // stops (an untracked task would be dropped unfinished at shutdown).
         if !self.closed.load(Ordering::SeqCst)
-            && let Ok(handle) = tokio::runtime::Handle::try_current()
+            && tokio::runtime::Handle::try_current().is_ok()
             && let Some(req) = self.auth.sign_out_request()
         {
-            handle.spawn(async move {
+            crate::exit::spawn(async move {
                 let _ = req.send().await;
             });
         }

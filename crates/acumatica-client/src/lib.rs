@@ -20,6 +20,7 @@ pub mod auth;
 mod config;
 mod connection;
 mod error;
+pub mod exit;
 pub mod metadata;
 pub mod odata;
 mod request;

@@ -482,8 +482,11 @@ impl ExecutionPlan for AcumaticaScanExec {
                                 tokio::spawn(async move { conn.list(&next).await }),
                             ));
                         }
-                        decode_page(&def, &projection, &schema, &body, skip)
-                            .map(|(b, n)| (b, n, None))
+                        let (d, p, s) = (def.clone(), projection.clone(), schema.clone());
+                        match off_runtime(move || decode_page(&d, &p, &s, &body, skip)).await {
+                            Ok(decoded) => decoded.map(|(b, n)| (b, n, None)),
+                            Err(e) => return fail(e, cur),
+                        }
                     }
                     Some((kind, q)) => {
                         let body = match cur.next.take() {
@@ -501,13 +504,14 @@ impl ExecutionPlan for AcumaticaScanExec {
                             Ok(b) => b,
                             Err(e) => return fail(Box::new(e), cur),
                         };
-                        decode_odata_page(
-                            &def,
-                            &projection,
-                            &schema,
-                            &body,
-                            skip + cur.page_records,
-                        )
+                        let (d, p, s) = (def.clone(), projection.clone(), schema.clone());
+                        let offset = skip + cur.page_records;
+                        match off_runtime(move || decode_odata_page(&d, &p, &s, &body, offset))
+                            .await
+                        {
+                            Ok(decoded) => decoded,
+                            Err(e) => return fail(e, cur),
+                        }
                     }
                 };
                 match decoded {
@@ -545,6 +549,19 @@ impl ExecutionPlan for AcumaticaScanExec {
             self.schema.clone(),
             stream,
         )))
+    }
+}
+
+/// Runs a page's decoding on the blocking pool. A page is megabytes of JSON: decoded on a
+/// runtime worker it would stall that worker's I/O, timers and signal handling (Ctrl-C in the
+/// shell) for as long, and a 2-core machine has only two workers.
+async fn off_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> std::result::Result<T, Box<dyn std::error::Error + Send + Sync>> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(v) => Ok(v),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(Box::new(e)),
     }
 }
 

@@ -8,8 +8,8 @@ use crate::print::Format;
 
 /// Query Acumatica ERP with SQL.
 ///
-/// With no connection configured (no --connect, --url, --profile or ACUMATICA_URL), acusql
-/// starts an embedded simulated company so you can try it at once (same as --demo).
+/// Connect with --connect, --url/--user/--company, ACUMATICA_* variables or --profile; or try
+/// an embedded simulated company with --demo (never started unless asked for).
 #[derive(Debug, Parser)]
 #[command(name = "acusql", version, about, long_about = None)]
 pub struct Cli {

@@ -59,7 +59,17 @@ pub fn config(cli: &Cli) -> Result<ConnectionConfig> {
         (!text.is_empty()).then_some(text.as_str()),
         cli.profile.as_deref(),
     )?;
-    if config.needs_password() && std::io::stdin().is_terminal() {
+    if config.needs_password() {
+        if !std::io::stdin().is_terminal() {
+            anyhow::bail!(
+                "no password and no terminal to ask on: give Password in the connection string, ACUMATICA_PASSWORD, or a profile (nothing was sent to {})",
+                config
+                    .url
+                    .as_ref()
+                    .map(|u| u.as_str())
+                    .unwrap_or("the server")
+            );
+        }
         let prompt = format!(
             "Password for {}: ",
             config.user.as_deref().unwrap_or("the Acumatica user")
@@ -71,9 +81,14 @@ pub fn config(cli: &Cli) -> Result<ConnectionConfig> {
 }
 
 /// Starts the embedded simulator (demo) or resolves the configured connection, signs in and
-/// registers the catalog.
-pub async fn open(cli: &Cli) -> Result<Session> {
-    let (config, demo) = if cli.demo || !cli.has_connection() {
+/// registers the catalog. `allow_browser`: a person is there to finish a browser sign-in.
+///
+/// An error after the sign-in signs out before it is returned (the session is a licence seat).
+pub async fn open(cli: &Cli, allow_browser: bool) -> Result<Session> {
+    if !cli.demo && !cli.has_connection() {
+        return Err(NoConnection.into());
+    }
+    let (config, demo) = if cli.demo {
         let sim = acumatica_sim::start(acumatica_sim::SimConfig {
             scale: cli.demo_scale,
             ..Default::default()
@@ -93,13 +108,28 @@ pub async fn open(cli: &Cli) -> Result<Session> {
     } else {
         (config(cli)?, None)
     };
-    let conn = Connection::connect(config).await?;
+    let conn = Connection::connect_with(
+        config,
+        acumatica_client::ConnectOptions {
+            allow_browser,
+            ..Default::default()
+        },
+    )
+    .await?;
     let ctx = SessionContext::new_with_config(acumatica_datafusion::session_config());
     let options = AcumaticaOptions {
         enable_pushdown: !cli.no_pushdown,
         ..Default::default()
     };
-    let catalog = acumatica_datafusion::register(&ctx, conn.clone(), options).await?;
+    let catalog = match acumatica_datafusion::register(&ctx, conn.clone(), options).await {
+        Ok(c) => c,
+        Err(e) => {
+            if let Err(out) = conn.close().await {
+                tracing::warn!("sign-out failed: {out}");
+            }
+            return Err(e.into());
+        }
+    };
     Ok(Session {
         ctx,
         conn,
@@ -107,6 +137,16 @@ pub async fn open(cli: &Cli) -> Result<Session> {
         demo,
     })
 }
+
+/// Simulated data is only ever served when asked for: a script whose `ACUMATICA_URL` is unset
+/// must fail, not answer from the demo.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no Acumatica connection configured: give --connect \"Url=…;User=…;Company=…\", \
+     --url/--user/--company, ACUMATICA_URL (and ACUMATICA_USER, ACUMATICA_PASSWORD, …), \
+     ACUMATICA_CONNECTION or --profile NAME; or try the simulated demo company with --demo"
+)]
+pub struct NoConnection;
 
 /// `acusql login`: a fresh OAuth sign-in whose tokens are stored for later runs.
 pub async fn login(cli: &Cli) -> Result<()> {

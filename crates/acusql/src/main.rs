@@ -1,8 +1,8 @@
 //! `acusql`: query Acumatica ERP with SQL.
 //!
 //! Runs SQL given with `-c`, from files (`-f`), from standard input, or interactively, against
-//! an Acumatica instance or, with `--demo` (the default when nothing is configured), against an
-//! embedded simulated company.
+//! an Acumatica instance or, with `--demo` (only when asked for), against an embedded simulated
+//! company.
 
 mod cli;
 mod connect;
@@ -11,6 +11,7 @@ mod print;
 mod repl;
 mod serve;
 mod shell;
+mod signals;
 mod split;
 
 use std::io::{IsTerminal, Read, Write};
@@ -18,9 +19,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use futures::FutureExt;
 
 use crate::cli::{Cli, Command};
 use crate::shell::{Flow, Shell};
+use crate::signals::{Signal, Signals, TerminalModes};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -35,9 +38,22 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = runtime.block_on(run(cli));
-    // Give detached best-effort work (a logout on drop) a moment, then stop.
-    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    let code = runtime.block_on(async {
+        // A panic unwinds through `run`, dropping its connection (which queues the sign-out);
+        // it is reported as one line and the sign-out still completes below.
+        let code = match std::panic::AssertUnwindSafe(run(cli)).catch_unwind().await {
+            Ok(code) => code,
+            Err(_) => {
+                eprintln!("error: acusql stopped on an internal error (a bug: please report it)");
+                ExitCode::from(101)
+            }
+        };
+        // Sign-outs queued by dropped connections finish before the runtime stops (it would
+        // drop them unfinished, leaving licence seats taken).
+        acumatica_client::exit::settle(std::time::Duration::from_secs(5)).await;
+        code
+    });
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     code
 }
 
@@ -62,26 +78,58 @@ fn report(e: &anyhow::Error) -> ExitCode {
     ExitCode::FAILURE
 }
 
+fn outcome(r: Result<()>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => report(&e),
+    }
+}
+
+fn ended_by(signal: Signal) -> ExitCode {
+    eprintln!("{}", signal.message());
+    ExitCode::from(signal.exit_code())
+}
+
+/// How a run with a connection ended.
+enum Ended {
+    Done,
+    Failed(anyhow::Error),
+    Signal(Signal),
+}
+
 async fn run(cli: Cli) -> ExitCode {
+    // From here on SIGINT, SIGTERM and SIGHUP end the run through the sign-out below instead
+    // of killing the process with a licence seat taken.
+    let mut signals = Signals::install();
     match &cli.command {
-        Some(Command::Serve(args)) => {
-            return match serve::run(&cli, args).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => report(&e),
-            };
-        }
+        Some(Command::Serve(args)) => return outcome(serve::run(&cli, args, signals).await),
         Some(Command::Login) => {
-            return match connect::login(&cli).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => report(&e),
+            return tokio::select! {
+                r = connect::login(&cli) => outcome(r),
+                s = signals.recv(true) => ended_by(s),
             };
         }
         None => {}
     }
-    let mut terminate = Terminate::install();
-    let session = match connect::open(&cli).await {
+    // What can fail without Acumatica fails before signing in.
+    let scripts = match read_scripts(&cli) {
         Ok(s) => s,
         Err(e) => return report(&e),
+    };
+    let interactive =
+        std::io::stdin().is_terminal() && cli.command_sql.is_empty() && cli.file.is_empty();
+    let modes = std::io::stdin().is_terminal().then(TerminalModes::save);
+    let session = tokio::select! {
+        r = connect::open(&cli, interactive) => match r {
+            Ok(s) => s,
+            Err(e) => return report(&e),
+        },
+        s = signals.recv(true) => {
+            if let Some(m) = &modes {
+                m.restore();
+            }
+            return ended_by(s);
+        }
     };
     let mut shell = Shell::new(
         session.ctx,
@@ -92,48 +140,31 @@ async fn run(cli: Cli) -> ExitCode {
     if cli.quiet {
         shell.timing = false;
     }
-    // SIGTERM ends the run like Ctrl-C in a script: the statement stops, then we sign out.
-    let outcome = tokio::select! {
-        r = drive(&cli, &mut shell) => r,
-        _ = terminate.wait() => Err(Interrupted.into()),
+    let ended = tokio::select! {
+        r = drive(&cli, &scripts, &mut shell, interactive, signals.subscribe()) => match r {
+            Ok(()) => Ended::Done,
+            Err(e) => match e.downcast_ref::<Interrupted>() {
+                Some(_) => Ended::Signal(Signal::Interrupt),
+                None => Ended::Failed(e),
+            },
+        },
+        // In the shell Ctrl-C cancels the statement only; SIGTERM and SIGHUP end the run.
+        s = signals.recv(!interactive) => Ended::Signal(s),
     };
+    if let (Some(m), Ended::Signal(_)) = (&modes, &ended) {
+        // The line editor may have been waiting in raw mode, echo off.
+        m.restore();
+    }
     // Sign out on every exit path: the session is a licence seat.
     if let Err(e) = session.conn.close().await {
         tracing::warn!("sign-out failed: {e}");
     }
+    drop(shell);
     drop(session.demo);
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.is::<Interrupted>() => {
-            eprintln!("interrupted");
-            ExitCode::from(130)
-        }
-        Err(e) => report(&e),
-    }
-}
-
-/// SIGTERM, caught from the start of the run (so a terminate during sign-in still ends with a
-/// sign-out); never fires on other platforms.
-struct Terminate {
-    #[cfg(unix)]
-    signal: Option<tokio::signal::unix::Signal>,
-}
-
-impl Terminate {
-    fn install() -> Self {
-        Self {
-            #[cfg(unix)]
-            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
-        }
-    }
-
-    async fn wait(&mut self) {
-        #[cfg(unix)]
-        if let Some(s) = self.signal.as_mut() {
-            s.recv().await;
-            return;
-        }
-        std::future::pending::<()>().await
+    match ended {
+        Ended::Done => ExitCode::SUCCESS,
+        Ended::Failed(e) => report(&e),
+        Ended::Signal(s) => ended_by(s),
     }
 }
 
@@ -142,18 +173,40 @@ impl Terminate {
 #[error("interrupted")]
 struct Interrupted;
 
+/// The `-f` files, read before signing in: a file that cannot be read costs no sign-in.
+fn read_scripts(cli: &Cli) -> Result<Vec<(std::path::PathBuf, String)>> {
+    cli.file
+        .iter()
+        .map(|path| {
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))
+                .map(|text| (path.clone(), text))
+        })
+        .collect()
+}
+
 /// Runs `-c`/`-f`, then standard input when it is not a terminal, else the REPL.
-async fn drive(cli: &Cli, shell: &mut Shell) -> Result<()> {
-    if std::io::stdin().is_terminal() && cli.command_sql.is_empty() && cli.file.is_empty() {
-        return interactive(shell).await;
+async fn drive(
+    cli: &Cli,
+    scripts: &[(std::path::PathBuf, String)],
+    shell: &mut Shell,
+    interactive: bool,
+    mut signals: Signals,
+) -> Result<()> {
+    if interactive {
+        return interactive_shell(shell, signals).await;
     }
     tokio::select! {
-        r = scripted(cli, shell) => r,
-        _ = tokio::signal::ctrl_c() => Err(Interrupted.into()),
+        r = scripted(cli, scripts, shell) => r,
+        _ = signals.interrupt() => Err(Interrupted.into()),
     }
 }
 
-async fn scripted(cli: &Cli, shell: &mut Shell) -> Result<()> {
+async fn scripted(
+    cli: &Cli,
+    scripts: &[(std::path::PathBuf, String)],
+    shell: &mut Shell,
+) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     let scripted = !cli.command_sql.is_empty() || !cli.file.is_empty();
     for sql in &cli.command_sql {
@@ -161,11 +214,9 @@ async fn scripted(cli: &Cli, shell: &mut Shell) -> Result<()> {
             return Ok(());
         }
     }
-    for path in &cli.file {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+    for (path, text) in scripts {
         if shell
-            .run_script(&text, &mut stdout)
+            .run_script(text, &mut stdout)
             .await
             .with_context(|| path.display().to_string())?
             == Flow::Quit
@@ -185,17 +236,45 @@ async fn scripted(cli: &Cli, shell: &mut Shell) -> Result<()> {
 }
 
 /// The REPL. Line editing blocks, so it runs on a blocking thread; statements run here.
-async fn interactive(shell: &mut Shell) -> Result<()> {
+async fn interactive_shell(shell: &mut Shell, signals: Signals) -> Result<()> {
     let names = connect::completion_names(&shell.ctx).await;
     let (tx_line, mut rx_line) = tokio::sync::mpsc::channel::<repl::Input>(1);
     let (tx_ready, rx_ready) = std::sync::mpsc::channel::<Option<String>>();
     // The editor thread reads a statement, sends it, then waits until it ran.
     let editor = tokio::task::spawn_blocking(move || -> Result<()> {
-        let mut rl = repl::editor(repl::ShellHelper::new(names))?;
+        let helper = repl::ShellHelper::new(names);
+        let mut history = None;
+        let mut ctrl_c_on_empty = false;
         loop {
-            let input = repl::read(&mut rl, "acusql> ")?;
-            if let repl::Input::Line(line) = &input {
+            // A new editor per prompt, dropped before the statement runs (see
+            // `repl::editor_with_history`: while it lives, rustyline owns SIGINT).
+            let mut rl = match history.take() {
+                None => repl::editor(helper.clone())?,
+                Some(h) => repl::editor_with_history(helper.clone(), h)?,
+            };
+            let input = repl::read(&mut rl, "acusql> ");
+            if let Ok(repl::Input::Line(line)) = &input {
                 repl::remember(&mut rl, line.trim());
+            }
+            history = Some(std::mem::take(rl.history_mut()));
+            drop(rl);
+            let mut input = input?;
+            match &input {
+                repl::Input::Line(_) => ctrl_c_on_empty = false,
+                // Ctrl-C discards the line; on an empty line twice in a row, it quits.
+                repl::Input::Interrupted { empty: true } if ctrl_c_on_empty => {
+                    input = repl::Input::Eof;
+                }
+                repl::Input::Interrupted { empty: true } => {
+                    ctrl_c_on_empty = true;
+                    eprintln!("(press Ctrl-C again to quit, or type \\q)");
+                    continue;
+                }
+                repl::Input::Interrupted { empty: false } => {
+                    ctrl_c_on_empty = false;
+                    continue;
+                }
+                repl::Input::Eof => {}
             }
             let eof = matches!(input, repl::Input::Eof);
             if tx_line.blocking_send(input).is_err() || eof {
@@ -211,13 +290,15 @@ async fn interactive(shell: &mut Shell) -> Result<()> {
     while let Some(input) = rx_line.recv().await {
         let line = match input {
             repl::Input::Line(l) => l,
-            repl::Input::Interrupted => {
+            repl::Input::Interrupted { .. } => {
                 let _ = tx_ready.send(None);
                 continue;
             }
             repl::Input::Eof => break,
         };
         let mut out = std::io::stdout();
+        // Listening from before the statement starts: a Ctrl-C at any moment of it counts.
+        let mut ctrl_c = signals.subscribe();
         let flow = tokio::select! {
             r = shell.run_script(&line, &mut out) => match r {
                 Ok(f) => f,
@@ -226,7 +307,7 @@ async fn interactive(shell: &mut Shell) -> Result<()> {
                     Flow::Continue
                 }
             },
-            _ = tokio::signal::ctrl_c() => {
+            _ = ctrl_c.interrupt() => {
                 // Dropping the statement's future cancels its stream and HTTP requests.
                 eprintln!("query cancelled");
                 Flow::Continue

@@ -3,6 +3,8 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
@@ -10,7 +12,10 @@ use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::history::DefaultHistory;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
-use rustyline::{CompletionType, Config, Context, Editor, Helper};
+use rustyline::{
+    Cmd, CompletionType, ConditionalEventHandler, Config, Context, Editor, Event, EventContext,
+    EventHandler, Helper, KeyEvent, RepeatCount,
+};
 
 use crate::meta::META_COMMANDS;
 use crate::split;
@@ -97,15 +102,19 @@ const KEYWORDS: &[&str] = &[
 ];
 
 /// Completion, validation (statements end with `;`) and nothing else.
+#[derive(Clone)]
 pub struct ShellHelper {
     /// Table and column names, as Acumatica spells them.
     names: BTreeSet<String>,
+    /// Set by Ctrl-C: whether the interrupted line was empty.
+    empty_interrupt: Arc<AtomicBool>,
 }
 
 impl ShellHelper {
     pub fn new(names: impl IntoIterator<Item = String>) -> Self {
         Self {
             names: names.into_iter().collect(),
+            empty_interrupt: Arc::default(),
         }
     }
 
@@ -207,19 +216,45 @@ pub fn history_path() -> Option<PathBuf> {
     dirs::data_dir().map(|d| d.join("acusql").join("history"))
 }
 
+/// Ctrl-C at the prompt: interrupts the line, noting whether it was empty (an empty line's
+/// second Ctrl-C in a row quits, a non-empty line is only discarded).
+struct CtrlC(Arc<AtomicBool>);
+
+impl ConditionalEventHandler for CtrlC {
+    fn handle(&self, _: &Event, _: RepeatCount, _: bool, ctx: &EventContext) -> Option<Cmd> {
+        self.0.store(ctx.line().trim().is_empty(), Ordering::SeqCst);
+        Some(Cmd::Interrupt)
+    }
+}
+
 /// A line editor with our helper and the persisted history loaded.
 pub fn editor(helper: ShellHelper) -> rustyline::Result<Editor<ShellHelper, DefaultHistory>> {
+    let mut rl = editor_with_history(helper, DefaultHistory::new())?;
+    if let Some(path) = history_path() {
+        // A missing history file is normal on first start.
+        let _ = rl.load_history(&path);
+    }
+    Ok(rl)
+}
+
+/// A line editor over an existing history. The shell makes one per prompt and drops it while
+/// a statement runs: a living editor owns the process's SIGINT handler (rustyline installs its
+/// own), and Ctrl-C must reach the statement instead.
+pub fn editor_with_history(
+    helper: ShellHelper,
+    history: DefaultHistory,
+) -> rustyline::Result<Editor<ShellHelper, DefaultHistory>> {
     let config = Config::builder()
         .completion_type(CompletionType::List)
         .auto_add_history(false)
         .max_history_size(10_000)?
         .build();
-    let mut rl = Editor::with_config(config)?;
+    let mut rl = Editor::with_history(config, history)?;
+    rl.bind_sequence(
+        KeyEvent::ctrl('C'),
+        EventHandler::Conditional(Box::new(CtrlC(helper.empty_interrupt.clone()))),
+    );
     rl.set_helper(Some(helper));
-    if let Some(path) = history_path() {
-        // A missing history file is normal on first start.
-        let _ = rl.load_history(&path);
-    }
     Ok(rl)
 }
 
@@ -237,8 +272,10 @@ pub fn remember(rl: &mut Editor<ShellHelper, DefaultHistory>, entry: &str) {
 /// What one call to the prompt produced.
 pub enum Input {
     Line(String),
-    /// Ctrl-C at the prompt: discard the line.
-    Interrupted,
+    /// Ctrl-C at the prompt: discard the line (`empty`: there was nothing on it).
+    Interrupted {
+        empty: bool,
+    },
     /// Ctrl-D or end of input.
     Eof,
 }
@@ -249,7 +286,11 @@ pub fn read(
 ) -> rustyline::Result<Input> {
     match rl.readline(prompt) {
         Ok(line) => Ok(Input::Line(line)),
-        Err(ReadlineError::Interrupted) => Ok(Input::Interrupted),
+        Err(ReadlineError::Interrupted) => Ok(Input::Interrupted {
+            empty: rl
+                .helper()
+                .is_none_or(|h| h.empty_interrupt.swap(false, Ordering::SeqCst)),
+        }),
         Err(ReadlineError::Eof) => Ok(Input::Eof),
         Err(e) => Err(e),
     }

@@ -1,12 +1,15 @@
 //! `acusql serve`: the catalog over Arrow Flight SQL until Ctrl-C or SIGTERM.
 
 use acumatica_flight::{FlightAuth, FlightSqlServer, TlsFiles};
+use std::io::IsTerminal;
+
 use anyhow::{Context, Result, bail};
 
 use crate::cli::{Cli, ServeArgs};
 use crate::connect;
+use crate::signals::Signals;
 
-pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
+pub async fn run(cli: &Cli, args: &ServeArgs, mut signals: Signals) -> Result<()> {
     let mut auth = FlightAuth::none();
     match (&args.flight_user, &args.flight_password) {
         (Some(u), Some(p)) => auth = auth.with_user(u, p),
@@ -25,7 +28,11 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
             args.flight
         );
     }
-    let session = connect::open(cli).await?;
+    // A browser sign-in is only waited for when someone is at the terminal.
+    let session = tokio::select! {
+        s = connect::open(cli, std::io::stdin().is_terminal()) => s?,
+        s = signals.recv(true) => bail!("{} before the server started", s.message()),
+    };
     let listener = tokio::net::TcpListener::bind(args.flight)
         .await
         .with_context(|| format!("cannot listen on {}", args.flight))?;
@@ -41,7 +48,13 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
     // Scripts wait for this line before connecting.
     println!("Flight SQL server listening on {scheme}://{addr}");
     let server = FlightSqlServer::new(session.ctx.clone(), auth);
-    let result = server.serve(listener, tls, shutdown_signal()).await;
+    let result = server
+        .serve(listener, tls, async move {
+            // Ctrl-C, SIGTERM or SIGHUP: stop accepting, then sign out below.
+            let s = signals.recv(true).await;
+            eprintln!("{}: stopping", s.message());
+        })
+        .await;
     if let Err(e) = session.conn.close().await {
         tracing::warn!("sign-out failed: {e}");
     }
@@ -49,27 +62,4 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
     result.context("Flight SQL server")?;
     eprintln!("Flight SQL server stopped.");
     Ok(())
-}
-
-/// Completes on Ctrl-C or SIGTERM, so the Acumatica session is signed out either way.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -143,10 +143,7 @@ impl Shell {
             Ok(())
         }
         .await;
-        if let Some((bar, ticker)) = bar {
-            ticker.abort();
-            bar.finish_and_clear();
-        }
+        drop(bar);
         result?;
         let n = printer.finish()?;
         if self.format == Format::Table && self.timing {
@@ -156,11 +153,7 @@ impl Shell {
         Ok(())
     }
 
-    fn progress_bar(
-        &self,
-        rows: Arc<AtomicU64>,
-        started: Instant,
-    ) -> (ProgressBar, tokio::task::JoinHandle<()>) {
+    fn progress_bar(&self, rows: Arc<AtomicU64>, started: Instant) -> Progress {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template("{spinner} {msg}")
@@ -185,6 +178,21 @@ impl Shell {
                 b.tick();
             }
         });
-        (bar, ticker)
+        Progress { bar, ticker }
+    }
+}
+
+/// The live progress line of a statement. Dropping it (the statement ended, failed or was
+/// cancelled with Ctrl-C) stops the ticker and clears the line, so nothing is drawn over the
+/// next prompt.
+struct Progress {
+    bar: ProgressBar,
+    ticker: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.ticker.abort();
+        self.bar.finish_and_clear();
     }
 }

@@ -312,8 +312,153 @@ async fn repl_multiline_completion_describe_and_ctrl_c() {
     result.expect("REPL session");
 }
 
+/// A one-shot scan of the big detail table, under way on a slow simulator.
+fn slow_scan(sim: &SimHandle) -> std::process::Child {
+    acusql()
+        .args([
+            "--connect",
+            &connect(sim),
+            "-c",
+            "SELECT COUNT(*) FROM SalesOrder_Details",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn kill(child: &std::process::Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Ctrl-C in the shell: a running query is cancelled within a second and its requests stop;
+/// at the prompt it discards the line, and on an empty line pressed twice it quits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn interrupted_and_terminated_runs_sign_out() {
+async fn repl_ctrl_c_cancels_at_once_and_quits_only_twice_on_an_empty_line() {
+    let sim = std::sync::Arc::new(
+        acumatica_sim::start(SimConfig {
+            scale: 3,
+            latency: std::time::Duration::from_millis(700),
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap(),
+    );
+    let conn = connect(&sim);
+    let s = sim.clone();
+    let result = tokio::task::spawn_blocking(move || -> Result<(), rexpect::error::Error> {
+        let mut cmd = acusql();
+        cmd.args(["--connect", &conn]);
+        let mut p = rexpect::session::spawn_command(cmd, Some(30_000))?;
+        p.exp_string("acusql> ")?;
+        p.send_line("SELECT COUNT(*) FROM SalesOrder_Details;")?;
+        // Under way: its first page requests have reached the server.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !s
+            .stats()
+            .requests_by_path
+            .keys()
+            .any(|k| k.contains("SalesOrder"))
+        {
+            assert!(std::time::Instant::now() < until, "the scan never started");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let pressed = std::time::Instant::now();
+        p.send_control('c')?;
+        p.exp_string("query cancelled")?;
+        p.exp_string("acusql> ")?;
+        let took = pressed.elapsed();
+        assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
+        // No request of the cancelled scan reaches the server afterwards (the ones already in
+        // flight are counted when the server answers them, after its latency).
+        std::thread::sleep(std::time::Duration::from_millis(900));
+        let requests = s.stats().requests;
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        assert_eq!(s.stats().requests, requests, "requests stopped");
+        // Ctrl-C on a line being typed discards it; the shell stays.
+        p.send("SELECT 'half")?;
+        p.send_control('c')?;
+        p.exp_string("acusql> ")?;
+        p.send_line("SELECT 'still here' AS s;")?;
+        p.exp_string("still here")?;
+        p.exp_string("acusql> ")?;
+        // On an empty line: the first Ctrl-C says how to quit, the second quits.
+        p.send_control('c')?;
+        p.exp_string("press Ctrl-C again to quit")?;
+        p.send_control('c')?;
+        p.exp_eof()?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    result.expect("REPL session");
+    assert_eq!(sim.stats().open_sessions, 0, "signed out");
+}
+
+/// SIGTERM while the shell waits at its prompt (line editor in raw mode): the terminal gets
+/// its modes back (echo and line editing on), and the session is signed out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_at_the_prompt_restores_the_terminal() {
+    let sim = std::sync::Arc::new(sim().await);
+    let conn = connect(&sim);
+    let url = sim.base_url().to_string();
+    let result = tokio::task::spawn_blocking(move || -> Result<(String, String), rexpect::error::Error> {
+        let mut cmd = Command::new("sh");
+        let home = std::env::temp_dir().join("acusql-test-home");
+        cmd.env("HOME", &home)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("ACUSQL_BIN", env!("CARGO_BIN_EXE_acusql"))
+            .env("ACUSQL_CONN", &conn)
+            .args([
+                "-c",
+                "stty -a; echo before-acusql; \"$ACUSQL_BIN\" --connect \"$ACUSQL_CONN\"; echo \"exit=$?\"; stty -a",
+            ]);
+        let mut p = rexpect::session::spawn_command(cmd, Some(30_000))?;
+        let before = p.exp_string("before-acusql")?;
+        p.exp_string("acusql> ")?;
+        // Only acusql's command line holds the expanded URL (the shell's holds `$ACUSQL_CONN`).
+        let children = Command::new("pgrep")
+            .args(["-f", &url])
+            .output()
+            .expect("pgrep");
+        let pid = String::from_utf8_lossy(&children.stdout).trim().to_string();
+        assert!(!pid.is_empty(), "acusql's pid");
+        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(status.success());
+        p.exp_string("exit=143")?;
+        let after = p.exp_eof()?;
+        Ok((before, after))
+    })
+    .await
+    .unwrap();
+    let (before, after) = result.expect("shell session");
+    // The local modes (echo, canonical input, signals) as they were before acusql ran.
+    let flags = |text: &str| -> Vec<String> {
+        text.split_whitespace()
+            .filter(|w| {
+                let w = w.trim_start_matches('-');
+                matches!(w, "echo" | "icanon" | "isig" | "iexten" | "icrnl" | "opost")
+            })
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        flags(&after),
+        flags(&before),
+        "modes restored:\n{before}\n{after}"
+    );
+    assert!(!flags(&before).is_empty(), "{before}");
+    assert_eq!(sim.stats().open_sessions, 0, "signed out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_terminated_and_hung_up_runs_sign_out_with_their_exit_codes() {
     let sim = acumatica_sim::start(SimConfig {
         scale: 5,
         latency: std::time::Duration::from_millis(300),
@@ -321,19 +466,12 @@ async fn interrupted_and_terminated_runs_sign_out() {
     })
     .await
     .unwrap();
-    for signal in ["-INT", "-TERM"] {
-        let child = acusql()
-            .args([
-                "--connect",
-                &connect(&sim),
-                "-c",
-                "SELECT COUNT(*) FROM SalesOrder_Details",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+    for (signal, code, line) in [
+        ("-INT", 130, "interrupted (SIGINT)"),
+        ("-TERM", 143, "terminated (SIGTERM)"),
+        ("-HUP", 129, "hung up (SIGHUP)"),
+    ] {
+        let child = slow_scan(&sim);
         // Wait until the scan is under way.
         for _ in 0..100 {
             if sim.stats().open_sessions == 1
@@ -348,18 +486,190 @@ async fn interrupted_and_terminated_runs_sign_out() {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         assert_eq!(sim.stats().open_sessions, 1);
-        let status = Command::new("kill")
-            .args([signal, &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        kill(&child, signal);
         let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
             .await
             .unwrap();
-        assert_eq!(out.status.code(), Some(130), "{signal}: {}", stderr(&out));
+        assert_eq!(out.status.code(), Some(code), "{signal}: {}", stderr(&out));
+        assert_eq!(stderr(&out).trim(), line, "{signal}: one line");
         assert_eq!(sim.stats().open_sessions, 0, "{signal}: signed out");
         sim.clear_request_log();
     }
+}
+
+/// Signals at arbitrary points of a one-shot run (before, during and after sign-in, during the
+/// scan): whatever the moment, no API session is left open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signals_at_any_moment_leave_no_session_open() {
+    let sim = acumatica_sim::start(SimConfig {
+        scale: 2,
+        latency: std::time::Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    // A fixed pseudo-random sequence of moments (reproducible), 0–900 ms after start.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for signal in ["-INT", "-TERM", "-HUP"] {
+        for _ in 0..4 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let delay = std::time::Duration::from_millis(x % 900);
+            let child = slow_scan(&sim);
+            tokio::time::sleep(delay).await;
+            kill(&child, signal);
+            let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+                .await
+                .unwrap();
+            assert_eq!(
+                sim.stats().open_sessions,
+                0,
+                "{signal} after {delay:?} left a session open: {}",
+                stderr(&out)
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_after_sign_in_still_signs_out() {
+    let sim = sim().await;
+    let out = run(
+        acusql().args([
+            "--connect",
+            &format!("{};EndpointVersion=99.999.999", connect(&sim)),
+            "-c",
+            "SELECT 1",
+        ]),
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("99.999.999"), "{}", stderr(&out));
+    assert!(sim.stats().logins >= 1, "it did sign in");
+    assert_eq!(sim.stats().open_sessions, 0, "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_connection_is_an_error_never_the_demo() {
+    let out = run(acusql().args(["-c", "SELECT COUNT(*) FROM Customer"]), None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("no Acumatica connection configured"), "{err}");
+    for way in ["--connect", "ACUMATICA_URL", "--profile", "--demo"] {
+        assert!(err.contains(way), "names {way}: {err}");
+    }
+    assert!(!err.contains("Connected to a simulated"), "{err}");
+    assert!(stdout(&out).is_empty(), "no rows: {}", stdout(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_can_fail_without_the_server_fails_before_signing_in() {
+    let sim = sim().await;
+    // A script that cannot be read.
+    let out = run(
+        acusql().args(["--connect", &connect(&sim), "-f", "/nonexistent/report.sql"]),
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("cannot read /nonexistent/report.sql"),
+        "{}",
+        stderr(&out)
+    );
+    // No password, and no terminal to ask on.
+    let no_password = connect(&sim).replace(";Password=demo", "");
+    let out = run(
+        acusql().args(["--connect", &no_password, "-c", "SELECT 1"]),
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no password and no terminal to ask on"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(sim.stats().logins, 0, "no sign-in request was sent");
+    assert!(sim.request_log().is_empty(), "{:?}", sim.request_log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_script_that_would_need_a_browser_fails_at_once() {
+    let sim = sim().await;
+    let app = acumatica_sim::OAuthApp::default();
+    let dir = tempfile::tempdir().unwrap();
+    let conn = format!(
+        "Url={};AuthScheme=OAuth;OAuthClientId={};OAuthClientSecret={};CallbackURL=http://127.0.0.1:1/;OAuthSettingsLocation={}",
+        sim.base_url(),
+        app.client_id,
+        app.client_secret,
+        dir.path().join("tokens.json").display()
+    );
+    let started = std::time::Instant::now();
+    let out = run(acusql().args(["--connect", &conn, "-c", "SELECT 1"]), None);
+    assert!(!out.status.success());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "no waiting for a browser"
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("acusql login") && err.contains("OAuthVerifier"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("/identity/connect/authorize"),
+        "no sign-in URL: {err}"
+    );
+}
+
+/// A token belongs to the user (and password) that obtained it: another user, or a wrong
+/// password, never runs with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_password_tokens_serve_only_their_own_user() {
+    let sim = sim().await;
+    let app = acumatica_sim::OAuthApp::default();
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.json");
+    let conn = |user: &str, password: &str| {
+        format!(
+            "Url={};AuthScheme=OAuthPassword;User={user};Password={password};OAuthClientId={};OAuthClientSecret={};OAuthSettingsLocation={}",
+            sim.base_url(),
+            app.client_id,
+            app.client_secret,
+            tokens.display()
+        )
+    };
+    let query = |c: String| {
+        run(
+            acusql().args(["--connect", &c, "--format", "csv", "-c", "SELECT 1 AS one"]),
+            None,
+        )
+    };
+    let out = query(conn("admin", "demo"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let issued = sim.stats().tokens_issued;
+    let out = query(conn("admin", "demo"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        sim.stats().tokens_issued,
+        issued,
+        "the owner reuses the token"
+    );
+    for (user, password) in [("admin", "wrong"), ("someone", "demo")] {
+        let out = query(conn(user, password));
+        assert!(
+            !out.status.success(),
+            "{user}/{password} must not run with admin's token: {}",
+            stdout(&out)
+        );
+        assert!(
+            stderr(&out).contains("sign-in") || stderr(&out).contains("refused"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(sim.stats().open_sessions, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
