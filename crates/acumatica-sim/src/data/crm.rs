@@ -1,6 +1,6 @@
 //! Customer relations: the contacts of the customers' business accounts.
 
-use super::{Data, Entity, Record, V};
+use super::{Data, Entity, FieldValue, Record};
 
 impl Data {
     /// Contact `i`, a person of customer `i mod customers`.
@@ -14,16 +14,19 @@ impl Data {
         Record::new(
             self.guid(11, n),
             vec![
-                ("Active", V::Bool(!h.is_multiple_of(9))),
-                ("BusinessAccount", V::Str(Self::customer_id(i % customers))),
-                ("ContactID", V::Int(100 + i as i64)),
-                ("DisplayName", V::Str(format!("{first} {last}"))),
+                ("Active", FieldValue::Bool(!h.is_multiple_of(9))),
+                (
+                    "BusinessAccount",
+                    FieldValue::Str(Self::customer_id(i % customers)),
+                ),
+                ("ContactID", FieldValue::Int(100 + i as i64)),
+                ("DisplayName", FieldValue::Str(format!("{first} {last}"))),
                 (
                     "Email",
                     if h.is_multiple_of(6) {
-                        V::Null
+                        FieldValue::Null
                     } else {
-                        V::Str(format!(
+                        FieldValue::Str(format!(
                             "{}.{}{}@example.com",
                             first.to_lowercase(),
                             last.to_lowercase(),
@@ -31,18 +34,21 @@ impl Data {
                         ))
                     },
                 ),
-                ("FirstName", V::Str(first.into())),
+                ("FirstName", FieldValue::Str(first.into())),
                 (
                     "JobTitle",
-                    V::Str(TITLES[((h >> 4) % TITLES.len() as u64) as usize].into()),
+                    FieldValue::Str(TITLES[((h >> 4) % TITLES.len() as u64) as usize].into()),
                 ),
                 (
                     "LastModifiedDateTime",
-                    V::Time(created + (h % 6_000_000) as i64),
+                    FieldValue::Time(created + (h % 6_000_000) as i64),
                 ),
-                ("LastName", V::Str(last.into())),
-                ("Phone1", V::Str(format!("+1 555 {:04}", i % 10_000))),
-                ("Type", V::Str("Contact".into())),
+                ("LastName", FieldValue::Str(last.into())),
+                (
+                    "Phone1",
+                    FieldValue::Str(format!("+1 555 {:04}", i % 10_000)),
+                ),
+                ("Type", FieldValue::Str("Contact".into())),
             ],
         )
     }

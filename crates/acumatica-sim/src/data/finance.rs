@@ -1,7 +1,7 @@
 //! Finance: customer payments (with their application history), journal transactions and the
 //! chart of accounts.
 
-use super::{Data, EPOCH_2023, Entity, Record, V};
+use super::{Data, EPOCH_2023, Entity, FieldValue, Record};
 
 impl Data {
     /// Payment `i`: its application history when `with_details`.
@@ -19,18 +19,21 @@ impl Data {
                     Record::new(
                         self.guid(19, n << 4 | k),
                         vec![
-                            ("AdjustedDocType", V::Str("Invoice".into())),
+                            ("AdjustedDocType", FieldValue::Str("Invoice".into())),
                             (
                                 "AdjustedRefNbr",
-                                V::Str(format!("INV{:06}", 1 + ah % invoices)),
+                                FieldValue::Str(format!("INV{:06}", 1 + ah % invoices)),
                             ),
-                            ("AmountPaid", V::Dec(((ah >> 8) % 500_000) as i128 * 100, 4)),
-                            ("Customer", V::Str(customer.clone())),
-                            ("Date", V::Time(date)),
-                            ("DisplayDocType", V::Str("Invoice".into())),
+                            (
+                                "AmountPaid",
+                                FieldValue::Dec(((ah >> 8) % 500_000) as i128 * 100, 4),
+                            ),
+                            ("Customer", FieldValue::Str(customer.clone())),
+                            ("Date", FieldValue::Time(date)),
+                            ("DisplayDocType", FieldValue::Str("Invoice".into())),
                             (
                                 "DisplayRefNbr",
-                                V::Str(format!("INV{:06}", 1 + ah % invoices)),
+                                FieldValue::Str(format!("INV{:06}", 1 + ah % invoices)),
                             ),
                         ],
                     )
@@ -42,32 +45,35 @@ impl Data {
         let mut r = Record::new(
             self.guid(15, n),
             vec![
-                ("ApplicationDate", V::Time(date)),
-                ("CashAccount", V::Str("10200".into())),
-                ("CurrencyID", V::Str("USD".into())),
+                ("ApplicationDate", FieldValue::Time(date)),
+                ("CashAccount", FieldValue::Str("10200".into())),
+                ("CurrencyID", FieldValue::Str("USD".into())),
                 (
                     "CustomerID",
-                    V::Str(Self::customer_id((h % customers as u64) as usize)),
+                    FieldValue::Str(Self::customer_id((h % customers as u64) as usize)),
                 ),
-                ("Description", V::Null),
-                ("Hold", V::Bool(false)),
+                ("Description", FieldValue::Null),
+                ("Hold", FieldValue::Bool(false)),
                 (
                     "LastModifiedDateTime",
-                    V::Time(date + (h % 1_000_000) as i64),
+                    FieldValue::Time(date + (h % 1_000_000) as i64),
                 ),
                 (
                     "PaymentAmount",
-                    V::Dec(((h >> 2) % 1_000_000) as i128 * 100, 4),
+                    FieldValue::Dec(((h >> 2) % 1_000_000) as i128 * 100, 4),
                 ),
                 (
                     "PaymentMethod",
-                    V::Str(if h.is_multiple_of(2) { "CHECK" } else { "CARD" }.into()),
+                    FieldValue::Str(if h.is_multiple_of(2) { "CHECK" } else { "CARD" }.into()),
                 ),
-                ("PaymentRef", V::Str(format!("{:06}", h % 1_000_000))),
-                ("ReferenceNbr", V::Str(format!("PMT{:06}", i + 1))),
+                (
+                    "PaymentRef",
+                    FieldValue::Str(format!("{:06}", h % 1_000_000)),
+                ),
+                ("ReferenceNbr", FieldValue::Str(format!("PMT{:06}", i + 1))),
                 (
                     "Status",
-                    V::Str(
+                    FieldValue::Str(
                         if h.is_multiple_of(5) {
                             "Open"
                         } else {
@@ -76,7 +82,7 @@ impl Data {
                         .into(),
                     ),
                 ),
-                ("Type", V::Str("Payment".into())),
+                ("Type", FieldValue::Str("Payment".into())),
             ],
         );
         if with_details {
@@ -95,8 +101,8 @@ impl Data {
         if with_details {
             for p in 0..pairs {
                 let lh = self.h(17, n << 8 | p as u64, 1);
-                let amount = V::Dec(((lh >> 5) % 1_000_000) as i128 * 100, 4);
-                let zero = V::Dec(0, 4);
+                let amount = FieldValue::Dec(((lh >> 5) % 1_000_000) as i128 * 100, 4);
+                let zero = FieldValue::Dec(0, 4);
                 let (debit, credit) = (
                     ACCOUNTS[(lh % ACCOUNTS.len() as u64) as usize].0,
                     ACCOUNTS[((lh >> 16) % ACCOUNTS.len() as u64) as usize].0,
@@ -112,15 +118,15 @@ impl Data {
                     lines.push(Record::new(
                         self.guid(17, n << 8 | line as u64),
                         vec![
-                            ("Account", V::Str(acct.into())),
+                            ("Account", FieldValue::Str(acct.into())),
                             ("CreditAmount", cr),
                             ("DebitAmount", dr),
                             (
                                 "Description",
-                                V::Str(format!("Batch {} line {}", i + 1, line + 1)),
+                                FieldValue::Str(format!("Batch {} line {}", i + 1, line + 1)),
                             ),
-                            ("LineNbr", V::Int(line as i64 + 1)),
-                            ("Subaccount", V::Str("000000".into())),
+                            ("LineNbr", FieldValue::Int(line as i64 + 1)),
+                            ("Subaccount", FieldValue::Str("000000".into())),
                         ],
                     ));
                 }
@@ -130,26 +136,32 @@ impl Data {
         let mut r = Record::new(
             self.guid(16, n),
             vec![
-                ("BatchNbr", V::Str(format!("GL{:06}", i + 1))),
-                ("BranchID", V::Str("MAIN".into())),
-                ("CreatedDateTime", V::Time(date)),
-                ("CurrencyID", V::Str("USD".into())),
-                ("Description", V::Str(format!("Journal entry {}", i + 1))),
-                ("Hold", V::Bool(false)),
-                ("LastModifiedDateTime", V::Time(date + (h % 500_000) as i64)),
-                ("LedgerID", V::Str("ACTUAL".into())),
-                ("Module", V::Str("GL".into())),
+                ("BatchNbr", FieldValue::Str(format!("GL{:06}", i + 1))),
+                ("BranchID", FieldValue::Str("MAIN".into())),
+                ("CreatedDateTime", FieldValue::Time(date)),
+                ("CurrencyID", FieldValue::Str("USD".into())),
+                (
+                    "Description",
+                    FieldValue::Str(format!("Journal entry {}", i + 1)),
+                ),
+                ("Hold", FieldValue::Bool(false)),
+                (
+                    "LastModifiedDateTime",
+                    FieldValue::Time(date + (h % 500_000) as i64),
+                ),
+                ("LedgerID", FieldValue::Str("ACTUAL".into())),
+                ("Module", FieldValue::Str("GL".into())),
                 (
                     "PostPeriod",
-                    V::Str(
+                    FieldValue::Str(
                         chrono::DateTime::from_timestamp(date, 0)
                             .unwrap_or_default()
                             .format("%m%Y")
                             .to_string(),
                     ),
                 ),
-                ("Status", V::Str(status.into())),
-                ("TransactionDate", V::Time(date)),
+                ("Status", FieldValue::Str(status.into())),
+                ("TransactionDate", FieldValue::Time(date)),
             ],
         );
         if with_details {
@@ -165,18 +177,18 @@ impl Data {
         Record::new(
             self.guid(18, n),
             vec![
-                ("AccountCD", V::Str(cd.into())),
-                ("AccountClass", V::Str(ty.to_uppercase())),
-                ("AccountID", V::Int(1000 + i as i64)),
-                ("Active", V::Bool(true)),
-                ("CashAccount", V::Bool(cd.starts_with("102"))),
-                ("CurrencyID", V::Null),
-                ("Description", V::Str(desc.into())),
+                ("AccountCD", FieldValue::Str(cd.into())),
+                ("AccountClass", FieldValue::Str(ty.to_uppercase())),
+                ("AccountID", FieldValue::Int(1000 + i as i64)),
+                ("Active", FieldValue::Bool(true)),
+                ("CashAccount", FieldValue::Bool(cd.starts_with("102"))),
+                ("CurrencyID", FieldValue::Null),
+                ("Description", FieldValue::Str(desc.into())),
                 (
                     "LastModifiedDateTime",
-                    V::Time(EPOCH_2023 + i as i64 * 3600),
+                    FieldValue::Time(EPOCH_2023 + i as i64 * 3600),
                 ),
-                ("Type", V::Str(ty.into())),
+                ("Type", FieldValue::Str(ty.into())),
             ],
         )
     }

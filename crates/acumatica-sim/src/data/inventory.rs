@@ -1,6 +1,6 @@
 //! Inventory: stock items and non-stock items (services).
 
-use super::{Data, Record, V};
+use super::{Data, FieldValue, Record};
 
 impl Data {
     /// Stock item `i`.
@@ -11,24 +11,24 @@ impl Data {
         Record {
             id: self.guid(2, i64_),
             fields: vec![
-                ("BaseUOM", V::Str("EA".into())),
+                ("BaseUOM", FieldValue::Str("EA".into())),
                 (
                     "DefaultPrice",
-                    V::Dec(((h >> 4) % 100_000) as i128 * 100, 6),
+                    FieldValue::Dec(((h >> 4) % 100_000) as i128 * 100, 6),
                 ),
                 (
                     "Description",
-                    V::Str(format!(
+                    FieldValue::Str(format!(
                         "{} #{}",
                         ITEMS[(h % ITEMS.len() as u64) as usize],
                         i + 1
                     )),
                 ),
-                ("InventoryID", V::Str(Self::item_id(i))),
-                ("ItemClass", V::Str("FOOD".into())),
+                ("InventoryID", FieldValue::Str(Self::item_id(i))),
+                ("ItemClass", FieldValue::Str("FOOD".into())),
                 (
                     "ItemStatus",
-                    V::Str(
+                    FieldValue::Str(
                         if h.is_multiple_of(11) {
                             "Inactive"
                         } else {
@@ -39,7 +39,7 @@ impl Data {
                 ),
                 (
                     "LastModifiedDateTime",
-                    V::Time(created + (h % 3_000_000) as i64),
+                    FieldValue::Time(created + (h % 3_000_000) as i64),
                 ),
             ],
             details: vec![],
@@ -54,20 +54,23 @@ impl Data {
         Record::new(
             self.guid(12, n),
             vec![
-                ("DefaultPrice", V::Dec(((h >> 4) % 50_000) as i128 * 100, 6)),
+                (
+                    "DefaultPrice",
+                    FieldValue::Dec(((h >> 4) % 50_000) as i128 * 100, 6),
+                ),
                 (
                     "Description",
-                    V::Str(format!(
+                    FieldValue::Str(format!(
                         "{} #{}",
                         SERVICES[(h % SERVICES.len() as u64) as usize],
                         i + 1
                     )),
                 ),
-                ("InventoryID", V::Str(format!("SVC{:04}", i + 1))),
-                ("ItemClass", V::Str("SERVICE".into())),
+                ("InventoryID", FieldValue::Str(format!("SVC{:04}", i + 1))),
+                ("ItemClass", FieldValue::Str("SERVICE".into())),
                 (
                     "ItemStatus",
-                    V::Str(
+                    FieldValue::Str(
                         if h.is_multiple_of(7) {
                             "Inactive"
                         } else {
@@ -76,8 +79,11 @@ impl Data {
                         .into(),
                     ),
                 ),
-                ("ItemType", V::Str("Non-Stock Item".into())),
-                ("LastModifiedDateTime", V::Time(self.time(12, n, 2))),
+                ("ItemType", FieldValue::Str("Non-Stock Item".into())),
+                (
+                    "LastModifiedDateTime",
+                    FieldValue::Time(self.time(12, n, 2)),
+                ),
             ],
         )
     }

@@ -16,7 +16,7 @@ pub use sales::customer_city;
 
 /// A field value as the simulator stores it.
 #[derive(Debug, Clone, PartialEq)]
-pub enum V {
+pub enum FieldValue {
     Null,
     Str(String),
     Int(i64),
@@ -27,10 +27,14 @@ pub enum V {
     Time(i64),
 }
 
+/// The old name of `FieldValue`, kept only while `store.rs` and `json.rs` are edited in
+/// parallel; remove it once they say `FieldValue`.
+pub type V = FieldValue;
+
 #[derive(Debug, Clone, Default)]
 pub struct Record {
     pub id: String,
-    pub fields: Vec<(&'static str, V)>,
+    pub fields: Vec<(&'static str, FieldValue)>,
     pub details: Vec<(&'static str, Vec<Record>)>,
     /// 1:1 linked entities (e.g. `ShipToContact`), written only when expanded.
     pub linked: Vec<(&'static str, Record)>,
@@ -38,7 +42,7 @@ pub struct Record {
 
 impl Record {
     /// A field, or a linked entity's field as `Linked/Field`.
-    pub fn get(&self, name: &str) -> Option<&V> {
+    pub fn get(&self, name: &str) -> Option<&FieldValue> {
         if let Some((link, rest)) = name.split_once('/') {
             return self
                 .linked
@@ -52,7 +56,7 @@ impl Record {
             .map(|(_, v)| v)
     }
 
-    fn new(id: String, fields: Vec<(&'static str, V)>) -> Self {
+    fn new(id: String, fields: Vec<(&'static str, FieldValue)>) -> Self {
         Self {
             id,
             fields,
@@ -236,7 +240,7 @@ mod tests {
         let a = d.record(Entity::SalesOrder, 7, true);
         let b = d.record(Entity::SalesOrder, 7, true);
         assert_eq!(a.fields, b.fields);
-        let Some(V::Str(c)) = a.get("CustomerID") else {
+        let Some(FieldValue::Str(c)) = a.get("CustomerID") else {
             panic!()
         };
         assert!(c.as_str() <= Data::customer_id(d.count(Entity::Customer) - 1).as_str());
@@ -255,12 +259,14 @@ mod tests {
                 assert_eq!(f.name, *name, "spelling of {entity}.{name}");
                 let w = f.wrapper.as_deref().unwrap_or_default();
                 let ok = match v {
-                    V::Null => true,
-                    V::Str(_) => matches!(w, "StringValue" | "GuidValue"),
-                    V::Int(_) => matches!(w, "IntValue" | "ShortValue" | "LongValue" | "ByteValue"),
-                    V::Dec(..) => matches!(w, "DecimalValue" | "DoubleValue"),
-                    V::Bool(_) => w == "BooleanValue",
-                    V::Time(_) => w == "DateTimeValue",
+                    FieldValue::Null => true,
+                    FieldValue::Str(_) => matches!(w, "StringValue" | "GuidValue"),
+                    FieldValue::Int(_) => {
+                        matches!(w, "IntValue" | "ShortValue" | "LongValue" | "ByteValue")
+                    }
+                    FieldValue::Dec(..) => matches!(w, "DecimalValue" | "DoubleValue"),
+                    FieldValue::Bool(_) => w == "BooleanValue",
+                    FieldValue::Time(_) => w == "DateTimeValue",
                 };
                 assert!(ok, "{entity}.{name}: {v:?} vs {w}");
             }

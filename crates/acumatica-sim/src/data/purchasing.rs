@@ -1,6 +1,6 @@
 //! Purchasing: vendors and their bills.
 
-use super::{Data, Entity, Record, STATUSES, V};
+use super::{Data, Entity, FieldValue, Record, STATUSES};
 
 impl Data {
     /// Vendor `i`.
@@ -11,28 +11,28 @@ impl Data {
         Record::new(
             self.guid(10, n),
             vec![
-                ("CreatedDateTime", V::Time(created)),
-                ("CurrencyID", V::Str("USD".into())),
+                ("CreatedDateTime", FieldValue::Time(created)),
+                ("CurrencyID", FieldValue::Str("USD".into())),
                 (
                     "LastModifiedDateTime",
-                    V::Time(created + (h % 4_000_000) as i64),
+                    FieldValue::Time(created + (h % 4_000_000) as i64),
                 ),
-                ("MaxReceipt", V::Dec(1_000_000, 6)),
+                ("MaxReceipt", FieldValue::Dec(1_000_000, 6)),
                 (
                     "PaymentMethod",
-                    V::Str(if h.is_multiple_of(3) { "CHECK" } else { "ACH" }.into()),
+                    FieldValue::Str(if h.is_multiple_of(3) { "CHECK" } else { "ACH" }.into()),
                 ),
                 (
                     "Status",
-                    V::Str(STATUSES[((h >> 5) % STATUSES.len() as u64) as usize].into()),
+                    FieldValue::Str(STATUSES[((h >> 5) % STATUSES.len() as u64) as usize].into()),
                 ),
                 (
                     "Terms",
-                    V::Str(if h.is_multiple_of(2) { "30D" } else { "NET15" }.into()),
+                    FieldValue::Str(if h.is_multiple_of(2) { "30D" } else { "NET15" }.into()),
                 ),
                 (
                     "VendorClass",
-                    V::Str(
+                    FieldValue::Str(
                         if h.is_multiple_of(4) {
                             "SERVICES"
                         } else {
@@ -41,10 +41,10 @@ impl Data {
                         .into(),
                     ),
                 ),
-                ("VendorID", V::Str(Self::vendor_id(i))),
+                ("VendorID", FieldValue::Str(Self::vendor_id(i))),
                 (
                     "VendorName",
-                    V::Str(format!(
+                    FieldValue::Str(format!(
                         "{} Supply {}",
                         SUPPLIERS[(h % SUPPLIERS.len() as u64) as usize],
                         i + 1
@@ -65,28 +65,31 @@ impl Data {
         Record::new(
             self.guid(14, n),
             vec![
-                ("Amount", V::Dec(amount, 4)),
-                ("Balance", V::Dec(if paid { 0 } else { amount }, 4)),
-                ("CurrencyID", V::Str("USD".into())),
-                ("Date", V::Time(date)),
-                ("Description", V::Str(format!("Purchase {}", i + 1))),
-                ("DueDate", V::Time(date + 30 * 86_400)),
-                ("Hold", V::Bool(h.is_multiple_of(15))),
+                ("Amount", FieldValue::Dec(amount, 4)),
+                ("Balance", FieldValue::Dec(if paid { 0 } else { amount }, 4)),
+                ("CurrencyID", FieldValue::Str("USD".into())),
+                ("Date", FieldValue::Time(date)),
+                (
+                    "Description",
+                    FieldValue::Str(format!("Purchase {}", i + 1)),
+                ),
+                ("DueDate", FieldValue::Time(date + 30 * 86_400)),
+                ("Hold", FieldValue::Bool(h.is_multiple_of(15))),
                 (
                     "LastModifiedDateTime",
-                    V::Time(date + (h % 2_000_000) as i64),
+                    FieldValue::Time(date + (h % 2_000_000) as i64),
                 ),
-                ("ReferenceNbr", V::Str(format!("BILL{:05}", i + 1))),
+                ("ReferenceNbr", FieldValue::Str(format!("BILL{:05}", i + 1))),
                 (
                     "Status",
-                    V::Str(if paid { "Closed" } else { "Open" }.into()),
+                    FieldValue::Str(if paid { "Closed" } else { "Open" }.into()),
                 ),
-                ("Type", V::Str("Bill".into())),
+                ("Type", FieldValue::Str("Bill".into())),
                 (
                     "Vendor",
-                    V::Str(Self::vendor_id((h % vendors as u64) as usize)),
+                    FieldValue::Str(Self::vendor_id((h % vendors as u64) as usize)),
                 ),
-                ("VendorRef", V::Str(format!("VR-{}", h % 100_000))),
+                ("VendorRef", FieldValue::Str(format!("VR-{}", h % 100_000))),
             ],
         )
     }

@@ -1,7 +1,7 @@
 //! Sales: customers, sales orders (with their lines and ship-to contact and address) and the
 //! invoices that bill them.
 
-use super::{Data, Entity, Record, STATUSES, V};
+use super::{Data, Entity, FieldValue, Record, STATUSES};
 
 impl Data {
     /// Customer `i`.
@@ -11,40 +11,40 @@ impl Data {
         let name = format!("{} {}", NAMES[(h % NAMES.len() as u64) as usize], i + 1);
         let created = self.time(1, i64_, 2);
         let email = if h.is_multiple_of(7) {
-            V::Null
+            FieldValue::Null
         } else {
-            V::Str(format!("billing{}@example.com", i + 1))
+            FieldValue::Str(format!("billing{}@example.com", i + 1))
         };
         Record {
             id: self.guid(1, i64_),
             fields: vec![
-                ("CreatedDateTime", V::Time(created)),
+                ("CreatedDateTime", FieldValue::Time(created)),
                 (
                     "CreditLimit",
-                    V::Dec(((h >> 8) % 5_000_000) as i128 * 100, 4),
+                    FieldValue::Dec(((h >> 8) % 5_000_000) as i128 * 100, 4),
                 ),
                 (
                     "CurrencyID",
-                    V::Str(if h.is_multiple_of(5) { "EUR" } else { "USD" }.into()),
+                    FieldValue::Str(if h.is_multiple_of(5) { "EUR" } else { "USD" }.into()),
                 ),
                 (
                     "CustomerClass",
-                    V::Str(CLASSES[((h >> 3) % CLASSES.len() as u64) as usize].into()),
+                    FieldValue::Str(CLASSES[((h >> 3) % CLASSES.len() as u64) as usize].into()),
                 ),
-                ("CustomerID", V::Str(Self::customer_id(i))),
-                ("CustomerName", V::Str(name)),
+                ("CustomerID", FieldValue::Str(Self::customer_id(i))),
+                ("CustomerName", FieldValue::Str(name)),
                 ("Email", email),
                 (
                     "LastModifiedDateTime",
-                    V::Time(created + (h % 5_000_000) as i64),
+                    FieldValue::Time(created + (h % 5_000_000) as i64),
                 ),
                 (
                     "Status",
-                    V::Str(STATUSES[((h >> 5) % STATUSES.len() as u64) as usize].into()),
+                    FieldValue::Str(STATUSES[((h >> 5) % STATUSES.len() as u64) as usize].into()),
                 ),
                 (
                     "WriteOffLimit",
-                    V::Dec(if h.is_multiple_of(3) { 0 } else { 300_000 }, 4),
+                    FieldValue::Dec(if h.is_multiple_of(3) { 0 } else { 300_000 }, 4),
                 ),
             ],
             details: vec![],
@@ -74,26 +74,26 @@ impl Data {
                 lines.push(Record {
                     id: self.guid(4, i64_ << 8 | l as u64),
                     fields: vec![
-                        ("Amount", V::Dec(amount, 4)),
+                        ("Amount", FieldValue::Dec(amount, 4)),
                         (
                             "InventoryID",
-                            V::Str(Self::item_id((lh % items as u64) as usize)),
+                            FieldValue::Str(Self::item_id((lh % items as u64) as usize)),
                         ),
                         (
                             "LineDescription",
                             if lh.is_multiple_of(13) {
-                                V::Null
+                                FieldValue::Null
                             } else {
-                                V::Str(format!("Line {} of order {}", l + 1, i + 1))
+                                FieldValue::Str(format!("Line {} of order {}", l + 1, i + 1))
                             },
                         ),
-                        ("LineNbr", V::Int(l as i64 + 1)),
-                        ("OrderQty", V::Dec(qty, 6)),
-                        ("UnitPrice", V::Dec(price, 6)),
-                        ("UOM", V::Str("EA".into())),
+                        ("LineNbr", FieldValue::Int(l as i64 + 1)),
+                        ("OrderQty", FieldValue::Dec(qty, 6)),
+                        ("UnitPrice", FieldValue::Dec(price, 6)),
+                        ("UOM", FieldValue::Str("EA".into())),
                         (
                             "WarehouseID",
-                            V::Str(
+                            FieldValue::Str(
                                 if lh.is_multiple_of(2) {
                                     "MAIN"
                                 } else {
@@ -111,29 +111,34 @@ impl Data {
         Record {
             id: self.guid(3, i64_),
             fields: vec![
-                ("CurrencyID", V::Str("USD".into())),
+                ("CurrencyID", FieldValue::Str("USD".into())),
                 (
                     "CustomerID",
-                    V::Str(Self::customer_id((h % customers as u64) as usize)),
+                    FieldValue::Str(Self::customer_id((h % customers as u64) as usize)),
                 ),
-                ("Date", V::Time(date)),
+                ("Date", FieldValue::Time(date)),
                 (
                     "Description",
                     if h.is_multiple_of(9) {
-                        V::Null
+                        FieldValue::Null
                     } else {
-                        V::Str(format!("Order {}", i + 1))
+                        FieldValue::Str(format!("Order {}", i + 1))
                     },
                 ),
-                ("Hold", V::Bool(h.is_multiple_of(10))),
-                ("LastModified", V::Time(date + (h % 2_000_000) as i64)),
-                ("OrderedQty", V::Dec(qty_total / 10_000, 2)),
-                ("OrderNbr", V::Str(Self::order_nbr(i))),
-                ("OrderTotal", V::Dec(total, 4)),
-                ("OrderType", V::Str("SO".into())),
+                ("Hold", FieldValue::Bool(h.is_multiple_of(10))),
+                (
+                    "LastModified",
+                    FieldValue::Time(date + (h % 2_000_000) as i64),
+                ),
+                ("OrderedQty", FieldValue::Dec(qty_total / 10_000, 2)),
+                ("OrderNbr", FieldValue::Str(Self::order_nbr(i))),
+                ("OrderTotal", FieldValue::Dec(total, 4)),
+                ("OrderType", FieldValue::Str("SO".into())),
                 (
                     "Status",
-                    V::Str(ORDER_STATUS[((h >> 7) % ORDER_STATUS.len() as u64) as usize].into()),
+                    FieldValue::Str(
+                        ORDER_STATUS[((h >> 7) % ORDER_STATUS.len() as u64) as usize].into(),
+                    ),
                 ),
             ],
             details: if with_details {
@@ -149,20 +154,26 @@ impl Data {
                         Record::new(
                             self.guid(5, i64_),
                             vec![
-                                ("Attention", V::Str(format!("Receiving dept. {}", c + 1))),
+                                (
+                                    "Attention",
+                                    FieldValue::Str(format!("Receiving dept. {}", c + 1)),
+                                ),
                                 (
                                     "BusinessName",
-                                    V::Str(NAMES[c % NAMES.len()].trim().to_string()),
+                                    FieldValue::Str(NAMES[c % NAMES.len()].trim().to_string()),
                                 ),
                                 (
                                     "Email",
                                     if h.is_multiple_of(4) {
-                                        V::Null
+                                        FieldValue::Null
                                     } else {
-                                        V::Str(format!("ship{}@example.com", c + 1))
+                                        FieldValue::Str(format!("ship{}@example.com", c + 1))
                                     },
                                 ),
-                                ("Phone1", V::Str(format!("+1 555 {:04}", c % 10_000))),
+                                (
+                                    "Phone1",
+                                    FieldValue::Str(format!("+1 555 {:04}", c % 10_000)),
+                                ),
                             ],
                         ),
                     ),
@@ -171,13 +182,19 @@ impl Data {
                         Record::new(
                             self.guid(6, i64_),
                             vec![
-                                ("AddressLine1", V::Str(format!("{} Main St", 1 + c % 900))),
-                                ("AddressLine2", V::Null),
-                                ("City", V::Str(CITIES[c % CITIES.len()].0.into())),
-                                ("Country", V::Str("US".into())),
-                                ("PostalCode", V::Str(format!("{:05}", 10_000 + c % 89_999))),
-                                ("State", V::Str(CITIES[c % CITIES.len()].1.into())),
-                                ("Validated", V::Bool(c.is_multiple_of(2))),
+                                (
+                                    "AddressLine1",
+                                    FieldValue::Str(format!("{} Main St", 1 + c % 900)),
+                                ),
+                                ("AddressLine2", FieldValue::Null),
+                                ("City", FieldValue::Str(CITIES[c % CITIES.len()].0.into())),
+                                ("Country", FieldValue::Str("US".into())),
+                                (
+                                    "PostalCode",
+                                    FieldValue::Str(format!("{:05}", 10_000 + c % 89_999)),
+                                ),
+                                ("State", FieldValue::Str(CITIES[c % CITIES.len()].1.into())),
+                                ("Validated", FieldValue::Bool(c.is_multiple_of(2))),
                             ],
                         ),
                     ),
@@ -192,40 +209,40 @@ impl Data {
         // Invoice i bills order i: same customer, amount and a reference to it.
         let order = self.record(Entity::SalesOrder, i, false);
         let h = self.h(13, n, 1);
-        let Some(V::Time(date)) = order.get("Date").cloned() else {
+        let Some(FieldValue::Time(date)) = order.get("Date").cloned() else {
             unreachable!()
         };
-        let Some(V::Dec(total, _)) = order.get("OrderTotal").cloned() else {
+        let Some(FieldValue::Dec(total, _)) = order.get("OrderTotal").cloned() else {
             unreachable!()
         };
         let paid = h.is_multiple_of(3);
         Record::new(
             self.guid(13, n),
             vec![
-                ("Amount", V::Dec(total, 4)),
-                ("Balance", V::Dec(if paid { 0 } else { total }, 4)),
+                ("Amount", FieldValue::Dec(total, 4)),
+                ("Balance", FieldValue::Dec(if paid { 0 } else { total }, 4)),
                 (
                     "CustomerID",
-                    order.get("CustomerID").cloned().unwrap_or(V::Null),
+                    order.get("CustomerID").cloned().unwrap_or(FieldValue::Null),
                 ),
-                ("CustomerOrder", V::Str(Self::order_nbr(i))),
-                ("Date", V::Time(date + 86_400)),
+                ("CustomerOrder", FieldValue::Str(Self::order_nbr(i))),
+                ("Date", FieldValue::Time(date + 86_400)),
                 (
                     "Description",
-                    V::Str(format!("Invoice for {}", Self::order_nbr(i))),
+                    FieldValue::Str(format!("Invoice for {}", Self::order_nbr(i))),
                 ),
-                ("DueDate", V::Time(date + 31 * 86_400)),
-                ("Hold", V::Bool(false)),
+                ("DueDate", FieldValue::Time(date + 31 * 86_400)),
+                ("Hold", FieldValue::Bool(false)),
                 (
                     "LastModifiedDateTime",
-                    V::Time(date + 86_400 + (h % 3_000_000) as i64),
+                    FieldValue::Time(date + 86_400 + (h % 3_000_000) as i64),
                 ),
-                ("ReferenceNbr", V::Str(format!("INV{:06}", i + 1))),
+                ("ReferenceNbr", FieldValue::Str(format!("INV{:06}", i + 1))),
                 (
                     "Status",
-                    V::Str(if paid { "Closed" } else { "Open" }.into()),
+                    FieldValue::Str(if paid { "Closed" } else { "Open" }.into()),
                 ),
-                ("Type", V::Str("Invoice".into())),
+                ("Type", FieldValue::Str("Invoice".into())),
             ],
         )
     }

@@ -7,42 +7,44 @@ use super::rows::{
     ITEM_CLASSES, SITES, account_contact, address, dac_customer, field, inventory_item, item_class,
     person_contact, rows, site, site_status, so_lines, so_order,
 };
-use crate::data::{Data, Entity, Record, V};
+use crate::data::{Data, Entity, FieldValue, Record};
 
 /// Key values are equal as SQL Server compares them: strings case-insensitively without
 /// trailing spaces, numbers by value (a number written as text matches too).
-pub(super) fn same(a: &V, b: &V) -> bool {
+pub(super) fn same(a: &FieldValue, b: &FieldValue) -> bool {
     match (a, b) {
-        (V::Str(x), V::Str(y)) => x.trim_end().eq_ignore_ascii_case(y.trim_end()),
-        (V::Str(s), V::Int(i)) | (V::Int(i), V::Str(s)) => s.trim().parse::<i64>() == Ok(*i),
-        (V::Int(_) | V::Dec(..), V::Int(_) | V::Dec(..)) => {
+        (FieldValue::Str(x), FieldValue::Str(y)) => x.trim_end().eq_ignore_ascii_case(y.trim_end()),
+        (FieldValue::Str(s), FieldValue::Int(i)) | (FieldValue::Int(i), FieldValue::Str(s)) => {
+            s.trim().parse::<i64>() == Ok(*i)
+        }
+        (FieldValue::Int(_) | FieldValue::Dec(..), FieldValue::Int(_) | FieldValue::Dec(..)) => {
             compare(Some(&as_dec(a)), Some(&as_dec(b))).is_eq()
         }
-        (V::Bool(x), V::Bool(y)) => x == y,
-        (V::Time(x), V::Time(y)) => x == y,
+        (FieldValue::Bool(x), FieldValue::Bool(y)) => x == y,
+        (FieldValue::Time(x), FieldValue::Time(y)) => x == y,
         _ => false,
     }
 }
 
-fn as_dec(v: &V) -> V {
+fn as_dec(v: &FieldValue) -> FieldValue {
     match v {
-        V::Int(i) => V::Dec(i128::from(*i), 0),
+        FieldValue::Int(i) => FieldValue::Dec(i128::from(*i), 0),
         v => v.clone(),
     }
 }
 
-fn int_key(v: &V) -> Option<i64> {
+fn int_key(v: &FieldValue) -> Option<i64> {
     match v {
-        V::Int(i) => Some(*i),
-        V::Str(s) => s.trim().parse().ok(),
+        FieldValue::Int(i) => Some(*i),
+        FieldValue::Str(s) => s.trim().parse().ok(),
         _ => None,
     }
 }
 
 /// The row of a DAC with these key values (in the order of `set.keys`), found directly from
 /// the ids where they are computed, else by a scan.
-pub fn by_key(data: &Data, set: &'static Set, values: &[V]) -> Option<Record> {
-    let index = |v: &V, first: i64, n: usize| {
+pub fn by_key(data: &Data, set: &'static Set, values: &[FieldValue]) -> Option<Record> {
+    let index = |v: &FieldValue, first: i64, n: usize| {
         int_key(v)
             .and_then(|k| usize::try_from(k - first).ok())
             .filter(|&i| i < n)
@@ -73,8 +75,8 @@ pub fn by_key(data: &Data, set: &'static Set, values: &[V]) -> Option<Record> {
             let w = SITES.iter().position(|s| int_key(id) == Some(s.0))?;
             Some(site_status(data, i, w))
         }),
-        ("SOOrder", [_, V::Str(nbr)]) => order_index(data, nbr).map(|i| so_order(data, i)),
-        ("SOLine", [_, V::Str(nbr), _]) => order_index(data, nbr).and_then(|i| {
+        ("SOOrder", [_, FieldValue::Str(nbr)]) => order_index(data, nbr).map(|i| so_order(data, i)),
+        ("SOLine", [_, FieldValue::Str(nbr), _]) => order_index(data, nbr).and_then(|i| {
             so_lines(data, i)
                 .into_iter()
                 .find(|l| key_matches(set, l, values))
@@ -93,7 +95,7 @@ fn order_index(data: &Data, nbr: &str) -> Option<usize> {
         .filter(|&i| i < data.count(Entity::SalesOrder))
 }
 
-fn key_matches(set: &Set, r: &Record, values: &[V]) -> bool {
+fn key_matches(set: &Set, r: &Record, values: &[FieldValue]) -> bool {
     set.keys.len() == values.len()
         && set
             .keys
@@ -105,18 +107,18 @@ fn key_matches(set: &Set, r: &Record, values: &[V]) -> bool {
 /// The entity a 1:1 navigation leads to, if any.
 pub(super) fn related_one(data: &Data, nav: &Navigation, r: &Record) -> Option<Record> {
     let t = target(nav);
-    let wanted: Vec<(&str, V)> = nav
+    let wanted: Vec<(&str, FieldValue)> = nav
         .on
         .iter()
         .map(|(from, to)| (*to, field(r, from)))
         .collect();
-    if wanted.iter().any(|(_, v)| *v == V::Null) {
+    if wanted.iter().any(|(_, v)| *v == FieldValue::Null) {
         return None;
     }
     let by_keys =
         t.keys.len() == wanted.len() && t.keys.iter().zip(&wanted).all(|(k, (to, _))| k == to);
     if by_keys {
-        let values: Vec<V> = wanted.into_iter().map(|(_, v)| v).collect();
+        let values: Vec<FieldValue> = wanted.into_iter().map(|(_, v)| v).collect();
         return by_key(data, t, &values);
     }
     rows(data, Feed::Dac, t).find(|x| {
@@ -130,7 +132,7 @@ pub(super) fn related_one(data: &Data, nav: &Navigation, r: &Record) -> Option<R
 pub(super) fn related_many(data: &Data, nav: &Navigation, r: &Record) -> Vec<Record> {
     match nav.name {
         "SOLineCollection" => match r.get("OrderNbr") {
-            Some(V::Str(nbr)) => order_index(data, nbr)
+            Some(FieldValue::Str(nbr)) => order_index(data, nbr)
                 .map(|i| so_lines(data, i))
                 .unwrap_or_default(),
             _ => Vec::new(),
@@ -147,7 +149,7 @@ pub(super) fn related_many(data: &Data, nav: &Navigation, r: &Record) -> Vec<Rec
             }
         }
         _ => {
-            let wanted: Vec<(&str, V)> = nav
+            let wanted: Vec<(&str, FieldValue)> = nav
                 .on
                 .iter()
                 .map(|(from, to)| (*to, field(r, from)))

@@ -11,7 +11,7 @@ use super::segments::{
     Arg, Expand, expand_depth, parse_expand, parse_filter, parse_literal, parse_segment,
     percent_decode, split_aliases, split_top,
 };
-use crate::data::{Data, Record, V};
+use crate::data::{Data, FieldValue, Record};
 use crate::filter::{self, Expr};
 
 /// Server-driven paging: without `$top`, at most this many rows, then `@odata.nextLink`.
@@ -100,7 +100,7 @@ pub fn query(
     };
     let seg = parse_segment(segment).map_err(|m| bad(&m))?;
     let (params, aliases) = split_aliases(params);
-    let value_of = |a: &Arg| -> Result<V, ODataError> {
+    let value_of = |a: &Arg| -> Result<FieldValue, ODataError> {
         match a {
             Arg::Value(v) => Ok(v.clone()),
             Arg::Alias(name) => match aliases.get(name).map(|t| parse_literal(t.trim())) {
@@ -116,8 +116,8 @@ pub fn query(
     };
     // What the segment addresses: a set, one entity of a DAC, or an inquiry's rows for
     // parameter values.
-    let mut lookup: Option<Vec<V>> = None;
-    let mut conditions: Vec<(&'static str, V)> = Vec::new();
+    let mut lookup: Option<Vec<FieldValue>> = None;
+    let mut conditions: Vec<(&'static str, FieldValue)> = Vec::new();
     let set = match (feed.find(&seg.name), &seg.args) {
         (Some(set), None) => set,
         (Some(set), Some(args)) if feed == Feed::Dac => {
@@ -170,7 +170,7 @@ pub fn query(
                     })?;
                 // An empty parameter, like an empty field on the inquiry form, filters nothing.
                 match value_of(arg)? {
-                    V::Null => {}
+                    FieldValue::Null => {}
                     v => conditions.push((p.column, v)),
                 }
             }
@@ -326,8 +326,8 @@ pub fn query(
 fn key_values(
     set: &Set,
     args: &[(Option<String>, Arg)],
-    value_of: &dyn Fn(&Arg) -> Result<V, ODataError>,
-) -> Result<Vec<V>, String> {
+    value_of: &dyn Fn(&Arg) -> Result<FieldValue, ODataError>,
+) -> Result<Vec<FieldValue>, String> {
     let wrong = || {
         format!(
             "The key of '{}' is ({}); give every key field once, as Name='value'.",
@@ -356,20 +356,20 @@ fn key_values(
         .collect()
 }
 
-pub(super) fn compare(a: Option<&V>, b: Option<&V>) -> std::cmp::Ordering {
+pub(super) fn compare(a: Option<&FieldValue>, b: Option<&FieldValue>) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     match (a, b) {
-        (None | Some(V::Null), None | Some(V::Null)) => Ordering::Equal,
-        (None | Some(V::Null), _) => Ordering::Less,
-        (_, None | Some(V::Null)) => Ordering::Greater,
-        (Some(V::Str(x)), Some(V::Str(y))) => x
+        (None | Some(FieldValue::Null), None | Some(FieldValue::Null)) => Ordering::Equal,
+        (None | Some(FieldValue::Null), _) => Ordering::Less,
+        (_, None | Some(FieldValue::Null)) => Ordering::Greater,
+        (Some(FieldValue::Str(x)), Some(FieldValue::Str(y))) => x
             .trim_end()
             .to_lowercase()
             .cmp(&y.trim_end().to_lowercase()),
-        (Some(V::Int(x)), Some(V::Int(y))) => x.cmp(y),
-        (Some(V::Time(x)), Some(V::Time(y))) => x.cmp(y),
-        (Some(V::Bool(x)), Some(V::Bool(y))) => x.cmp(y),
-        (Some(V::Dec(x, sx)), Some(V::Dec(y, sy))) => {
+        (Some(FieldValue::Int(x)), Some(FieldValue::Int(y))) => x.cmp(y),
+        (Some(FieldValue::Time(x)), Some(FieldValue::Time(y))) => x.cmp(y),
+        (Some(FieldValue::Bool(x)), Some(FieldValue::Bool(y))) => x.cmp(y),
+        (Some(FieldValue::Dec(x, sx)), Some(FieldValue::Dec(y, sy))) => {
             let s = (*sx).max(*sy);
             (x * 10_i128.pow(u32::from(s - sx))).cmp(&(y * 10_i128.pow(u32::from(s - sy))))
         }
@@ -609,7 +609,7 @@ mod tests {
     #[test]
     fn bare_date_equality_matches_the_day() {
         let item = inventory_item(&DATA, 3);
-        let Some(V::Time(t)) = item.get("LastModifiedDateTime").cloned() else {
+        let Some(FieldValue::Time(t)) = item.get("LastModifiedDateTime").cloned() else {
             panic!()
         };
         let day = chrono::DateTime::from_timestamp(t, 0)

@@ -4,7 +4,7 @@
 use super::catalog::{Column, Feed, Set};
 use super::navigation::{related_many, related_one};
 use super::query::Expansion;
-use crate::data::{Data, Record, V};
+use crate::data::{Data, FieldValue, Record};
 use crate::filter;
 
 /// An OData error: status and the standard v4 (or v3) error envelope.
@@ -23,13 +23,13 @@ pub(super) fn err(feed: Feed, status: u16, code: &str, message: &str) -> ODataEr
     )
 }
 
-fn write_value(out: &mut String, v: &V, feed: Feed) {
+fn write_value(out: &mut String, v: &FieldValue, feed: Feed) {
     match v {
-        V::Null => out.push_str("null"),
-        V::Str(s) => out.push_str(&serde_json::to_string(s).unwrap_or_default()),
-        V::Int(i) => out.push_str(&i.to_string()),
-        V::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        V::Dec(u, s) => {
+        FieldValue::Null => out.push_str("null"),
+        FieldValue::Str(s) => out.push_str(&serde_json::to_string(s).unwrap_or_default()),
+        FieldValue::Int(i) => out.push_str(&i.to_string()),
+        FieldValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        FieldValue::Dec(u, s) => {
             let p = 10_i128.pow(u32::from(*s));
             if *u < 0 {
                 out.push('-');
@@ -42,7 +42,7 @@ fn write_value(out: &mut String, v: &V, feed: Feed) {
                 w = *s as usize
             ));
         }
-        V::Time(t) => {
+        FieldValue::Time(t) => {
             let d = chrono::DateTime::from_timestamp(*t, 0).unwrap_or_default();
             let f = if feed == Feed::GiV3 {
                 "%Y-%m-%dT%H:%M:%S"
@@ -94,7 +94,7 @@ pub(super) fn write_entity(
         out.push('"');
         out.push_str(c.name);
         out.push_str("\":");
-        write_value(out, r.get(c.name).unwrap_or(&V::Null), feed);
+        write_value(out, r.get(c.name).unwrap_or(&FieldValue::Null), feed);
     }
     for (i, x) in expand.iter().enumerate() {
         if i > 0 || !cols.is_empty() {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::catalog::{Feed, Set};
-use crate::data::{Data, Entity, Record, V};
+use crate::data::{Data, Entity, FieldValue, Record};
 
 const DAC_STATUS: &[(&str, &str)] = &[
     ("Open", "N"),
@@ -15,7 +15,7 @@ const DAC_STATUS: &[(&str, &str)] = &[
     ("Cancelled", "L"),
 ];
 
-fn row(id: String, fields: Vec<(&'static str, V)>) -> Record {
+fn row(id: String, fields: Vec<(&'static str, FieldValue)>) -> Record {
     Record {
         id,
         fields,
@@ -35,7 +35,7 @@ fn balances(data: &Data) -> &'static [(i128, i64)] {
         let mut v = vec![(0i128, 0i64); data.count(Entity::Customer)];
         for i in 0..data.count(Entity::SalesInvoice) {
             let inv = data.record(Entity::SalesInvoice, i, false);
-            if let (Some(V::Str(c)), Some(V::Dec(b, _))) =
+            if let (Some(FieldValue::Str(c)), Some(FieldValue::Dec(b, _))) =
                 (inv.get("CustomerID"), inv.get("Balance"))
                 && let Some(n) = c.strip_prefix('C').and_then(|n| n.parse::<usize>().ok())
                 && *b != 0
@@ -72,12 +72,12 @@ fn default_site(i: usize) -> usize {
 }
 
 /// Space-padded to the column width, as key values come from SQL Server.
-fn padded(s: &str, width: usize) -> V {
-    V::Str(format!("{s:<width$}"))
+fn padded(s: &str, width: usize) -> FieldValue {
+    FieldValue::Str(format!("{s:<width$}"))
 }
 
-pub(super) fn field(r: &Record, k: &str) -> V {
-    r.get(k).cloned().unwrap_or(V::Null)
+pub(super) fn field(r: &Record, k: &str) -> FieldValue {
+    r.get(k).cloned().unwrap_or(FieldValue::Null)
 }
 
 /// The customer's BAccountID (internal id) from its index.
@@ -86,9 +86,9 @@ fn baccount_id(c: usize) -> i64 {
 }
 
 /// `C000042` → index 41.
-fn customer_index(id: &V) -> Option<usize> {
+fn customer_index(id: &FieldValue) -> Option<usize> {
     match id {
-        V::Str(c) => c
+        FieldValue::Str(c) => c
             .trim()
             .strip_prefix('C')?
             .parse::<usize>()
@@ -107,25 +107,25 @@ fn account_contact_id(data: &Data, c: usize) -> i64 {
 pub(super) fn dac_customer(data: &Data, c: usize) -> Record {
     let r = data.record(Entity::Customer, c, false);
     let status = match r.get("Status") {
-        Some(V::Str(s)) if s == "On Hold" => "H",
-        Some(V::Str(s)) if s == "Inactive" => "I",
+        Some(FieldValue::Str(s)) if s == "On Hold" => "H",
+        Some(FieldValue::Str(s)) if s == "Inactive" => "I",
         _ => "A",
     };
-    let contact = V::Int(account_contact_id(data, c));
+    let contact = FieldValue::Int(account_contact_id(data, c));
     row(
         r.id.clone(),
         vec![
-            ("BAccountID", V::Int(baccount_id(c))),
+            ("BAccountID", FieldValue::Int(baccount_id(c))),
             ("AcctCD", padded(&Data::customer_id(c), 10)),
             ("AcctName", field(&r, "CustomerName")),
             ("CustomerClassID", field(&r, "CustomerClass")),
-            ("Status", V::Str(status.into())),
+            ("Status", FieldValue::Str(status.into())),
             ("CuryID", field(&r, "CurrencyID")),
             ("CreditLimit", field(&r, "CreditLimit")),
-            ("DefAddressID", V::Int(c as i64 + 1)),
+            ("DefAddressID", FieldValue::Int(c as i64 + 1)),
             ("DefContactID", contact.clone()),
             ("DefBillContactID", contact),
-            ("NoteID", V::Str(r.id.clone())),
+            ("NoteID", FieldValue::Str(r.id.clone())),
             ("CreatedDateTime", field(&r, "CreatedDateTime")),
             ("LastModifiedDateTime", field(&r, "LastModifiedDateTime")),
         ],
@@ -133,8 +133,8 @@ pub(super) fn dac_customer(data: &Data, c: usize) -> Record {
 }
 
 /// The customer's phone, as its orders' ship-to contacts show it.
-fn customer_phone(c: usize) -> V {
-    V::Str(format!("+1 555 {:04}", c % 10_000))
+fn customer_phone(c: usize) -> FieldValue {
+    FieldValue::Str(format!("+1 555 {:04}", c % 10_000))
 }
 
 pub(super) fn person_contact(data: &Data, i: usize) -> Record {
@@ -145,16 +145,16 @@ pub(super) fn person_contact(data: &Data, i: usize) -> Record {
         p.id.clone(),
         vec![
             ("ContactID", field(&p, "ContactID")),
-            ("ContactType", V::Str("PN".into())),
+            ("ContactType", FieldValue::Str("PN".into())),
             (
                 "BAccountID",
-                account.map_or(V::Null, |c| V::Int(baccount_id(c))),
+                account.map_or(FieldValue::Null, |c| FieldValue::Int(baccount_id(c))),
             ),
             ("DisplayName", field(&p, "DisplayName")),
             ("FirstName", field(&p, "FirstName")),
             ("LastName", field(&p, "LastName")),
             ("Salutation", field(&p, "JobTitle")),
-            ("FullName", company.unwrap_or(V::Null)),
+            ("FullName", company.unwrap_or(FieldValue::Null)),
             ("EMail", field(&p, "Email")),
             ("Phone1", field(&p, "Phone1")),
             ("IsActive", field(&p, "Active")),
@@ -169,17 +169,17 @@ pub(super) fn account_contact(data: &Data, c: usize) -> Record {
     row(
         format!("{}-contact", r.id),
         vec![
-            ("ContactID", V::Int(account_contact_id(data, c))),
-            ("ContactType", V::Str("AP".into())),
-            ("BAccountID", V::Int(baccount_id(c))),
+            ("ContactID", FieldValue::Int(account_contact_id(data, c))),
+            ("ContactType", FieldValue::Str("AP".into())),
+            ("BAccountID", FieldValue::Int(baccount_id(c))),
             ("DisplayName", field(&r, "CustomerName")),
-            ("FirstName", V::Null),
-            ("LastName", V::Null),
-            ("Salutation", V::Null),
+            ("FirstName", FieldValue::Null),
+            ("LastName", FieldValue::Null),
+            ("Salutation", FieldValue::Null),
             ("FullName", field(&r, "CustomerName")),
             ("EMail", field(&r, "Email")),
             ("Phone1", customer_phone(c)),
-            ("IsActive", V::Bool(true)),
+            ("IsActive", FieldValue::Bool(true)),
             ("LastModifiedDateTime", field(&r, "LastModifiedDateTime")),
         ],
     )
@@ -191,22 +191,28 @@ pub(super) fn address(c: usize) -> Record {
     row(
         format!("address-{c}"),
         vec![
-            ("AddressID", V::Int(c as i64 + 1)),
-            ("BAccountID", V::Int(baccount_id(c))),
-            ("AddressLine1", V::Str(format!("{} Main St", 1 + c % 900))),
-            ("AddressLine2", V::Null),
-            ("City", V::Str(city.into())),
-            ("State", V::Str(state.into())),
-            ("PostalCode", V::Str(format!("{:05}", 10_000 + c % 89_999))),
-            ("CountryID", V::Str("US".into())),
-            ("IsValidated", V::Bool(c.is_multiple_of(2))),
+            ("AddressID", FieldValue::Int(c as i64 + 1)),
+            ("BAccountID", FieldValue::Int(baccount_id(c))),
+            (
+                "AddressLine1",
+                FieldValue::Str(format!("{} Main St", 1 + c % 900)),
+            ),
+            ("AddressLine2", FieldValue::Null),
+            ("City", FieldValue::Str(city.into())),
+            ("State", FieldValue::Str(state.into())),
+            (
+                "PostalCode",
+                FieldValue::Str(format!("{:05}", 10_000 + c % 89_999)),
+            ),
+            ("CountryID", FieldValue::Str("US".into())),
+            ("IsValidated", FieldValue::Bool(c.is_multiple_of(2))),
         ],
     )
 }
 
 pub(super) fn inventory_item(data: &Data, i: usize) -> Record {
     let s = data.record(Entity::StockItem, i, false);
-    let status = if matches!(s.get("ItemStatus"), Some(V::Str(x)) if x == "Active") {
+    let status = if matches!(s.get("ItemStatus"), Some(FieldValue::Str(x)) if x == "Active") {
         "AC"
     } else {
         "IN"
@@ -214,16 +220,16 @@ pub(super) fn inventory_item(data: &Data, i: usize) -> Record {
     row(
         s.id.clone(),
         vec![
-            ("InventoryID", V::Int(i as i64 + 1)),
+            ("InventoryID", FieldValue::Int(i as i64 + 1)),
             ("InventoryCD", padded(&Data::item_id(i), 30)),
             ("Descr", field(&s, "Description")),
-            ("ItemStatus", V::Str(status.into())),
-            ("StkItem", V::Bool(true)),
+            ("ItemStatus", FieldValue::Str(status.into())),
+            ("StkItem", FieldValue::Bool(true)),
             ("BasePrice", field(&s, "DefaultPrice")),
             ("LastModifiedDateTime", field(&s, "LastModifiedDateTime")),
             ("BaseUnit", field(&s, "BaseUOM")),
-            ("ItemClassID", V::Int(ITEM_CLASSES[0].0)),
-            ("DfltSiteID", V::Int(SITES[default_site(i)].0)),
+            ("ItemClassID", FieldValue::Int(ITEM_CLASSES[0].0)),
+            ("DfltSiteID", FieldValue::Int(SITES[default_site(i)].0)),
         ],
     )
 }
@@ -233,10 +239,10 @@ pub(super) fn site(w: usize) -> Record {
     row(
         format!("site-{id}"),
         vec![
-            ("SiteID", V::Int(id)),
+            ("SiteID", FieldValue::Int(id)),
             ("SiteCD", padded(cd, 10)),
-            ("Descr", V::Str(descr.into())),
-            ("Active", V::Bool(true)),
+            ("Descr", FieldValue::Str(descr.into())),
+            ("Active", FieldValue::Bool(true)),
         ],
     )
 }
@@ -246,10 +252,10 @@ pub(super) fn item_class(k: usize) -> Record {
     row(
         format!("class-{id}"),
         vec![
-            ("ItemClassID", V::Int(id)),
-            ("ItemClassCD", V::Str(cd.into())),
-            ("Descr", V::Str(descr.into())),
-            ("StkItem", V::Bool(stock)),
+            ("ItemClassID", FieldValue::Int(id)),
+            ("ItemClassCD", FieldValue::Str(cd.into())),
+            ("Descr", FieldValue::Str(descr.into())),
+            ("StkItem", FieldValue::Bool(stock)),
         ],
     )
 }
@@ -263,13 +269,13 @@ pub(super) fn site_status(data: &Data, i: usize, w: usize) -> Record {
     row(
         format!("status-{i}-{w}"),
         vec![
-            ("InventoryID", V::Int(i as i64 + 1)),
-            ("SubItemID", V::Int(0)),
-            ("SiteID", V::Int(SITES[w].0)),
-            ("QtyOnHand", V::Dec(on_hand, 6)),
-            ("QtyAvail", V::Dec(available, 6)),
-            ("QtyHardAvail", V::Dec(available, 6)),
-            ("QtyNotAvail", V::Dec(on_hand - available, 6)),
+            ("InventoryID", FieldValue::Int(i as i64 + 1)),
+            ("SubItemID", FieldValue::Int(0)),
+            ("SiteID", FieldValue::Int(SITES[w].0)),
+            ("QtyOnHand", FieldValue::Dec(on_hand, 6)),
+            ("QtyAvail", FieldValue::Dec(available, 6)),
+            ("QtyHardAvail", FieldValue::Dec(available, 6)),
+            ("QtyNotAvail", FieldValue::Dec(on_hand - available, 6)),
             ("LastModifiedDateTime", modified),
         ],
     )
@@ -279,7 +285,7 @@ pub(super) fn so_order(data: &Data, i: usize) -> Record {
     let o = data.record(Entity::SalesOrder, i, false);
     let g = |k: &str| field(&o, k);
     let status = match o.get("Status") {
-        Some(V::Str(s)) => DAC_STATUS.iter().find(|x| x.0 == s).map_or("N", |x| x.1),
+        Some(FieldValue::Str(s)) => DAC_STATUS.iter().find(|x| x.0 == s).map_or("N", |x| x.1),
         _ => "N",
     };
     let customer = customer_index(&g("CustomerID")).map_or(0, baccount_id);
@@ -288,13 +294,13 @@ pub(super) fn so_order(data: &Data, i: usize) -> Record {
         vec![
             ("OrderType", g("OrderType")),
             ("OrderNbr", g("OrderNbr")),
-            ("Status", V::Str(status.into())),
+            ("Status", FieldValue::Str(status.into())),
             ("OrderDate", g("Date")),
-            ("CustomerID", V::Int(customer)),
+            ("CustomerID", FieldValue::Int(customer)),
             ("CuryOrderTotal", g("OrderTotal")),
             ("OrderDesc", g("Description")),
             ("Hold", g("Hold")),
-            ("NoteID", V::Str(o.id.clone())),
+            ("NoteID", FieldValue::Str(o.id.clone())),
             ("LastModifiedDateTime", g("LastModified")),
         ],
     )
@@ -333,8 +339,8 @@ pub fn rows<'a>(
                         ("Status", g("Status")),
                         ("CurrencyID", g("CurrencyID")),
                         ("CreditLimit", g("CreditLimit")),
-                        ("OpenInvoices", V::Int(b[i].1)),
-                        ("Balance", V::Dec(b[i].0, 4)),
+                        ("OpenInvoices", FieldValue::Int(b[i].1)),
+                        ("Balance", FieldValue::Dec(b[i].0, 4)),
                         ("LastModifiedOn", g("LastModifiedDateTime")),
                     ],
                 )
@@ -344,7 +350,7 @@ pub fn rows<'a>(
             (0..data.count(Entity::SalesOrder))
                 .filter_map(move |i| {
                     let head = data.record(Entity::SalesOrder, i, false);
-                    let open = matches!(head.get("Status"), Some(V::Str(s)) if matches!(s.as_str(), "Open" | "On Hold" | "Shipping"));
+                    let open = matches!(head.get("Status"), Some(FieldValue::Str(s)) if matches!(s.as_str(), "Open" | "On Hold" | "Shipping"));
                     open.then(|| data.record(Entity::SalesOrder, i, true))
                 })
                 .flat_map(|o| {
@@ -384,8 +390,8 @@ pub fn rows<'a>(
                         // Key values come space-padded to the column width, as on SQL Server.
                         ("Warehouse", padded(SITES[w].1, 10)),
                         ("Description", field(&item, "Description")),
-                        ("QtyOnHand", V::Dec(on_hand, 6)),
-                        ("QtyAvailable", V::Dec(available, 6)),
+                        ("QtyOnHand", FieldValue::Dec(on_hand, 6)),
+                        ("QtyAvailable", FieldValue::Dec(available, 6)),
                         ("LastModifiedOn", field(&item, "LastModifiedDateTime")),
                     ],
                 )
@@ -409,7 +415,7 @@ pub fn rows<'a>(
                         ("JobTitle", field(&p, "JobTitle")),
                         ("Email", field(&p, "Email")),
                         ("Phone", field(&p, "Phone1")),
-                        ("City", V::Str(crate::data::customer_city(c).0.into())),
+                        ("City", FieldValue::Str(crate::data::customer_city(c).0.into())),
                         ("LastModifiedOn", field(&p, "LastModifiedDateTime")),
                     ],
                 )
@@ -443,8 +449,8 @@ pub fn rows<'a>(
                     ("Description", field(&s, "Description")),
                     ("BaseUnit", field(&s, "BaseUOM")),
                     ("DefaultWarehouse", padded(SITES[default_site(i)].1, 10)),
-                    ("QtyOnHand", V::Dec(on_hand, 6)),
-                    ("QtyAvailable", V::Dec(available, 6)),
+                    ("QtyOnHand", FieldValue::Dec(on_hand, 6)),
+                    ("QtyAvailable", FieldValue::Dec(available, 6)),
                     ("LastModifiedOn", field(&s, "LastModifiedDateTime")),
                 ],
             )
@@ -471,7 +477,7 @@ pub fn rows<'a>(
 fn so_line(o: &Record, l: &Record) -> Record {
     let g = |k: &str| field(l, k);
     let item = match l.get("InventoryID") {
-        Some(V::Str(s)) => s.trim_start_matches("ITEM").parse::<i64>().unwrap_or(0),
+        Some(FieldValue::Str(s)) => s.trim_start_matches("ITEM").parse::<i64>().unwrap_or(0),
         _ => 0,
     };
     row(
@@ -480,7 +486,7 @@ fn so_line(o: &Record, l: &Record) -> Record {
             ("OrderType", field(o, "OrderType")),
             ("OrderNbr", field(o, "OrderNbr")),
             ("LineNbr", g("LineNbr")),
-            ("InventoryID", V::Int(item)),
+            ("InventoryID", FieldValue::Int(item)),
             ("TranDesc", g("LineDescription")),
             ("OrderQty", g("OrderQty")),
             ("CuryUnitPrice", g("UnitPrice")),
@@ -536,14 +542,14 @@ mod tests {
             );
             assert_eq!(
                 so_order(&DATA, i).get("CustomerID"),
-                Some(&V::Int(baccount_id(c)))
+                Some(&FieldValue::Int(baccount_id(c)))
             );
         }
         // Key lookups find what a scan finds.
         for name in ["Contact", "Customer", "INSiteStatus", "Address"] {
             let set = Feed::Dac.find(name).unwrap();
             for r in rows(&DATA, Feed::Dac, set).step_by(97) {
-                let keys: Vec<V> = set.keys.iter().map(|k| field(&r, k)).collect();
+                let keys: Vec<FieldValue> = set.keys.iter().map(|k| field(&r, k)).collect();
                 assert_eq!(
                     by_key(&DATA, set, &keys).map(|x| x.fields),
                     Some(r.fields),

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::catalog::{DT, Feed, Set};
 use super::response::{ODataError, err, unknown_property};
-use crate::data::V;
+use crate::data::FieldValue;
 use crate::filter::{self, Dialect, Expr, Lit, Op};
 
 /// Decodes the `%XX` escapes of a URL path segment (`+` stays a plus in a path).
@@ -58,7 +58,7 @@ pub(super) fn split_top(text: &str, sep: char) -> Vec<&str> {
 /// A value in a key predicate or a function call.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Arg {
-    Value(V),
+    Value(FieldValue),
     /// A parameter alias (`@1`, lower-cased), given its value in the query string.
     Alias(String),
 }
@@ -114,19 +114,19 @@ pub fn parse_literal(text: &str) -> Result<Arg, String> {
         .and_then(|s| s.strip_suffix('\''))
         .filter(|_| text.len() >= 2)
     {
-        return Ok(Arg::Value(V::Str(s.replace("''", "'"))));
+        return Ok(Arg::Value(FieldValue::Str(s.replace("''", "'"))));
     }
     if text.starts_with('@') && text.len() > 1 {
         return Ok(Arg::Alias(text.to_ascii_lowercase()));
     }
     match text.to_ascii_lowercase().as_str() {
-        "null" => return Ok(Arg::Value(V::Null)),
-        "true" => return Ok(Arg::Value(V::Bool(true))),
-        "false" => return Ok(Arg::Value(V::Bool(false))),
+        "null" => return Ok(Arg::Value(FieldValue::Null)),
+        "true" => return Ok(Arg::Value(FieldValue::Bool(true))),
+        "false" => return Ok(Arg::Value(FieldValue::Bool(false))),
         _ => {}
     }
     if let Ok(i) = text.parse::<i64>() {
-        return Ok(Arg::Value(V::Int(i)));
+        return Ok(Arg::Value(FieldValue::Int(i)));
     }
     let number = text.trim_end_matches(['m', 'M']);
     if let Some((int, frac)) = number.split_once('.')
@@ -135,7 +135,7 @@ pub fn parse_literal(text: &str) -> Result<Arg, String> {
         && frac.bytes().all(|b| b.is_ascii_digit())
         && let Ok(units) = format!("{int}{frac}").parse::<i128>()
     {
-        return Ok(Arg::Value(V::Dec(units, frac.len() as u8)));
+        return Ok(Arg::Value(FieldValue::Dec(units, frac.len() as u8)));
     }
     Err(format!(
         "Bad Request - Error in query syntax: '{text}' is not a valid literal."
@@ -333,7 +333,7 @@ mod tests {
     use super::*;
 
     fn str_arg(s: &str) -> Arg {
-        Arg::Value(V::Str(s.into()))
+        Arg::Value(FieldValue::Str(s.into()))
     }
 
     #[test]
@@ -350,7 +350,10 @@ mod tests {
             ]
         );
         let s = parse_segment("InventoryItem(41)").unwrap();
-        assert_eq!(s.args.unwrap(), vec![(None, Arg::Value(V::Int(41)))]);
+        assert_eq!(
+            s.args.unwrap(),
+            vec![(None, Arg::Value(FieldValue::Int(41)))]
+        );
         let s = parse_segment("ItemAvailabilityData_WithParameters(InventoryID=%40P1)").unwrap();
         assert_eq!(
             s.args.unwrap(),
@@ -362,7 +365,7 @@ mod tests {
             s.args.unwrap(),
             vec![
                 (Some("Name".into()), str_arg("O'Brien, a=b")),
-                (Some("Amount".into()), Arg::Value(V::Dec(150, 2))),
+                (Some("Amount".into()), Arg::Value(FieldValue::Dec(150, 2))),
             ]
         );
         assert!(parse_segment("SOOrder(OrderType='SO'").is_err());
