@@ -5,7 +5,7 @@
 //! (a user-defined attribute, a customization's `Usr` field, DAC fields such as
 //! `Document.CuryBalanceWOTotal`). Values derive from the record, so they are deterministic.
 
-use crate::data::{Record, V, mix};
+use crate::data::{FieldValue, Record, mix};
 
 /// A custom field's type as `$adHocSchema` and `custom` blocks name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,20 +67,20 @@ fn hash(r: &Record, salt: u64) -> u64 {
 
 const ADMIN: &str = "b5344897-037e-4d58-b5c3-1bdfd0f47bf9";
 
-fn audit_user(_: &Record, _: &str) -> V {
-    V::Str(ADMIN.into())
+fn audit_user(_: &Record, _: &str) -> FieldValue {
+    FieldValue::Str(ADMIN.into())
 }
 
-fn note_id(r: &Record, _: &str) -> V {
+fn note_id(r: &Record, _: &str) -> FieldValue {
     if r.id.is_empty() {
-        V::Null
+        FieldValue::Null
     } else {
-        V::Str(r.id.clone())
+        FieldValue::Str(r.id.clone())
     }
 }
 
-fn screen(_: &Record, entity: &str) -> V {
-    V::Str(
+fn screen(_: &Record, entity: &str) -> FieldValue {
+    FieldValue::Str(
         match entity {
             "Customer" => "AR303000",
             "Vendor" => "AP303000",
@@ -100,7 +100,7 @@ fn screen(_: &Record, entity: &str) -> V {
 }
 
 /// A user-defined attribute: mixed case, trailing spaces and NULLs on purpose.
-fn attribute_product(r: &Record, _: &str) -> V {
+fn attribute_product(r: &Record, _: &str) -> FieldValue {
     const P: &[&str] = &[
         "Apple jam 8 oz.",
         "APPLE JAM 8 OZ.",
@@ -109,91 +109,91 @@ fn attribute_product(r: &Record, _: &str) -> V {
         "O'Brien's blend",
     ];
     match hash(r, 1) % 7 {
-        5 | 6 => V::Null,
-        n => V::Str(P[n as usize].into()),
+        5 | 6 => FieldValue::Null,
+        n => FieldValue::Str(P[n as usize].into()),
     }
 }
 
-fn priority(r: &Record, _: &str) -> V {
-    V::Int((hash(r, 2) % 3) as i64)
+fn priority(r: &Record, _: &str) -> FieldValue {
+    FieldValue::Int((hash(r, 2) % 3) as i64)
 }
 
-fn premium_freight(r: &Record, _: &str) -> V {
+fn premium_freight(r: &Record, _: &str) -> FieldValue {
     match hash(r, 3) % 4 {
-        0 => V::Dec(0, 4),
-        n => V::Dec(i128::from(n) * 12_5000, 4),
+        0 => FieldValue::Dec(0, 4),
+        n => FieldValue::Dec(i128::from(n) * 12_5000, 4),
     }
 }
 
-fn manual_package(r: &Record, _: &str) -> V {
-    V::Bool(hash(r, 4).is_multiple_of(5))
+fn manual_package(r: &Record, _: &str) -> FieldValue {
+    FieldValue::Bool(hash(r, 4).is_multiple_of(5))
 }
 
 /// The open balance after write-offs: zero once an invoice is closed.
-fn balance_wo(r: &Record, _: &str) -> V {
-    let closed = matches!(r.get("Status"), Some(V::Str(s)) if s == "Closed");
+fn balance_wo(r: &Record, _: &str) -> FieldValue {
+    let closed = matches!(r.get("Status"), Some(FieldValue::Str(s)) if s == "Closed");
     match (closed, r.get("Balance")) {
-        (true, _) => V::Dec(0, 4),
-        (false, Some(V::Dec(u, s))) => V::Dec(*u, *s),
-        (false, _) => V::Dec(0, 4),
+        (true, _) => FieldValue::Dec(0, 4),
+        (false, Some(FieldValue::Dec(u, s))) => FieldValue::Dec(*u, *s),
+        (false, _) => FieldValue::Dec(0, 4),
     }
 }
 
 /// The cash-discount date: ten days after the document date.
-fn disc_date(r: &Record, _: &str) -> V {
+fn disc_date(r: &Record, _: &str) -> FieldValue {
     match r.get("Date") {
-        Some(V::Time(t)) => V::Time(t + 10 * 86_400),
-        _ => V::Null,
+        Some(FieldValue::Time(t)) => FieldValue::Time(t + 10 * 86_400),
+        _ => FieldValue::Null,
     }
 }
 
-fn abc_code(r: &Record, _: &str) -> V {
+fn abc_code(r: &Record, _: &str) -> FieldValue {
     match hash(r, 5) % 4 {
-        0 => V::Null,
-        n => V::Str(["A", "B", "C"][n as usize - 1].into()),
+        0 => FieldValue::Null,
+        n => FieldValue::Str(["A", "B", "C"][n as usize - 1].into()),
     }
 }
 
-fn descr_translations(r: &Record, _: &str) -> V {
-    r.get("Description").cloned().unwrap_or(V::Null)
+fn descr_translations(r: &Record, _: &str) -> FieldValue {
+    r.get("Description").cloned().unwrap_or(FieldValue::Null)
 }
 
-fn repair_item_type(r: &Record, _: &str) -> V {
+fn repair_item_type(r: &Record, _: &str) -> FieldValue {
     match hash(r, 6) % 5 {
-        0 => V::Str("Battery".into()),
-        1 => V::Str("battery ".into()),
-        2 => V::Str("Screen".into()),
-        _ => V::Null,
+        0 => FieldValue::Str("Battery".into()),
+        1 => FieldValue::Str("battery ".into()),
+        2 => FieldValue::Str("Screen".into()),
+        _ => FieldValue::Null,
     }
 }
 
-fn acct_reference(r: &Record, _: &str) -> V {
+fn acct_reference(r: &Record, _: &str) -> FieldValue {
     match hash(r, 7) % 3 {
-        0 => V::Null,
-        n => V::Str(format!("REF-{:04}", hash(r, 8) % 10_000 + n)),
+        0 => FieldValue::Null,
+        n => FieldValue::Str(format!("REF-{:04}", hash(r, 8) % 10_000 + n)),
     }
 }
 
-fn days_past_due(r: &Record, _: &str) -> V {
-    V::Int((hash(r, 9) % 90) as i64)
+fn days_past_due(r: &Record, _: &str) -> FieldValue {
+    FieldValue::Int((hash(r, 9) % 90) as i64)
 }
 
-fn unit_cost(r: &Record, _: &str) -> V {
+fn unit_cost(r: &Record, _: &str) -> FieldValue {
     match r.get("UnitPrice") {
-        Some(V::Dec(u, s)) => V::Dec(u * 6 / 10, *s),
-        _ => V::Null,
+        Some(FieldValue::Dec(u, s)) => FieldValue::Dec(u * 6 / 10, *s),
+        _ => FieldValue::Null,
     }
 }
 
-fn alternate_id(r: &Record, _: &str) -> V {
+fn alternate_id(r: &Record, _: &str) -> FieldValue {
     match hash(r, 10) % 3 {
-        0 => V::Null,
-        _ => V::Str(format!("ALT-{:05}", hash(r, 11) % 100_000)),
+        0 => FieldValue::Null,
+        _ => FieldValue::Str(format!("ALT-{:05}", hash(r, 11) % 100_000)),
     }
 }
 
-fn time_entry_date(r: &Record, _: &str) -> V {
-    r.get("Date").cloned().unwrap_or(V::Null)
+fn time_entry_date(r: &Record, _: &str) -> FieldValue {
+    r.get("Date").cloned().unwrap_or(FieldValue::Null)
 }
 
 const fn f(view: &'static str, name: &'static str, kind: Kind, value: Derive) -> Field {
@@ -302,12 +302,14 @@ const OWN: &[(&str, Field)] = &[
     ),
     (
         "Invoice",
-        f("CurrentDocument", "TaxZoneID", Kind::String, |_, _| V::Null),
+        f("CurrentDocument", "TaxZoneID", Kind::String, |_, _| {
+            FieldValue::Null
+        }),
     ),
     (
         "Invoice",
         f("CurrentDocument", "DontPrint", Kind::Boolean, |_, _| {
-            V::Bool(true)
+            FieldValue::Bool(true)
         }),
     ),
     (
@@ -317,7 +319,7 @@ const OWN: &[(&str, Field)] = &[
 ];
 
 /// Derives a custom value from the record (and the entity's name).
-type Derive = fn(&Record, &str) -> V;
+type Derive = fn(&Record, &str) -> FieldValue;
 
 const AUDIT: &[(&str, Kind, Derive)] = &[
     ("CreatedByID", Kind::Guid, audit_user),
@@ -402,8 +404,8 @@ pub fn find(entity: &str, path: &str) -> Option<Field> {
 }
 
 /// The value of the custom field `<View>.<Field>` of a record (NULL when there is none).
-pub fn value_at(entity: &str, path: &str, r: &Record) -> V {
-    find(entity, path).map_or(V::Null, |f| value(&f, entity, r))
+pub fn value_at(entity: &str, path: &str, r: &Record) -> FieldValue {
+    find(entity, path).map_or(FieldValue::Null, |f| value(&f, entity, r))
 }
 
 /// The name under which a record stores a custom value written by a client.
@@ -412,7 +414,7 @@ pub fn stored_name(f: &Field) -> String {
 }
 
 /// A custom field's value for a record: what a client wrote, else the derived value.
-pub fn value(f: &Field, entity: &str, r: &Record) -> V {
+pub fn value(f: &Field, entity: &str, r: &Record) -> FieldValue {
     let written = r.fields.iter().find(|(n, _)| {
         n.strip_prefix("cf:")
             .and_then(|p| p.split_once('.'))
@@ -438,10 +440,10 @@ mod tests {
         assert_eq!(fields("Shipment")[0].view, "Shipment");
         let r = Record {
             id: "abc".into(),
-            fields: vec![("Status", V::Str("Closed".into()))],
+            fields: vec![("Status", FieldValue::Str("Closed".into()))],
             ..Default::default()
         };
         let f = find("SalesInvoice", "Document.CuryBalanceWOTotal").unwrap();
-        assert_eq!(value(&f, "SalesInvoice", &r), V::Dec(0, 4));
+        assert_eq!(value(&f, "SalesInvoice", &r), FieldValue::Dec(0, 4));
     }
 }

@@ -4,7 +4,7 @@
 
 use std::cmp::Ordering;
 
-use crate::data::{Record, V};
+use crate::data::{FieldValue, Record};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Lit {
@@ -439,19 +439,19 @@ fn fold(s: &str) -> String {
     s.trim_end_matches(' ').to_lowercase()
 }
 
-fn value_num(v: &V) -> Option<i128> {
+fn value_num(v: &FieldValue) -> Option<i128> {
     match v {
-        V::Int(i) => Some(*i as i128 * 100_000_000),
-        V::Dec(u, s) => Some(u * 10_i128.pow(8 - u32::from(*s))),
+        FieldValue::Int(i) => Some(*i as i128 * 100_000_000),
+        FieldValue::Dec(u, s) => Some(u * 10_i128.pow(8 - u32::from(*s))),
         _ => None,
     }
 }
 
-fn compare(v: &V, lit: &Lit) -> Option<Ordering> {
+fn compare(v: &FieldValue, lit: &Lit) -> Option<Ordering> {
     match (v, lit) {
-        (V::Str(a), Lit::Str(b)) => Some(fold(a).cmp(&fold(b))),
-        (V::Bool(a), Lit::Bool(b)) => Some(a.cmp(b)),
-        (V::Time(a), Lit::Time(b)) => Some(a.cmp(b)),
+        (FieldValue::Str(a), Lit::Str(b)) => Some(fold(a).cmp(&fold(b))),
+        (FieldValue::Bool(a), Lit::Bool(b)) => Some(a.cmp(b)),
+        (FieldValue::Time(a), Lit::Time(b)) => Some(a.cmp(b)),
         (v, Lit::Num(b)) => value_num(v).map(|a| a.cmp(b)),
         _ => None,
     }
@@ -459,18 +459,19 @@ fn compare(v: &V, lit: &Lit) -> Option<Ordering> {
 
 /// SQL Server semantics: a comparison involving NULL is not true.
 pub fn eval(e: &Expr, r: &Record) -> Result<bool, FilterError> {
-    eval_with(e, r, &|_: &str, _: &Record| V::Null)
+    eval_with(e, r, &|_: &str, _: &Record| FieldValue::Null)
 }
 
 /// [`eval`], with the values of custom fields (`cf:<View>.<Field>` paths) from `custom`.
 pub fn eval_with(
     e: &Expr,
     r: &Record,
-    custom: &dyn Fn(&str, &Record) -> V,
+    custom: &dyn Fn(&str, &Record) -> FieldValue,
 ) -> Result<bool, FilterError> {
     // Paths are checked against the schema first; a schema field without data is NULL.
     let owned;
-    let get = |f: &str| -> Result<&V, FilterError> { Ok(r.get(f).unwrap_or(&V::Null)) };
+    let get =
+        |f: &str| -> Result<&FieldValue, FilterError> { Ok(r.get(f).unwrap_or(&FieldValue::Null)) };
     Ok(match e {
         Expr::And(a, b) => eval_with(a, r, custom)? && eval_with(b, r, custom)?,
         Expr::Or(a, b) => eval_with(a, r, custom)? || eval_with(b, r, custom)?,
@@ -484,9 +485,9 @@ pub fn eval_with(
                 None => get(f)?,
             };
             match (v, lit) {
-                (V::Null, Lit::Null) => *op == Op::Eq,
+                (FieldValue::Null, Lit::Null) => *op == Op::Eq,
                 (_, Lit::Null) => *op == Op::Ne,
-                (V::Null, _) => false,
+                (FieldValue::Null, _) => false,
                 _ => match compare(v, lit) {
                     None => {
                         return Err(FilterError(format!(
@@ -505,7 +506,7 @@ pub fn eval_with(
             }
         }
         Expr::StartsWith(f, p) | Expr::EndsWith(f, p) | Expr::Contains(f, p) => match get(f)? {
-            V::Str(s) => {
+            FieldValue::Str(s) => {
                 let (s, p) = (s.to_lowercase(), p.to_lowercase());
                 match e {
                     Expr::StartsWith(..) => s.starts_with(&p),
@@ -528,11 +529,11 @@ mod tests {
         Record {
             id: String::new(),
             fields: vec![
-                ("Name", V::Str("O'Brien  ".into())),
-                ("Total", V::Dec(1_234_500, 4)),
-                ("Email", V::Null),
-                ("Hold", V::Bool(false)),
-                ("Date", V::Time(1_700_000_000)),
+                ("Name", FieldValue::Str("O'Brien  ".into())),
+                ("Total", FieldValue::Dec(1_234_500, 4)),
+                ("Email", FieldValue::Null),
+                ("Hold", FieldValue::Bool(false)),
+                ("Date", FieldValue::Time(1_700_000_000)),
             ],
             ..Default::default()
         }
@@ -576,8 +577,8 @@ mod tests {
             ["cf:Document.CuryBalanceWOTotal", "cf:Document.DiscDate"]
         );
         let hook = |p: &str, _: &Record| match p {
-            "Document.CuryBalanceWOTotal" => V::Dec(0, 4),
-            _ => V::Time(1_800_000_000),
+            "Document.CuryBalanceWOTotal" => FieldValue::Dec(0, 4),
+            _ => FieldValue::Time(1_800_000_000),
         };
         assert!(eval_with(&e, &rec(), &hook).unwrap());
         assert!(!eval(&e, &rec()).unwrap());

@@ -1,0 +1,447 @@
+//! The HTTP side: the router, the shared state (data, store, sessions, counters) and the
+//! request log.
+//!
+//! `route` sends each request on: `sign_in` (who is calling, `/entity/auth/login`),
+//! `admission` (the licence's request queue, pacing, latency and injected faults), then
+//! `entity` (records by key, writes) with `list` (list requests), `actions`, `files` and
+//! `report` for the contract API, or `feeds` for OData. OAuth lives in `crate::oauth`.
+
+mod actions;
+mod admission;
+mod entity;
+mod feeds;
+mod files;
+mod list;
+mod report;
+mod sign_in;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State as AxState;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use tokio::sync::Semaphore;
+
+use crate::SimConfig;
+use crate::data::Data;
+use crate::json;
+use crate::oauth;
+use crate::odata;
+use crate::ops::Operations;
+use crate::schema::Endpoint;
+use crate::sessions::Sessions;
+use crate::store::Store;
+
+use admission::{enter_queue, signed_in_and_admitted, with_fault};
+use entity::entity_request;
+use feeds::odata_request;
+use report::report_request;
+use sign_in::{login, logout};
+
+const VERSIONS: &[&str] = &["23.200.001", "24.200.001"];
+
+/// One served request.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestRecord {
+    pub method: String,
+    /// Path and query, percent-decoded.
+    pub url: String,
+    pub status: u16,
+    pub bytes: usize,
+}
+
+/// Counters a test can read.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SimStats {
+    pub requests: u64,
+    pub bytes_sent: u64,
+    pub open_sessions: usize,
+    /// Most sessions open at once so far.
+    pub peak_sessions: usize,
+    pub logins: u64,
+    pub logouts: u64,
+    /// OAuth access tokens issued (sign-ins and refreshes).
+    pub tokens_issued: u64,
+    pub refreshes: u64,
+    /// Faults injected so far.
+    pub faults_injected: u64,
+    /// Requests declined because the request queue was full (429).
+    pub declined: u64,
+    pub requests_by_path: HashMap<String, u64>,
+    pub last_urls: Vec<String>,
+}
+
+pub struct State {
+    pub(crate) config: SimConfig,
+    data: Data,
+    endpoints: Vec<Endpoint>,
+    store: Store,
+    ops: Operations,
+    sessions: Mutex<Sessions>,
+    log: Mutex<Vec<RequestRecord>>,
+    requests: AtomicU64,
+    bytes: AtomicU64,
+    logins: AtomicU64,
+    logouts: AtomicU64,
+    faults_drawn: AtomicU64,
+    faults_injected: AtomicU64,
+    declined: AtomicU64,
+    /// The licence's "API processing cores".
+    cores: Option<Semaphore>,
+    queued: AtomicUsize,
+    /// Start times of the requests of the past minute (requests-per-minute limit).
+    recent: Mutex<VecDeque<Instant>>,
+    base_url: String,
+}
+
+impl State {
+    pub fn new(config: SimConfig, addr: SocketAddr) -> Self {
+        Self {
+            data: Data {
+                seed: config.seed,
+                scale: config.scale,
+            },
+            ops: Operations::new(config.seed),
+            cores: (config.max_concurrent_requests > 0)
+                .then(|| Semaphore::new(config.max_concurrent_requests)),
+            config,
+            endpoints: Endpoint::all(),
+            store: Store::default(),
+            sessions: Mutex::default(),
+            log: Mutex::default(),
+            requests: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            logins: AtomicU64::new(0),
+            logouts: AtomicU64::new(0),
+            faults_drawn: AtomicU64::new(0),
+            faults_injected: AtomicU64::new(0),
+            declined: AtomicU64::new(0),
+            queued: AtomicUsize::new(0),
+            recent: Mutex::default(),
+            base_url: format!("http://{addr}"),
+        }
+    }
+
+    /// The session table, swept of idle sessions and expired tokens.
+    pub(crate) fn sessions(&self) -> std::sync::MutexGuard<'_, Sessions> {
+        let mut s = self
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.sweep(self.config.idle_timeout);
+        s
+    }
+
+    pub fn stats(&self) -> SimStats {
+        let log = self.log.lock().map(|l| l.clone()).unwrap_or_default();
+        let mut by_path = HashMap::new();
+        for r in &log {
+            let path = r.url.split('?').next().unwrap_or_default().to_string();
+            *by_path.entry(path).or_insert(0) += 1;
+        }
+        let (open_sessions, peak_sessions, tokens_issued, refreshes) = {
+            let s = self.sessions();
+            (s.open_count(), s.peak, s.tokens_issued, s.refreshes)
+        };
+        SimStats {
+            requests: self.requests.load(Ordering::Relaxed),
+            bytes_sent: self.bytes.load(Ordering::Relaxed),
+            open_sessions,
+            peak_sessions,
+            logins: self.logins.load(Ordering::Relaxed),
+            logouts: self.logouts.load(Ordering::Relaxed),
+            tokens_issued,
+            refreshes,
+            faults_injected: self.faults_injected.load(Ordering::Relaxed),
+            declined: self.declined.load(Ordering::Relaxed),
+            requests_by_path: by_path,
+            last_urls: log.iter().rev().take(20).map(|r| r.url.clone()).collect(),
+        }
+    }
+
+    pub fn log(&self) -> Vec<RequestRecord> {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    pub fn clear_log(&self) {
+        if let Ok(mut l) = self.log.lock() {
+            l.clear();
+        }
+    }
+}
+
+pub fn router(state: Arc<State>) -> Router {
+    Router::new().fallback(handle).with_state(state)
+}
+
+fn http_error(status: StatusCode, message: &str, exception: Option<(&str, &str)>) -> Response {
+    let mut body = format!("{{\"message\":{}", quote(message));
+    if let Some((text, kind)) = exception {
+        body.push_str(&format!(
+            ",\"exceptionMessage\":{},\"exceptionType\":{},\"stackTrace\":\"   at PX.Api.ContractBased.Simulator\"",
+            quote(text),
+            quote(kind)
+        ));
+    }
+    body.push('}');
+    json_response(status, body)
+}
+
+fn quote(s: &str) -> String {
+    let mut out = String::new();
+    json::escape_into(&mut out, s);
+    out
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+async fn handle(
+    AxState(state): AxState<Arc<State>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let query = uri.query().unwrap_or_default().to_string();
+    let decoded_query = percent_decode(&query.replace('+', " "));
+    let response = route(
+        &state,
+        &method,
+        &path,
+        &query,
+        &decoded_query,
+        &headers,
+        &body,
+    )
+    .await;
+    let bytes = response_len(&response);
+    state.requests.fetch_add(1, Ordering::Relaxed);
+    state.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    if !path.starts_with("/_sim")
+        && let Ok(mut log) = state.log.lock()
+    {
+        log.push(RequestRecord {
+            method: method.to_string(),
+            url: if query.is_empty() {
+                path
+            } else {
+                format!("{path}?{decoded_query}")
+            },
+            status: response.status().as_u16(),
+            bytes,
+        });
+    }
+    response
+}
+
+fn response_len(r: &Response) -> usize {
+    use axum::body::HttpBody;
+    r.body().size_hint().exact().unwrap_or(0) as usize
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) =
+                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn params(query: &str) -> HashMap<String, String> {
+    // `query` is already decoded; split on '&' that start a `$name=` or plain `name=` pair.
+    let mut out = HashMap::new();
+    let mut current: Option<(String, String)> = None;
+    for part in query.split('&') {
+        match part.split_once('=') {
+            // `$option`, a plain name, or an OData parameter alias (`@1`).
+            Some((k, v))
+                if k.starts_with('$')
+                    || k.starts_with('@')
+                    || k.chars().all(|c| c.is_ascii_alphanumeric()) =>
+            {
+                if let Some((k0, v0)) = current.take() {
+                    out.insert(k0, v0);
+                }
+                current = Some((k.to_ascii_lowercase(), v.to_string()));
+            }
+            _ => {
+                if let Some((_, v)) = current.as_mut() {
+                    v.push('&');
+                    v.push_str(part);
+                }
+            }
+        }
+    }
+    if let Some((k, v)) = current {
+        out.insert(k, v);
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn route(
+    state: &State,
+    method: &Method,
+    path: &str,
+    raw_query: &str,
+    query: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (method, segs.as_slice()) {
+        (&Method::GET, ["_sim", "stats"]) => json_response(
+            StatusCode::OK,
+            serde_json::to_string(&state.stats()).unwrap_or_default(),
+        ),
+        (&Method::GET, ["identity", ".well-known", "openid-configuration"]) => {
+            oauth::discovery(&state.base_url)
+        }
+        (&Method::GET, ["identity", "connect", "authorize"]) => {
+            oauth::authorize_page(state, raw_query)
+        }
+        (&Method::POST, ["identity", "connect", "authorize"]) => {
+            oauth::authorize_submit(state, body)
+        }
+        (&Method::POST, ["identity", "connect", "token"]) => {
+            let r = oauth::token(state, headers, body);
+            if r.status().is_success() {
+                state.logins.fetch_add(1, Ordering::Relaxed);
+            }
+            r
+        }
+        (&Method::POST, ["identity", "connect", "revocation"]) => {
+            oauth::revocation(state, headers, body)
+        }
+        (&Method::GET, ["entity"]) => {
+            let endpoints: Vec<String> = VERSIONS
+                .iter()
+                .map(|v| format!("{{\"name\":\"Default\",\"version\":\"{v}\",\"href\":\"/entity/Default/{v}/\"}}"))
+                .collect();
+            json_response(
+                StatusCode::OK,
+                format!(
+                    "{{\"version\":{{\"acumaticaBuildVersion\":\"24.210.0012\",\"databaseVersion\":\"24.210.0012\"}},\"endpoints\":[{}]}}",
+                    endpoints.join(",")
+                ),
+            )
+        }
+        (&Method::POST, ["entity", "auth", "login"]) => {
+            let _core = match enter_queue(state).await {
+                Ok(c) => c,
+                Err(r) => return r,
+            };
+            login(state, headers, body)
+        }
+        (&Method::POST, ["entity", "auth", "logout"]) => logout(state, headers),
+        (&Method::GET, ["t", tenant, "api", odata_seg, kind, rest @ ..])
+            if odata_seg.eq_ignore_ascii_case("odata") =>
+        {
+            let feed = match kind.to_ascii_lowercase().as_str() {
+                "gi" => odata::Feed::GiV4,
+                "dac" => odata::Feed::Dac,
+                _ => return http_error(StatusCode::NOT_FOUND, "Resource not found.", None),
+            };
+            odata_request(state, feed, tenant, rest, query, headers).await
+        }
+        (&Method::GET, [odata_seg, tenant, rest @ ..])
+            if odata_seg.eq_ignore_ascii_case("odata") =>
+        {
+            odata_request(state, odata::Feed::GiV3, tenant, rest, query, headers).await
+        }
+        (method, ["entity", endpoint, version, rest @ ..])
+            if !rest.is_empty()
+                && endpoint.eq_ignore_ascii_case("Report")
+                && *version == "0001" =>
+        {
+            let (_core, fault) = match signed_in_and_admitted(state, headers).await {
+                Ok(x) => x,
+                Err(r) => return r,
+            };
+            with_fault(report_request(state, method, rest, headers, body), fault).await
+        }
+        (method, ["entity", endpoint, version, rest @ ..]) if !rest.is_empty() => {
+            let Some(ep) = state
+                .endpoints
+                .iter()
+                .find(|e| e.endpoint.eq_ignore_ascii_case(endpoint) && e.version == *version)
+            else {
+                return http_error(
+                    StatusCode::NOT_FOUND,
+                    &format!("The endpoint {endpoint}/{version} is not found."),
+                    None,
+                );
+            };
+            let (_core, fault) = match signed_in_and_admitted(state, headers).await {
+                Ok(x) => x,
+                Err(r) => return r,
+            };
+            with_fault(
+                entity_request(state, ep, method, rest, query, headers, body).await,
+                fault,
+            )
+            .await
+        }
+        _ => http_error(
+            StatusCode::NOT_FOUND,
+            &format!("No HTTP resource was found that matches the request URI '{path}'."),
+            None,
+        ),
+    }
+}
+
+fn with_location(mut r: Response, location: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+fn bad_body(text: &str) -> Response {
+    json_response(
+        StatusCode::BAD_REQUEST,
+        serde_json::json!({"message": "The request is invalid.", "modelState": {"entity": [text]}})
+            .to_string(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_parameters_keep_ampersands_inside_values() {
+        let p = params("$filter=Name eq 'A&B' and X gt 1&$top=5");
+        assert_eq!(p.get("$filter").unwrap(), "Name eq 'A&B' and X gt 1");
+        assert_eq!(p.get("$top").unwrap(), "5");
+        assert_eq!(percent_decode("a%27b%20c"), "a'b c");
+    }
+}
