@@ -355,12 +355,12 @@ impl TokenManager {
         move |req: oauth2::HttpRequest| {
             let http = http.clone();
             Box::pin(async move {
-                let req =
-                    reqwest::Request::try_from(req).map_err(|e| HttpFailure(e.to_string()))?;
+                let req = reqwest::Request::try_from(req)
+                    .map_err(|e| HttpFailure(crate::connection::describe(e)))?;
                 let resp = http
                     .execute(req)
                     .await
-                    .map_err(|e| HttpFailure(crate::connection::describe(&e)))?;
+                    .map_err(|e| HttpFailure(crate::connection::describe(e)))?;
                 let mut b = http::Response::builder().status(resp.status());
                 for (k, v) in resp.headers() {
                     b = b.header(k, v);
@@ -368,7 +368,7 @@ impl TokenManager {
                 let body = resp
                     .bytes()
                     .await
-                    .map_err(|e| HttpFailure(crate::connection::describe(&e)))?;
+                    .map_err(|e| HttpFailure(crate::connection::describe(e)))?;
                 b.body(body.to_vec())
                     .map_err(|e| HttpFailure(e.to_string()))
             })
@@ -695,7 +695,7 @@ async fn logout(req: reqwest::RequestBuilder, url: &Url) -> Result<(), Error> {
     let resp = req
         .send()
         .await
-        .map_err(|e| crate::connection::transport(url.as_str(), &e))?;
+        .map_err(|e| crate::connection::transport(url, e))?;
     if !resp.status().is_success() {
         let status = resp.status().as_u16();
         let body = resp.bytes().await.unwrap_or_default();
@@ -750,7 +750,7 @@ impl CookieAuth {
             .site
             .join("entity/auth/login")
             .map_err(|e| Error::Config(e.to_string()))?;
-        let fail = |e: reqwest::Error| crate::connection::transport(url.as_str(), &e);
+        let fail = |e: reqwest::Error| crate::connection::transport(&url, e);
         let resp = self
             .http
             .post(url.clone())
@@ -761,7 +761,7 @@ impl CookieAuth {
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(fail)?;
         if status.is_success() {
-            tracing::debug!("signed in to {}", self.site);
+            tracing::debug!("signed in to {}", crate::connection::shown_url(&self.site));
             return Ok(());
         }
         let err = Error::from_response(status.as_u16(), &bytes);
