@@ -439,12 +439,12 @@ impl TokenManager {
         move |req: oauth2::HttpRequest| {
             let http = http.clone();
             Box::pin(async move {
-                let req =
-                    reqwest::Request::try_from(req).map_err(|e| HttpFailure(e.to_string()))?;
+                let req = reqwest::Request::try_from(req)
+                    .map_err(|e| HttpFailure(crate::connection::describe(e)))?;
                 let resp = http
                     .execute(req)
                     .await
-                    .map_err(|e| HttpFailure(crate::connection::describe(&e)))?;
+                    .map_err(|e| HttpFailure(crate::connection::describe(e)))?;
                 let mut b = http::Response::builder().status(resp.status());
                 for (k, v) in resp.headers() {
                     b = b.header(k, v);
@@ -452,7 +452,7 @@ impl TokenManager {
                 let body = resp
                     .bytes()
                     .await
-                    .map_err(|e| HttpFailure(crate::connection::describe(&e)))?;
+                    .map_err(|e| HttpFailure(crate::connection::describe(e)))?;
                 b.body(body.to_vec())
                     .map_err(|e| HttpFailure(e.to_string()))
             })
@@ -795,7 +795,7 @@ async fn logout(req: reqwest::RequestBuilder, url: &Url) -> Result<(), Error> {
     let resp = req
         .send()
         .await
-        .map_err(|e| crate::connection::transport(url.as_str(), &e))?;
+        .map_err(|e| crate::connection::transport(url, e))?;
     if !resp.status().is_success() {
         let status = resp.status().as_u16();
         let body = resp.bytes().await.unwrap_or_default();
@@ -866,7 +866,7 @@ impl CookieAuth {
         let signed_in = self.signed_in.clone();
         let abandoned = self.abandoned.clone();
         let task = crate::exit::spawn(async move {
-            let fail = |e: reqwest::Error| crate::connection::transport(url.as_str(), &e);
+            let fail = |e: reqwest::Error| crate::connection::transport(&url, e);
             let resp = http
                 .post(url.clone())
                 .json(&body)
@@ -883,7 +883,7 @@ impl CookieAuth {
                     let req = http.post(logout_url.clone()).header("Content-Length", "0");
                     let _ = logout(req, &logout_url).await;
                 }
-                tracing::debug!("signed in to {site}");
+                tracing::debug!("signed in to {}", crate::connection::shown_url(&site));
                 return Ok(());
             }
             let err = Error::from_response(status.as_u16(), &bytes);

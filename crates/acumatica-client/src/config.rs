@@ -32,6 +32,16 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// So command-line parsers (clap) can hold a secret directly and `Debug` of their options
+/// stays redacted.
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::new(s))
+    }
+}
+
 /// How to sign in (CData's `AuthScheme`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AuthScheme {
@@ -452,6 +462,13 @@ impl ConnectionConfig {
                 "Url {value:?} must start with https://"
             )));
         }
+        // Credentials in the URL would ride along in every error, log line and `Debug`.
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(Error::Config(
+                "Url must not contain a user name or password: give them with User= and Password="
+                    .into(),
+            ));
+        }
         let path = url.path().trim_end_matches('/').to_string();
         if let Some(idx) = path.to_ascii_lowercase().find("/entity/") {
             let rest: Vec<&str> = path[idx + 8..]
@@ -601,5 +618,34 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("User"), "{e}");
+    }
+
+    #[test]
+    fn debug_and_errors_never_show_secrets() {
+        let c = ConnectionConfig::from_connection_string(
+            "Url=http://localhost/;AuthScheme=OAuthPassword;User=admin;Password=pw-hunter2;\
+             OAuthClientId=id@Co;OAuthClientSecret=cs-hunter2;OAuthAccessToken=at-hunter2;\
+             OAuthRefreshToken=rt-hunter2;OAuthVerifier=ov-hunter2",
+        )
+        .unwrap();
+        let text = format!("{c:?} {c:#?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(
+            text.contains("id@Co"),
+            "non-secret fields stay visible: {text}"
+        );
+        let e = ConnectionConfig::from_connection_string(
+            "Url=https://admin:url-hunter2@erp.example.com/;User=admin",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("must not contain a user name or password"),
+            "{e}"
+        );
+        assert!(!e.contains("hunter2"), "{e}");
+        let s: Secret = "parsed-hunter2".parse().unwrap();
+        assert_eq!(s.expose(), "parsed-hunter2");
+        assert!(!format!("{s:?}").contains("hunter2"));
     }
 }

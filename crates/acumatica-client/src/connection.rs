@@ -94,10 +94,12 @@ fn join(base: &Url, path: &str) -> Result<Url, Error> {
         .map_err(|e| Error::Config(format!("bad request URL: {e}")))
 }
 
-/// A reqwest error with its causes, without the URL (reqwest puts it first).
-pub(crate) fn describe(e: &reqwest::Error) -> String {
+/// A reqwest error with its causes, without the URL: reqwest's text names the whole URL, and its
+/// query may carry filter values or a token.
+pub(crate) fn describe(e: reqwest::Error) -> String {
+    let e = e.without_url();
     let mut reason = e.to_string();
-    let mut source = std::error::Error::source(e);
+    let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
         reason = format!("{reason}: {s}");
         source = s.source();
@@ -105,10 +107,20 @@ pub(crate) fn describe(e: &reqwest::Error) -> String {
     reason
 }
 
-pub(crate) fn transport(url: &str, e: &reqwest::Error) -> Error {
-    // reqwest errors name the URL; the query never holds a secret, but keep it short.
+/// The part of a request URL an error may show: scheme, host, port and path; never user info,
+/// query or fragment.
+pub(crate) fn shown_url(url: &Url) -> String {
+    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    if let Some(port) = url.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    shown.push_str(url.path());
+    shown
+}
+
+pub(crate) fn transport(url: &Url, e: reqwest::Error) -> Error {
     Error::Transport {
-        url: url.split('?').next().unwrap_or(url).to_string(),
+        url: shown_url(url),
         reason: describe(e),
     }
 }
@@ -400,9 +412,9 @@ impl Connection {
                 Ok((status, _, body)) => return Err(Error::from_response(status.as_u16(), &body)),
                 Err(e) => {
                     if attempt >= max {
-                        return Err(transport(url.as_str(), &e));
+                        return Err(transport(&url, e));
                     }
-                    (format!("transport error: {e}"), None)
+                    (format!("transport error: {}", describe(e)), None)
                 }
             };
             attempt += 1;

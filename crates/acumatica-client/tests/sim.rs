@@ -425,6 +425,31 @@ async fn pasted_code_finishes_a_sign_in_on_a_machine_without_a_browser() {
     conn.close().await.unwrap();
 }
 
+/// reqwest's error text names the whole URL; the query can carry filter values and the error
+/// must show neither it nor the token.
+#[tokio::test]
+async fn transport_errors_show_no_query_string_or_token() {
+    // Bound then released: nothing listens, so the connection is refused.
+    let port = free_port();
+    let cfg = ConnectionConfig::from_connection_string(&format!(
+        "Url=http://127.0.0.1:{port}/;AuthScheme=OAuth;OAuthAccessToken=tok-hunter2;InitiateOAuth=OFF;MaxRetries=0"
+    ))
+    .unwrap();
+    let conn = Connection::connect(cfg).await.unwrap();
+    let e = conn
+        .list(&RestQuery::new("Customer").filter("CustomerID eq 'q-hunter2'"))
+        .await
+        .unwrap_err();
+    let text = format!("{e} / {e:?}");
+    assert!(matches!(e, Error::Transport { .. }), "{text}");
+    assert!(
+        text.contains(&format!("127.0.0.1:{port}/entity/Default/")),
+        "the host and path still say where: {text}"
+    );
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(!text.contains('?') && !text.contains("filter"), "{text}");
+}
+
 #[tokio::test]
 async fn secrets_never_reach_the_logs() {
     use tracing_subscriber::layer::SubscriberExt;

@@ -72,10 +72,21 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// The server's view of authentication: configuration plus the tokens it issued.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Authenticator {
     config: FlightAuth,
     issued: Mutex<HashSet<String>>,
+}
+
+/// Issued tokens are bearer credentials: `Debug` counts them, never shows them.
+impl fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let issued = self.issued.lock().map(|s| s.len()).unwrap_or_default();
+        f.debug_struct("Authenticator")
+            .field("config", &self.config)
+            .field("issued", &format_args!("[{issued} redacted]"))
+            .finish()
+    }
 }
 
 impl Authenticator {
@@ -238,6 +249,13 @@ mod tests {
         );
         assert!(
             s.contains("alice") && !s.contains("hunter2") && !s.contains("tok3n"),
+            "{s}"
+        );
+        let a = Authenticator::new(FlightAuth::basic("alice", "hunter2"));
+        let issued = a.handshake(&md(&basic("alice", "hunter2"))).unwrap();
+        let s = format!("{a:?}");
+        assert!(
+            !s.contains(&issued) && !s.contains("hunter2") && s.contains("1 redacted"),
             "{s}"
         );
     }

@@ -2,9 +2,12 @@
 
 use std::path::PathBuf;
 
+use acumatica_client::Secret;
 use clap::{Parser, Subcommand};
 
 use crate::print::Format;
+
+// Secrets are `Secret`s, so the derived `Debug` of these options never shows them.
 
 /// Query Acumatica ERP with SQL.
 ///
@@ -32,7 +35,7 @@ pub struct Cli {
         env = "ACUMATICA_CONNECTION",
         hide_env_values = true
     )]
-    pub connection_string: Option<String>,
+    pub connection_string: Option<Secret>,
 
     /// A profile from the config file (`acusql/config.toml` in your config directory).
     #[arg(long, value_name = "NAME", global = true)]
@@ -48,7 +51,7 @@ pub struct Cli {
 
     /// Password (prefer the prompt or ACUMATICA_PASSWORD: command lines are visible to other users).
     #[arg(long, global = true, hide_env_values = true)]
-    pub password: Option<String>,
+    pub password: Option<Secret>,
 
     /// Tenant (company) login name.
     #[arg(long, global = true)]
@@ -72,7 +75,7 @@ pub struct Cli {
 
     /// OAuth client secret of the connected application.
     #[arg(long, value_name = "SECRET", global = true, hide_env_values = true)]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Secret>,
 
     /// Run this SQL (or backslash command) and exit; may be repeated.
     #[arg(short = 'c', long = "command", value_name = "SQL")]
@@ -129,7 +132,7 @@ pub struct ServeArgs {
         env = "ACUSQL_FLIGHT_PASSWORD",
         hide_env_values = true
     )]
-    pub flight_password: Option<String>,
+    pub flight_password: Option<Secret>,
 
     /// A bearer token clients may send instead (`authorization: Bearer <token>`).
     #[arg(
@@ -138,7 +141,7 @@ pub struct ServeArgs {
         env = "ACUSQL_FLIGHT_TOKEN",
         hide_env_values = true
     )]
-    pub flight_token: Option<String>,
+    pub flight_token: Option<Secret>,
 
     /// TLS certificate (PEM); with --tls-key, clients connect with grpc+tls://.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
@@ -156,5 +159,41 @@ impl Cli {
             || self.url.is_some()
             || self.profile.is_some()
             || std::env::var_os("ACUMATICA_URL").is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let cli = Cli::try_parse_from([
+            "acusql",
+            "--connect",
+            "Url=https://erp.example.com;User=admin;Password=cs-hunter2",
+            "--password",
+            "pw-hunter2",
+            "--client-secret",
+            "secret-hunter2",
+            "--user",
+            "admin",
+            "serve",
+            "--flight-user",
+            "flight",
+            "--flight-password",
+            "fp-hunter2",
+            "--flight-token",
+            "tok-hunter2",
+        ])
+        .unwrap();
+        let text = format!("{cli:?} {cli:#?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("admin") && text.contains("flight"), "{text}");
+        let Some(Command::Serve(args)) = &cli.command else {
+            panic!("serve parsed");
+        };
+        assert_eq!(args.flight_token.as_ref().unwrap().expose(), "tok-hunter2");
+        assert_eq!(cli.password.as_ref().unwrap().expose(), "pw-hunter2");
     }
 }

@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use acumatica_client::{Connection, ConnectionConfig};
+use acumatica_client::{Connection, ConnectionConfig, Secret};
 use acumatica_datafusion::AcumaticaOptions;
 use anyhow::{Context, Result};
 use datafusion::prelude::SessionContext;
@@ -31,18 +31,21 @@ fn quote(value: &str) -> String {
 fn connection_string(cli: &Cli) -> String {
     let mut parts: Vec<String> = Vec::new();
     if let Some(s) = &cli.connection_string {
-        parts.push(s.trim().trim_end_matches(';').to_string());
+        parts.push(s.expose().trim().trim_end_matches(';').to_string());
     }
     let flags = [
-        ("Url", &cli.url),
-        ("User", &cli.user),
-        ("Password", &cli.password),
-        ("Company", &cli.company),
-        ("Branch", &cli.branch),
-        ("AuthScheme", &cli.auth_scheme),
-        ("EndpointVersion", &cli.endpoint_version),
-        ("OAuthClientId", &cli.client_id),
-        ("OAuthClientSecret", &cli.client_secret),
+        ("Url", cli.url.as_deref()),
+        ("User", cli.user.as_deref()),
+        ("Password", cli.password.as_ref().map(Secret::expose)),
+        ("Company", cli.company.as_deref()),
+        ("Branch", cli.branch.as_deref()),
+        ("AuthScheme", cli.auth_scheme.as_deref()),
+        ("EndpointVersion", cli.endpoint_version.as_deref()),
+        ("OAuthClientId", cli.client_id.as_deref()),
+        (
+            "OAuthClientSecret",
+            cli.client_secret.as_ref().map(Secret::expose),
+        ),
     ];
     for (key, value) in flags {
         if let Some(v) = value {

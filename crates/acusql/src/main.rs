@@ -66,9 +66,27 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ACUSQL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    // Never shown, whatever ACUSQL_LOG asks (a more specific directive cannot re-enable them):
+    // cookie_store logs every Set-Cookie (the session cookies) at DEBUG, and reqwest's verbose
+    // connection log is raw traffic (cookies, Authorization).
+    const SECRET_TARGETS: [&str; 2] = ["cookie_store", "reqwest::connect::verbose"];
+    let no_secrets = tracing_subscriber::filter::filter_fn(|m| {
+        !SECRET_TARGETS.iter().any(|t| {
+            m.target()
+                .strip_prefix(t)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+        })
+    });
+    use tracing_subscriber::filter::FilterExt;
+    use tracing_subscriber::prelude::*;
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                // Colour codes only on a terminal: not in files, pipes or CI logs.
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_filter(filter.and(no_secrets)),
+        )
         .try_init();
 }
 

@@ -12,7 +12,7 @@ use crate::signals::Signals;
 pub async fn run(cli: &Cli, args: &ServeArgs, mut signals: Signals) -> Result<()> {
     let mut auth = FlightAuth::none();
     match (&args.flight_user, &args.flight_password) {
-        (Some(u), Some(p)) => auth = auth.with_user(u, p),
+        (Some(u), Some(p)) => auth = auth.with_user(u, p.expose()),
         (Some(_), None) => {
             bail!("--flight-user needs --flight-password (or ACUSQL_FLIGHT_PASSWORD)")
         }
@@ -20,7 +20,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs, mut signals: Signals) -> Result<()
         (None, None) => {}
     }
     if let Some(token) = &args.flight_token {
-        auth = auth.with_token(token);
+        auth = auth.with_token(token.expose());
     }
     if !args.flight.ip().is_loopback() && !auth.is_required() {
         bail!(

@@ -765,3 +765,88 @@ async fn login_stores_tokens_that_later_runs_reuse() {
         );
     }
 }
+
+/// Logs at every level show no password, client secret, session cookie or token, and no colour
+/// codes when stderr is not a terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_at_every_level_hold_no_secrets_or_colour_codes() {
+    let password = "Pw-hunter2-secret";
+    let sim = acumatica_sim::start(SimConfig {
+        password: password.into(),
+        ..Default::default()
+    })
+    .await
+    .expect("simulator starts");
+    let app = acumatica_sim::OAuthApp::default();
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.json");
+    let basic = format!(
+        "AuthScheme=Basic;Url={};User=admin;Password={password};Company=Company",
+        sim.base_url()
+    );
+    let oauth = format!(
+        "AuthScheme=OAuthPassword;Url={};User=admin;Password={password};Company=Company;OAuthClientId={};OAuthClientSecret={};OAuthSettingsLocation={}",
+        sim.base_url(),
+        app.client_id,
+        app.client_secret,
+        tokens.display()
+    );
+    // (connection, ACUSQL_LOG, extra flag)
+    let runs = [
+        (&basic, Some("trace"), None),
+        (&basic, None, Some("-vvv")),
+        // A more specific directive cannot bring the cookie log back.
+        (
+            &basic,
+            Some("cookie_store::cookie_store=trace,acusql=debug"),
+            None,
+        ),
+        (&oauth, Some("trace"), None),
+        (&oauth, None, Some("-vvv")),
+    ];
+    for (conn, log, flag) in runs {
+        let mut cmd = acusql();
+        if let Some(level) = log {
+            cmd.env("ACUSQL_LOG", level);
+        }
+        cmd.args(flag);
+        cmd.args([
+            "--connect",
+            conn.as_str(),
+            "--format",
+            "csv",
+            "-c",
+            "SELECT CustomerID FROM Customer WHERE CustomerID = 'ABARTENDE' LIMIT 1",
+        ]);
+        let out = run(&mut cmd, None);
+        let err = stderr(&out);
+        let what = format!("{:?} {log:?} {flag:?}", &conn[..25]);
+        assert!(out.status.success(), "{what}: {err}");
+        if log != Some("cookie_store::cookie_store=trace,acusql=debug") {
+            assert!(err.contains("TRACE"), "{what}: trace logging was captured");
+        }
+        let mut secrets = vec![
+            password.to_string(),
+            app.client_secret.clone(),
+            ".ASPXAUTH".into(),
+            "ASP.NET_SessionId".into(),
+            "access_token".into(),
+            "refresh_token".into(),
+        ];
+        if conn == &oauth {
+            let stored: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&tokens).unwrap()).unwrap();
+            for key in ["access_token", "refresh_token"] {
+                secrets.push(stored[key].as_str().unwrap().to_string());
+            }
+        }
+        for secret in &secrets {
+            assert!(
+                !err.contains(secret.as_str()),
+                "{what}: {secret} in the log"
+            );
+        }
+        assert!(!err.contains("\u{1b}["), "{what}: colour codes in the log");
+    }
+    assert_eq!(sim.stats().open_sessions, 0);
+}
