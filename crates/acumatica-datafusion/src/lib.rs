@@ -21,6 +21,7 @@
 
 pub mod catalog;
 pub mod decode;
+pub mod policy;
 pub mod pushdown;
 pub mod scan;
 pub mod table;
@@ -36,6 +37,7 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::prelude::SessionContext;
 
 pub use catalog::AcumaticaCatalog;
+pub use policy::StatementPolicy;
 pub use scan::AcumaticaScanExec;
 pub use table::{EntityTable, ScanOptions, TableDef};
 
@@ -152,6 +154,34 @@ async fn endpoint_schema(conn: &Connection, source: SchemaSource) -> Result<Arc<
             bundled().ok_or_else(missing)
         }
     }
+}
+
+/// A DataFusion error as one short message for a person or a remote client: the first line
+/// of its cause, with the did-you-mean hint kept and the list of every valid column (some
+/// entities have hundreds) and DataFusion's advice on identifier normalisation left out.
+/// At most `max` characters.
+pub fn error_summary(e: &DataFusionError, max: usize) -> String {
+    let text = e.to_string();
+    let mut kept: Vec<&str> = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty()
+            || line.starts_with("Valid fields are")
+            || line.starts_with("Column names are case sensitive")
+        {
+            continue;
+        }
+        // "… Did you mean 'x'? Valid fields are …" on one line.
+        let line = line.split(" Valid fields are ").next().unwrap_or(line);
+        kept.push(line);
+    }
+    let joined = kept.join(" ");
+    if joined.chars().count() <= max {
+        return joined;
+    }
+    let mut cut: String = joined.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 /// The session settings acusql uses, for programs that want the same behaviour: information

@@ -1,18 +1,34 @@
 //! Client authentication: a Basic handshake that returns a bearer token, or a configured token.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
+use std::time::Instant;
 
 use base64::Engine;
 use tonic::Status;
 use tonic::metadata::MetadataMap;
 
 /// Who may use the server. Secrets are never shown by `Debug`.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct FlightAuth {
     users: Vec<(String, String)>,
     tokens: Vec<String>,
+    /// How long a token handed out by the handshake stays valid.
+    token_ttl: std::time::Duration,
+    /// Most handshake tokens valid at once (the oldest is dropped beyond).
+    max_tokens: usize,
+}
+
+impl Default for FlightAuth {
+    fn default() -> Self {
+        Self {
+            users: Vec::new(),
+            tokens: Vec::new(),
+            token_ttl: std::time::Duration::from_secs(3600),
+            max_tokens: 10_000,
+        }
+    }
 }
 
 impl fmt::Debug for FlightAuth {
@@ -49,6 +65,20 @@ impl FlightAuth {
         self
     }
 
+    /// How long a handshake token stays valid (default one hour); an expired one is refused
+    /// and the client signs in again.
+    pub fn with_token_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.token_ttl = ttl;
+        self
+    }
+
+    /// Most handshake tokens valid at once (default 10,000); beyond it the oldest is revoked,
+    /// so a client looping on the handshake cannot grow the server's memory.
+    pub fn with_max_tokens(mut self, max: usize) -> Self {
+        self.max_tokens = max.max(1);
+        self
+    }
+
     /// True when clients must authenticate.
     pub fn is_required(&self) -> bool {
         !self.users.is_empty() || !self.tokens.is_empty()
@@ -75,7 +105,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[derive(Default)]
 pub(crate) struct Authenticator {
     config: FlightAuth,
-    issued: Mutex<HashSet<String>>,
+    /// Tokens handed out, with when they expire.
+    issued: Mutex<HashMap<String, Instant>>,
 }
 
 /// Issued tokens are bearer credentials: `Debug` counts them, never shows them.
@@ -128,9 +159,36 @@ impl Authenticator {
     fn issue(&self) -> String {
         let token = uuid::Uuid::new_v4().simple().to_string();
         if let Ok(mut issued) = self.issued.lock() {
-            issued.insert(token.clone());
+            let now = Instant::now();
+            issued.retain(|_, expires| *expires > now);
+            while issued.len() >= self.config.max_tokens {
+                let oldest = issued
+                    .iter()
+                    .min_by_key(|(_, expires)| **expires)
+                    .map(|(t, _)| t.clone());
+                match oldest {
+                    Some(t) => issued.remove(&t),
+                    None => break,
+                };
+            }
+            issued.insert(token.clone(), now + self.config.token_ttl);
         }
         token
+    }
+
+    /// True when `token` was handed out and has not expired (expired ones are forgotten).
+    fn valid(&self, token: &str) -> bool {
+        let Ok(mut issued) = self.issued.lock() else {
+            return false;
+        };
+        match issued.get(token) {
+            Some(expires) if *expires > Instant::now() => true,
+            Some(_) => {
+                issued.remove(token);
+                false
+            }
+            None => false,
+        }
     }
 
     /// Checks a call's credentials: an issued or configured bearer token, or Basic credentials.
@@ -145,12 +203,7 @@ impl Authenticator {
         };
         if let Some(token) = strip_scheme(header, "Bearer ") {
             let token = token.trim();
-            let issued = self
-                .issued
-                .lock()
-                .map(|s| s.contains(token))
-                .unwrap_or(false);
-            if issued
+            if self.valid(token)
                 || self
                     .config
                     .tokens
@@ -229,6 +282,28 @@ mod tests {
         let token = a.handshake(&md(&basic("u", "p"))).unwrap();
         a.check(&md(&format!("Bearer {token}"))).unwrap();
         assert!(a.check(&md("Bearer nope")).is_err());
+    }
+
+    #[test]
+    fn handshake_tokens_expire_and_are_bounded_in_number() {
+        let a = Authenticator::new(
+            FlightAuth::basic("u", "p").with_token_ttl(std::time::Duration::from_millis(50)),
+        );
+        let token = a.handshake(&md(&basic("u", "p"))).unwrap();
+        a.check(&md(&format!("Bearer {token}"))).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(80));
+        let e = a.check(&md(&format!("Bearer {token}"))).unwrap_err();
+        assert_eq!(e.code(), tonic::Code::Unauthenticated);
+        let a = Authenticator::new(FlightAuth::basic("u", "p").with_max_tokens(3));
+        let tokens: Vec<String> = (0..5)
+            .map(|_| a.handshake(&md(&basic("u", "p"))).unwrap())
+            .collect();
+        assert_eq!(a.issued.lock().unwrap().len(), 3);
+        assert!(
+            a.check(&md(&format!("Bearer {}", tokens[0]))).is_err(),
+            "oldest revoked"
+        );
+        a.check(&md(&format!("Bearer {}", tokens[4]))).unwrap();
     }
 
     #[test]

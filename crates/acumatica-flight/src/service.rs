@@ -35,6 +35,8 @@ use tonic::metadata::MetadataValue;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 use tonic::{Request, Response, Status, Streaming};
 
+use acumatica_datafusion::StatementPolicy;
+
 use crate::auth::{Authenticator, FlightAuth};
 use crate::handle::PreparedHandle;
 use crate::{FlightError, TlsFiles};
@@ -62,14 +64,24 @@ static SQL_INFO: LazyLock<SqlInfoData> = LazyLock::new(|| {
 pub struct FlightSqlServer {
     ctx: SessionContext,
     auth: Arc<Authenticator>,
+    policy: StatementPolicy,
 }
 
 impl FlightSqlServer {
+    /// A server with the strict statement policy: read-only, no file access
+    /// ([`StatementPolicy::server`]).
     pub fn new(ctx: SessionContext, auth: FlightAuth) -> Self {
         Self {
             ctx,
             auth: Arc::new(Authenticator::new(auth)),
+            policy: StatementPolicy::server(),
         }
+    }
+
+    /// Replaces the statement policy (e.g. to allow writes to Acumatica).
+    pub fn with_policy(mut self, policy: StatementPolicy) -> Self {
+        self.policy = policy;
+        self
     }
 
     /// Serves until `shutdown` completes. Refuses a non-loopback address without
@@ -124,7 +136,12 @@ impl FlightSqlServer {
         params: Vec<datafusion::common::ScalarValue>,
     ) -> Result<DataFrame, Status> {
         let sql = number_placeholders(sql);
-        let df = self.session().sql(&sql).await.map_err(to_status)?;
+        // Client SQL is checked before anything runs: no files, no DDL, no settings.
+        let df = self
+            .policy
+            .sql(&self.session(), &sql)
+            .await
+            .map_err(to_status)?;
         if params.is_empty() {
             Ok(df)
         } else {
@@ -209,12 +226,33 @@ fn number_placeholders(sql: &str) -> String {
     out
 }
 
+/// A DataFusion error as the gRPC status a client can act on, with a short message (the
+/// did-you-mean hint, never the list of all columns).
 fn to_status(e: DataFusionError) -> Status {
-    let message = e.to_string();
-    match e {
-        DataFusionError::SQL(..) | DataFusionError::Plan(_) | DataFusionError::SchemaError(..) => {
-            Status::invalid_argument(message)
-        }
+    let message = acumatica_datafusion::error_summary(&e, 300);
+    if acumatica_datafusion::policy::refusal(&e).is_some() {
+        return Status::permission_denied(message);
+    }
+    let root = e.find_root();
+    if let DataFusionError::External(inner) = root
+        && let Some(upstream) = inner.downcast_ref::<acumatica_client::Error>()
+    {
+        return match upstream {
+            acumatica_client::Error::RateLimited { .. } | acumatica_client::Error::LoginLimit => {
+                Status::resource_exhausted(message)
+            }
+            acumatica_client::Error::Transport { .. } => Status::unavailable(message),
+            acumatica_client::Error::Server { status: 404, .. } => Status::not_found(message),
+            _ => Status::internal(message),
+        };
+    }
+    match root {
+        DataFusionError::Plan(text) if text.contains("not found") => Status::not_found(message),
+        DataFusionError::SQL(..)
+        | DataFusionError::Plan(_)
+        | DataFusionError::SchemaError(..)
+        | DataFusionError::ArrowError(..)
+        | DataFusionError::Execution(_) => Status::invalid_argument(message),
         DataFusionError::NotImplemented(_) => Status::unimplemented(message),
         _ => Status::internal(message),
     }

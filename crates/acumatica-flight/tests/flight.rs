@@ -244,6 +244,94 @@ async fn sql_errors_reach_the_client_as_clear_statuses() {
     assert!(err.to_string().contains("nowhere"), "{err}");
 }
 
+/// A wide table, as Acumatica entities are (hundreds of columns).
+fn wide_ctx_table(ctx: &SessionContext) {
+    let fields: Vec<Field> = (0..300)
+        .map(|i| Field::new(format!("Field{i:03}"), DataType::Int64, true))
+        .collect();
+    let schema = Arc::new(Schema::new(fields));
+    ctx.register_table(
+        "wide",
+        Arc::new(MemTable::try_new(schema, vec![vec![]]).unwrap()),
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn errors_carry_the_right_status_and_a_short_message() {
+    let f = start(FlightAuth::none()).await;
+    let mut c = client(f.addr).await;
+    let err = c
+        .execute("SELECT * FROM nowhere".into(), None)
+        .await
+        .unwrap_err();
+    let status = tonic::Status::from(err);
+    assert_eq!(status.code(), tonic::Code::NotFound, "{status}");
+    let err = c.execute("SELEC 1".into(), None).await.unwrap_err();
+    let status = tonic::Status::from(err);
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status}");
+    let err = c
+        .execute("SELECT custome_id FROM customers".into(), None)
+        .await
+        .unwrap_err();
+    let status = tonic::Status::from(err);
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status}");
+    assert!(
+        status.message().contains("customer_id"),
+        "did you mean: {status}"
+    );
+    assert!(status.message().len() <= 300, "{}", status.message().len());
+}
+
+#[test]
+fn a_wide_table_error_is_summarised() {
+    let ctx = SessionContext::new();
+    wide_ctx_table(&ctx);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let e = rt
+        .block_on(async { ctx.sql("SELECT field001 FROM wide").await })
+        .unwrap_err();
+    assert!(e.to_string().len() > 3000, "DataFusion lists every column");
+    let short = acumatica_datafusion::error_summary(&e, 300);
+    assert!(short.contains("Field001"), "{short}");
+    assert!(short.len() <= 310, "{short}");
+}
+
+/// Remote clients get SQL, not the server's files: COPY, DDL and SET are refused with
+/// PERMISSION_DENIED before anything runs.
+#[tokio::test]
+async fn files_ddl_and_settings_are_refused_with_permission_denied() {
+    let f = start(FlightAuth::none()).await;
+    let mut c = client(f.addr).await;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("stolen.csv");
+    for sql in [
+        format!("COPY (SELECT 1) TO '{}'", target.display()),
+        "CREATE EXTERNAL TABLE p STORED AS CSV LOCATION '/etc/passwd'".to_string(),
+        "CREATE VIEW v AS SELECT 1".to_string(),
+        "DROP TABLE customers".to_string(),
+        "SET datafusion.runtime.temp_directory = '/tmp'".to_string(),
+        "INSERT INTO customers VALUES ('X', 1)".to_string(),
+    ] {
+        let err = c.execute(sql.clone(), None).await.unwrap_err();
+        let status = tonic::Status::from(err);
+        assert_eq!(
+            status.code(),
+            tonic::Code::PermissionDenied,
+            "{sql}: {status}"
+        );
+        assert!(status.message().contains("not allowed"), "{status}");
+    }
+    assert!(!target.exists(), "no file was written");
+    let info = c
+        .execute("SELECT COUNT(*) AS n FROM customers".into(), None)
+        .await
+        .unwrap();
+    assert!(!info.endpoint.is_empty(), "the table is still there");
+}
+
 #[tokio::test]
 async fn a_client_leaving_mid_stream_stops_the_work() {
     let f = start(FlightAuth::none()).await;

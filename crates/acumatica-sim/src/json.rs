@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::custom;
-use crate::data::{Record, V};
+use crate::data::{FieldValue, Record};
 use crate::schema::Endpoint;
 
 pub fn escape_into(out: &mut String, s: &str) {
@@ -76,28 +76,28 @@ fn date_time(out: &mut String, t: i64) {
     two(out, secs % 60);
 }
 
-fn value(out: &mut String, v: &V) {
+fn value(out: &mut String, v: &FieldValue) {
     match v {
-        V::Null => out.push_str("{}"),
-        V::Str(s) => {
+        FieldValue::Null => out.push_str("{}"),
+        FieldValue::Str(s) => {
             out.push_str("{\"value\":");
             escape_into(out, s);
             out.push('}');
         }
-        V::Int(i) => {
+        FieldValue::Int(i) => {
             let _ = write!(out, "{{\"value\":{i}}}");
         }
-        V::Dec(u, s) => {
+        FieldValue::Dec(u, s) => {
             out.push_str("{\"value\":");
             decimal(out, *u, *s);
             out.push('}');
         }
-        V::Bool(b) => out.push_str(if *b {
+        FieldValue::Bool(b) => out.push_str(if *b {
             "{\"value\":true}"
         } else {
             "{\"value\":false}"
         }),
-        V::Time(t) => {
+        FieldValue::Time(t) => {
             out.push_str("{\"value\":\"");
             date_time(out, *t);
             out.push_str("+00:00\"}");
@@ -133,12 +133,12 @@ impl Shape<'_> {
 }
 
 /// Writes a custom value as Acumatica does: `{"type":"Custom…Field","value":…}`.
-pub fn custom_value(out: &mut String, kind: custom::Kind, v: &V) {
+pub fn custom_value(out: &mut String, kind: custom::Kind, v: &FieldValue) {
     out.push_str("{\"type\":\"");
     out.push_str(kind.type_name());
     out.push_str("\",\"value\":");
     match v {
-        V::Null => out.push_str("null"),
+        FieldValue::Null => out.push_str("null"),
         v => {
             let mut w = String::new();
             value(&mut w, v);
@@ -463,7 +463,7 @@ fn template(out: &mut String, ep: &Endpoint, entity: &str, depth: usize) {
         }
         escape_into(out, f.name);
         out.push(':');
-        custom_value(out, f.kind, &V::Null);
+        custom_value(out, f.kind, &FieldValue::Null);
     }
     if !fields.is_empty() {
         out.push('}');
@@ -480,10 +480,10 @@ mod tests {
         let r = Record {
             id: "g".into(),
             fields: vec![
-                ("A", V::Dec(300_000, 4)),
-                ("B", V::Null),
-                ("C", V::Str("x\"y".into())),
-                ("D", V::Dec(-5, 2)),
+                ("A", FieldValue::Dec(300_000, 4)),
+                ("B", FieldValue::Null),
+                ("C", FieldValue::Str("x\"y".into())),
+                ("D", FieldValue::Dec(-5, 2)),
             ],
             ..Default::default()
         };

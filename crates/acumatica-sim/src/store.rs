@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
-use crate::data::{Data, Entity, Record, V};
+use crate::data::{Data, Entity, FieldValue, Record};
 use crate::schema::{Endpoint, EntityDef};
 
 /// What clients changed in one entity.
@@ -36,8 +36,8 @@ pub fn key_of(r: &Record, keys: &[String]) -> String {
     }
     keys.iter()
         .map(|k| match r.get(k) {
-            Some(V::Str(s)) => s.trim_end().to_ascii_uppercase(),
-            Some(V::Int(i)) => i.to_string(),
+            Some(FieldValue::Str(s)) => s.trim_end().to_ascii_uppercase(),
+            Some(FieldValue::Int(i)) => i.to_string(),
             _ => String::new(),
         })
         .collect::<Vec<_>>()
@@ -213,8 +213,8 @@ impl Store {
                     .keys
                     .iter()
                     .map(|k| match incoming.get(k) {
-                        Some(V::Str(s)) => s.clone(),
-                        Some(V::Int(i)) => i.to_string(),
+                        Some(FieldValue::Str(s)) => s.clone(),
+                        Some(FieldValue::Int(i)) => i.to_string(),
                         _ => String::new(),
                     })
                     .collect();
@@ -251,8 +251,8 @@ impl Store {
         if is_new {
             // Auto-number missing keys (e.g. OrderNbr), as Acumatica's numbering sequences do.
             for k in &def.keys {
-                if matches!(record.get(k), None | Some(V::Null))
-                    || matches!(record.get(k), Some(V::Str(s)) if s.is_empty() || s == "<NEW>")
+                if matches!(record.get(k), None | Some(FieldValue::Null))
+                    || matches!(record.get(k), Some(FieldValue::Str(s)) if s.is_empty() || s == "<NEW>")
                 {
                     let e = Entity::parse(&def.name);
                     let n = e.map_or(0, |e| data.count(e)) + overlay.next;
@@ -261,12 +261,12 @@ impl Store {
                 }
             }
             if def.fields.iter().any(|f| f.name == "CreatedDateTime") {
-                set(&mut record, "CreatedDateTime", V::Time(now));
+                set(&mut record, "CreatedDateTime", FieldValue::Time(now));
             }
         }
         for stamp in ["LastModifiedDateTime", "LastModified"] {
             if def.fields.iter().any(|f| f.name == stamp) {
-                set(&mut record, stamp, V::Time(now));
+                set(&mut record, stamp, FieldValue::Time(now));
             }
         }
         let key = key_of(&record, &def.keys);
@@ -292,24 +292,24 @@ fn new_guid(seed: u64, entity: &str, n: usize) -> String {
     crate::data::guid_from(a, crate::data::mix(a))
 }
 
-fn auto_number(entity: &str, key: &str, n: usize) -> V {
+fn auto_number(entity: &str, key: &str, n: usize) -> FieldValue {
     match (entity, key) {
-        ("SalesOrder", "OrderType") => V::Str("SO".into()),
-        ("SalesOrder", "OrderNbr") => V::Str(Data::order_nbr(n - 1)),
-        ("SalesInvoice", "Type") => V::Str("Invoice".into()),
-        ("SalesInvoice", "ReferenceNbr") => V::Str(format!("INV{n:06}")),
-        ("Bill", "Type") => V::Str("Bill".into()),
-        ("Bill", "ReferenceNbr") => V::Str(format!("BILL{n:05}")),
-        ("Payment", "Type") => V::Str("Payment".into()),
-        ("Payment", "ReferenceNbr") => V::Str(format!("PMT{n:06}")),
-        ("JournalTransaction", "Module") => V::Str("GL".into()),
-        ("JournalTransaction", "BatchNbr") => V::Str(format!("GL{n:06}")),
-        ("Contact", "ContactID") => V::Int(100 + n as i64),
-        _ => V::Str(format!("{n:06}")),
+        ("SalesOrder", "OrderType") => FieldValue::Str("SO".into()),
+        ("SalesOrder", "OrderNbr") => FieldValue::Str(Data::order_nbr(n - 1)),
+        ("SalesInvoice", "Type") => FieldValue::Str("Invoice".into()),
+        ("SalesInvoice", "ReferenceNbr") => FieldValue::Str(format!("INV{n:06}")),
+        ("Bill", "Type") => FieldValue::Str("Bill".into()),
+        ("Bill", "ReferenceNbr") => FieldValue::Str(format!("BILL{n:05}")),
+        ("Payment", "Type") => FieldValue::Str("Payment".into()),
+        ("Payment", "ReferenceNbr") => FieldValue::Str(format!("PMT{n:06}")),
+        ("JournalTransaction", "Module") => FieldValue::Str("GL".into()),
+        ("JournalTransaction", "BatchNbr") => FieldValue::Str(format!("GL{n:06}")),
+        ("Contact", "ContactID") => FieldValue::Int(100 + n as i64),
+        _ => FieldValue::Str(format!("{n:06}")),
     }
 }
 
-fn set(r: &mut Record, name: &'static str, v: V) {
+fn set(r: &mut Record, name: &'static str, v: FieldValue) {
     match r
         .fields
         .iter_mut()
@@ -342,7 +342,7 @@ fn merge(r: &mut Record, incoming: Record) {
         };
         let lines = &mut r.details[idx].1;
         for row in rows {
-            let delete = row.get("__delete") == Some(&V::Bool(true));
+            let delete = row.get("__delete") == Some(&FieldValue::Bool(true));
             match lines
                 .iter()
                 .position(|l| !row.id.is_empty() && l.id.eq_ignore_ascii_case(&row.id))
@@ -400,14 +400,14 @@ fn read_custom(def: &EntityDef, v: &Value, r: &mut Record) {
                 None => format!("cf:{path}"),
             };
             let value = match inner {
-                Value::Null => V::Null,
-                Value::Bool(b) => V::Bool(*b),
-                Value::String(s) => V::Str(s.clone()),
+                Value::Null => FieldValue::Null,
+                Value::Bool(b) => FieldValue::Bool(*b),
+                Value::String(s) => FieldValue::Str(s.clone()),
                 Value::Number(n) => match n.as_i64() {
-                    Some(i) if !n.to_string().contains('.') => V::Int(i),
-                    _ => value_of("DecimalValue", inner).unwrap_or(V::Null),
+                    Some(i) if !n.to_string().contains('.') => FieldValue::Int(i),
+                    _ => value_of("DecimalValue", inner).unwrap_or(FieldValue::Null),
                 },
-                other => V::Str(other.to_string()),
+                other => FieldValue::Str(other.to_string()),
             };
             r.fields.push((intern(&name), value));
         }
@@ -441,7 +441,7 @@ fn read_record(
         }
         if k == "delete" {
             r.fields
-                .push(("__delete", V::Bool(v.as_bool().unwrap_or(false))));
+                .push(("__delete", FieldValue::Bool(v.as_bool().unwrap_or(false))));
             continue;
         }
         // Members the contract does not know are ignored, as the real deserializer does.
@@ -500,23 +500,23 @@ fn read_record(
     Err(WriteError::Invalid(echo))
 }
 
-fn value_of(wrapper: &str, v: &Value) -> Result<V, String> {
+fn value_of(wrapper: &str, v: &Value) -> Result<FieldValue, String> {
     if v.is_null() {
-        return Ok(V::Null);
+        return Ok(FieldValue::Null);
     }
     let bad = || format!("The value '{v}' cannot be converted to {wrapper}.");
     Ok(match wrapper {
-        "StringValue" | "GuidValue" => V::Str(match v {
+        "StringValue" | "GuidValue" => FieldValue::Str(match v {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         }),
-        "BooleanValue" => V::Bool(match v {
+        "BooleanValue" => FieldValue::Bool(match v {
             Value::Bool(b) => *b,
             Value::String(s) if s.eq_ignore_ascii_case("true") => true,
             Value::String(s) if s.eq_ignore_ascii_case("false") => false,
             _ => return Err(bad()),
         }),
-        "IntValue" | "ShortValue" | "LongValue" | "ByteValue" => V::Int(match v {
+        "IntValue" | "ShortValue" | "LongValue" | "ByteValue" => FieldValue::Int(match v {
             Value::Number(n) => n.as_i64().ok_or_else(bad)?,
             Value::String(s) => s.trim().parse().map_err(|_| bad())?,
             _ => return Err(bad()),
@@ -528,7 +528,7 @@ fn value_of(wrapper: &str, v: &Value) -> Result<V, String> {
                 _ => return Err(bad()),
             };
             let (units, scale) = parse_decimal(&text).ok_or_else(bad)?;
-            V::Dec(units, scale)
+            FieldValue::Dec(units, scale)
         }
         "DateTimeValue" => {
             let Value::String(s) = v else {
@@ -549,7 +549,7 @@ fn value_of(wrapper: &str, v: &Value) -> Result<V, String> {
                     })
                 })
                 .map_err(|_| bad())?;
-            V::Time(t)
+            FieldValue::Time(t)
         }
         _ => return Err(bad()),
     })

@@ -215,7 +215,12 @@ pub async fn completion_names(ctx: &SessionContext) -> Vec<String> {
 pub fn describe_error(e: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in e.chain() {
-        let text = cause.to_string();
+        // DataFusion's schema errors list every column of the table (kilobytes for a wide
+        // entity): the summary keeps the did-you-mean hint only.
+        let text = match cause.downcast_ref::<datafusion::error::DataFusionError>() {
+            Some(df) => acumatica_datafusion::error_summary(df, 400),
+            None => cause.to_string(),
+        };
         // DataFusion wraps external errors; keep each distinct message once.
         if !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);

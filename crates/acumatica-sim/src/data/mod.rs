@@ -27,10 +27,6 @@ pub enum FieldValue {
     Time(i64),
 }
 
-/// The old name of `FieldValue`, kept only while `store.rs` and `json.rs` are edited in
-/// parallel; remove it once they say `FieldValue`.
-pub type V = FieldValue;
-
 #[derive(Debug, Clone, Default)]
 pub struct Record {
     pub id: String,
