@@ -22,7 +22,7 @@ use crate::types::{DECIMAL_PRECISION, DECIMAL_SCALE, parse_decimal};
 
 /// A value that cannot be represented, with where it was found.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot read {entity} row {row}, field {field}: {problem}")]
+#[error("cannot read {entity}{}: {problem}", place(*.row, .field))]
 pub struct DecodeError {
     pub entity: String,
     pub row: usize,
@@ -69,6 +69,16 @@ impl DecodeError {
             // serde's messages quote the offending value whole (a 50 MB string included).
             problem: shown(&problem, 300).into_owned(),
         }
+    }
+}
+
+/// Where a problem is: a row's field, or (fields in parentheses: the whole page) the page
+/// whose first row would be `row + 1`.
+fn place(row: usize, field: &str) -> String {
+    if field.starts_with('(') {
+        format!(", the page from row {}", row + 1)
+    } else {
+        format!(" row {row}, field {field}")
     }
 }
 

@@ -36,7 +36,7 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::prelude::SessionContext;
 
 pub use catalog::AcumaticaCatalog;
-pub use scan::AcumaticaScanExec;
+pub use scan::{AcumaticaScanExec, ScanError};
 pub use table::{EntityTable, ScanOptions, TableDef};
 
 /// How the catalog is built and scanned.
