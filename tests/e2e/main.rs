@@ -2,6 +2,7 @@
 
 mod custom;
 mod faults;
+mod hostile;
 mod odata;
 mod pushdown;
 mod slt;

@@ -88,6 +88,34 @@ impl std::fmt::Debug for Connection {
     }
 }
 
+/// The most one response may hold: far more than any page of records, and a bound on memory
+/// when a broken server or proxy sends an endless body.
+pub const MAX_RESPONSE_BYTES: usize = 256 << 20;
+
+/// A response body, read up to [`MAX_RESPONSE_BYTES`] (`None` beyond).
+async fn read_capped(mut resp: reqwest::Response) -> Result<Option<Bytes>, reqwest::Error> {
+    let announced = resp.content_length().unwrap_or(0);
+    if announced > MAX_RESPONSE_BYTES as u64 {
+        return Ok(None);
+    }
+    let mut body = bytes::BytesMut::with_capacity(announced as usize);
+    while let Some(chunk) = resp.chunk().await? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body.freeze()))
+}
+
+/// Whether a response says it is an HTML page (a sign-in or proxy page in the API's place).
+fn is_html(resp: &reqwest::Response) -> bool {
+    resp.headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/html"))
+}
+
 /// `base` joined with a relative request path.
 fn join(base: &Url, path: &str) -> Result<Url, Error> {
     base.join(path)
@@ -354,12 +382,43 @@ impl Connection {
                         .get("retry-after")
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.parse::<u64>().ok());
-                    let body = resp.bytes().await?;
-                    Ok::<_, reqwest::Error>((status, retry_after, body))
+                    let html = is_html(&resp);
+                    let body = read_capped(resp).await?;
+                    Ok::<_, reqwest::Error>((status, retry_after, html, body))
                 }
                 .await;
                 c.in_flight.fetch_sub(1, Ordering::Relaxed);
                 r
+            };
+            let result = match result {
+                Ok((status, _, _, None)) => {
+                    return Err(Error::Server {
+                        status: status.as_u16(),
+                        message: format!(
+                            "the response is larger than {} MiB, more than any page of records: \
+                             read fewer rows per page",
+                            MAX_RESPONSE_BYTES >> 20
+                        ),
+                        exception_message: None,
+                        exception_type: None,
+                    });
+                }
+                Ok((status, _, true, Some(body)))
+                    if status.is_success() && accept == "application/json" =>
+                {
+                    return Err(Error::Server {
+                        status: status.as_u16(),
+                        message: format!(
+                            "expected JSON but received an HTML page (\"{}\"): a sign-in or \
+                             proxy page answered instead of the API; check Url",
+                            crate::error::page_line(&body)
+                        ),
+                        exception_message: None,
+                        exception_type: None,
+                    });
+                }
+                Ok((status, retry_after, _, Some(body))) => Ok((status, retry_after, body)),
+                Err(e) => Err(e),
             };
             let (reason, wait) = match result {
                 Ok((status, _, body)) if status.is_success() => {

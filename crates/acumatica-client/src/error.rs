@@ -63,30 +63,104 @@ impl Error {
                 exception_type: e.exception_type,
             };
         }
-        let text = String::from_utf8_lossy(body);
-        // HTML error pages: keep the text, drop the tags.
-        let mut plain = String::new();
-        let mut in_tag = false;
-        for c in text.chars() {
-            match c {
-                '<' => in_tag = true,
-                '>' => in_tag = false,
-                c if !in_tag => plain.push(c),
-                _ => {}
-            }
-        }
-        let plain = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+        let line = page_line(body);
         Self::Server {
             status,
-            message: if plain.is_empty() {
+            message: if line.is_empty() {
                 "no details".into()
             } else {
-                plain.chars().take(300).collect()
+                line
             },
             exception_message: None,
             exception_type: None,
         }
     }
+}
+
+/// The longest error text kept from a page (a proxy's page can be kilobytes of markup).
+const MAX_LINE: usize = 200;
+
+/// One readable line from an error page (HTML or plain text): its `<title>`, else its first
+/// heading, else its visible text; scripts, styles and comments dropped, common entities
+/// decoded, whitespace collapsed, at most [`MAX_LINE`] characters.
+pub(crate) fn page_line(body: &[u8]) -> String {
+    // The title and headings are near the top; a huge page is not worth reading whole.
+    let html = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]);
+    let lower = html.to_ascii_lowercase();
+    let title = element_at(&html, &lower, "title").map(|(_, inner)| visible_text(inner));
+    let first_heading = || {
+        ["h1", "h2", "h3", "h4", "h5", "h6"]
+            .iter()
+            .filter_map(|tag| element_at(&html, &lower, tag))
+            .map(|(start, inner)| (start, visible_text(inner)))
+            .filter(|(_, t)| !t.is_empty())
+            .min_by_key(|(start, _)| *start)
+            .map(|(_, t)| t)
+    };
+    let line = title
+        .filter(|t| !t.is_empty())
+        .or_else(first_heading)
+        .unwrap_or_else(|| visible_text(&html));
+    match line.char_indices().nth(MAX_LINE) {
+        None => line,
+        Some((end, _)) => format!("{}…", line[..end].trim_end()),
+    }
+}
+
+/// Where the first `<tag …>` starts and its inner markup up to `</tag` (`lower` is `html` in
+/// ASCII lower case, so byte offsets agree).
+fn element_at<'a>(html: &'a str, lower: &str, tag: &str) -> Option<(usize, &'a str)> {
+    let open = format!("<{tag}");
+    let mut from = 0;
+    let start = loop {
+        let i = from + lower[from..].find(&open)?;
+        let after = lower[i + open.len()..].chars().next()?;
+        if after == '>' || after.is_ascii_whitespace() {
+            break i;
+        }
+        from = i + open.len();
+    };
+    let inner_start = start + lower[start..].find('>')? + 1;
+    let inner_end = inner_start + lower[inner_start..].find(&format!("</{tag}"))?;
+    Some((start, &html[inner_start..inner_end]))
+}
+
+/// The text a browser would show: tags dropped, `<script>`/`<style>` contents and comments
+/// skipped, entities decoded, whitespace collapsed.
+fn visible_text(html: &str) -> String {
+    let lower = html.to_ascii_lowercase();
+    let mut text = String::with_capacity(html.len().min(4096));
+    let mut i = 0;
+    while i < html.len() {
+        let rest = &lower[i..];
+        if !rest.starts_with('<') {
+            let next = rest.find('<').map_or(html.len(), |n| i + n);
+            text.push_str(&html[i..next]);
+            // A word per tag boundary: `<td>a</td><td>b</td>` reads "a b".
+            text.push(' ');
+            i = next;
+            continue;
+        }
+        let skip_to = |end: &str| rest.find(end).map_or(html.len(), |n| i + n + end.len());
+        i = if rest.starts_with("<!--") {
+            skip_to("-->")
+        } else if rest.starts_with("<script") {
+            skip_to("</script>")
+        } else if rest.starts_with("<style") {
+            skip_to("</style>")
+        } else {
+            skip_to(">")
+        };
+    }
+    let text = text
+        .replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -108,5 +182,76 @@ mod tests {
         assert!(e.to_string().contains("should not be empty"));
         let e = Error::from_response(502, b"<html><body><h1>Bad gateway</h1></body></html>");
         assert_eq!(e.to_string(), "Acumatica returned 502: Bad gateway");
+    }
+
+    /// IIS in front of Acumatica while the application pool restarts: an ASP.NET error page
+    /// with a style sheet, a script and several headings.
+    const IIS_503: &str = r#"<!DOCTYPE html>
+<html>
+    <head>
+        <title>The service is unavailable.</title>
+        <meta name="viewport" content="width=device-width" />
+        <style>
+         body {font-family:"Verdana";font-weight:normal;font-size: .7em;color:black;}
+         p {font-family:"Verdana";font-weight:normal;color:black;margin-top: -5px}
+         H1 { font-family:"Verdana";font-weight:normal;font-size:18pt;color:red }
+         pre {font-family:"Consolas","Lucida Console",Monospace;font-size:11pt;margin:0;padding:0.5em;line-height:14pt}
+        </style>
+        <script type="text/javascript">window.onload = function () { document.title += ' (503)'; };</script>
+    </head>
+    <body bgcolor="white">
+            <span><H1>Server Error in '/AcumaticaERP' Application.<hr width=100% size=1 color=silver></H1>
+            <h2> <i>The service is unavailable.</i> </h2></span>
+            <font face="Arial, Helvetica, Geneva, SunSans-Regular, sans-serif ">
+            <b> Description: </b>HTTP 503. The service requested is currently unavailable.
+            <br><br>
+            <hr width=100% size=1 color=silver>
+            <b>Version Information:</b>&nbsp;Microsoft .NET Framework Version:4.0.30319; ASP.NET Version:4.8.4645.0
+            </font>
+    </body>
+</html>
+<!--
+[HttpException]: The service is unavailable.
+   at System.Web.HttpRuntime.RejectRequestNow(HttpWorkerRequest wr, Boolean silent)
+-->"#;
+
+    const NGINX_502: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n\
+        <center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.24.0</center>\r\n\
+        </body>\r\n</html>\r\n\
+        <!-- a padding to disable MSIE and Chrome friendly error page -->\r\n\
+        <!-- a padding to disable MSIE and Chrome friendly error page -->\r\n";
+
+    #[test]
+    fn html_error_pages_read_as_one_clean_line() {
+        let e = Error::from_response(503, IIS_503.as_bytes());
+        assert_eq!(
+            e.to_string(),
+            "Acumatica returned 503: The service is unavailable."
+        );
+        let e = Error::from_response(502, NGINX_502.as_bytes());
+        assert_eq!(e.to_string(), "Acumatica returned 502: 502 Bad Gateway");
+        // Without a title: the first heading, whatever its level.
+        let page = "<html><head><style>h2{color:red}</style></head><body>\
+            <h2>Service &amp; Maintenance</h2><h1>Later</h1><p>Back soon</p></body></html>";
+        assert_eq!(page_line(page.as_bytes()), "Service & Maintenance");
+        // Without a title or heading: the visible text, scripts and comments left out.
+        let page = "<html><body><script>var x = '<p>no</p>';</script><!-- hidden -->\
+            <p>Try   again\n later.</p><p>Thanks</p></body></html>";
+        assert_eq!(page_line(page.as_bytes()), "Try again later. Thanks");
+        // An empty title does not hide the heading.
+        assert_eq!(page_line(b"<title> </title><H1 class=x>Down</H1>"), "Down");
+    }
+
+    #[test]
+    fn long_pages_are_cut_to_one_short_line() {
+        let page = format!("<html><body><p>{}</p></body></html>", "word ".repeat(1000));
+        let line = page_line(page.as_bytes());
+        assert!(line.chars().count() <= MAX_LINE + 1, "{line}");
+        assert!(line.ends_with('…'), "{line}");
+        assert!(!line.contains('\n'));
+        let e = Error::from_response(500, "plain\n\ntext   body".as_bytes());
+        assert_eq!(e.to_string(), "Acumatica returned 500: plain text body");
+        let e = Error::from_response(503, b"");
+        assert_eq!(e.to_string(), "Acumatica returned 503: no details");
     }
 }

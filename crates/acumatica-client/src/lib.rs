@@ -26,6 +26,6 @@ pub mod odata;
 mod request;
 
 pub use config::{AuthScheme, ConnectionConfig, InitiateOAuth, Secret};
-pub use connection::{ConnectOptions, Connection, ConnectionStats};
+pub use connection::{ConnectOptions, Connection, ConnectionStats, MAX_RESPONSE_BYTES};
 pub use error::Error;
 pub use request::RestQuery;

@@ -22,7 +22,7 @@ use crate::types::{DECIMAL_PRECISION, DECIMAL_SCALE, parse_decimal};
 
 /// A value that cannot be represented, with where it was found.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot read {entity} row {row}, field {field}: {problem}")]
+#[error("cannot read {entity}{}: {problem}", place(*.row, .field))]
 pub struct DecodeError {
     pub entity: String,
     pub row: usize,
@@ -66,9 +66,39 @@ impl DecodeError {
             entity: def.name.clone(),
             row,
             field: field.to_string(),
-            problem,
+            // serde's messages quote the offending value whole (a 50 MB string included).
+            problem: shown(&problem, 300).into_owned(),
         }
     }
+}
+
+/// Where a problem is: a row's field, or (fields in parentheses: the whole page) the page
+/// whose first row would be `row + 1`.
+fn place(row: usize, field: &str) -> String {
+    if field.starts_with('(') {
+        format!(", the page from row {}", row + 1)
+    } else {
+        format!(" row {row}, field {field}")
+    }
+}
+
+/// `text` cut to `max` characters (with `…`) for an error message: a server's value can be
+/// any size.
+fn shown(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((end, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..end])),
+    }
+}
+
+/// Whether `text` is a JSON number (or a number in a string, as some endpoints send
+/// decimals): tells "not a number" apart from "a number that does not fit".
+fn number_like(text: &str) -> bool {
+    let t = text.trim_matches('"');
+    let t = t.strip_prefix('-').unwrap_or(t);
+    t.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && t.bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
 }
 
 #[derive(Deserialize)]
@@ -137,7 +167,8 @@ impl Builder {
     fn append(&mut self, raw: &RawValue) -> Result<(), String> {
         let text = raw.get();
         fn parse<'a, T: Deserialize<'a>>(text: &'a str, what: &str) -> Result<T, String> {
-            serde_json::from_str(text).map_err(|_| format!("expected {what}, found {text}"))
+            serde_json::from_str(text)
+                .map_err(|_| format!("expected {what}, found {}", shown(text, 80)))
         }
         // Fast paths for the common spellings (the page is valid JSON already): a string
         // without escapes is its text between the quotes; numbers parse from their text.
@@ -157,6 +188,8 @@ impl Builder {
             Self::Str(b) => {
                 let s: std::borrow::Cow<'_, str> = if text.starts_with('"') {
                     string(text, "a string")?
+                } else if text.starts_with(['{', '[']) {
+                    return Err(format!("expected a string, found {}", shown(text, 80)));
                 } else {
                     // Numbers or booleans in a string field: keep their text.
                     std::borrow::Cow::Borrowed(text)
@@ -167,9 +200,23 @@ impl Builder {
             Self::I32(b) => b.append_value(number(text, "a 32-bit integer")?),
             Self::I64(b) => b.append_value(number(text, "a 64-bit integer")?),
             Self::U8(b) => b.append_value(number(text, "a byte")?),
-            Self::F64(b) => b.append_value(number(text, "a number")?),
+            Self::F64(b) => {
+                let v: f64 = number(text, "a number")?;
+                // Rust reads `1e400` as infinity; the value is not the server's.
+                if !v.is_finite() {
+                    return Err(format!("{} is out of range for a double", shown(text, 80)));
+                }
+                b.append_value(v)
+            }
             Self::Dec(b) => b.append_value(parse_decimal(text).ok_or_else(|| {
-                format!("{text} does not fit DECIMAL({DECIMAL_PRECISION}, {DECIMAL_SCALE}) without rounding")
+                if number_like(text) {
+                    format!(
+                        "{} does not fit DECIMAL({DECIMAL_PRECISION}, {DECIMAL_SCALE}) without rounding",
+                        shown(text, 80)
+                    )
+                } else {
+                    format!("expected a decimal number, found {}", shown(text, 80))
+                }
             })?),
             Self::Bool(b) => b.append_value(match text {
                 "true" => true,
@@ -184,7 +231,7 @@ impl Builder {
                         chrono::NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M:%S%.f")
                             .map(|t| t.and_utc().timestamp_micros())
                     })
-                    .map_err(|_| format!("{s:?} is not an ISO 8601 date-time"))?;
+                    .map_err(|_| format!("{:?} is not an ISO 8601 date-time", shown(&s, 80)))?;
                 b.append_value(t);
             }
         }
@@ -216,6 +263,16 @@ impl Builder {
     }
 }
 
+/// Says so when a body that should be JSON is an HTML (or XML) page: a sign-in or proxy page
+/// answering in the API's place.
+fn html_hint(body: &[u8]) -> &'static str {
+    if body.trim_ascii_start().starts_with(b"<") {
+        " (it is an HTML page: a sign-in or proxy page answering instead of the API?)"
+    } else {
+        ""
+    }
+}
+
 /// The value of a column's member in an OData row (contract pages go through the streaming
 /// decoder, [`decode_rest_page`]).
 fn field_value<'a>(obj: &Obj<'a>, source: &ColumnSource) -> Result<Option<&'a RawValue>, String> {
@@ -240,8 +297,12 @@ fn member<'a>(obj: &Obj<'a>, name: &str, wrapped: bool) -> Result<Option<&'a Raw
     if !wrapped {
         return Ok(Some(raw));
     }
-    let w: Wrapper<'a> = serde_json::from_str(raw.get())
-        .map_err(|_| format!("expected a {{\"value\": …}} wrapper, found {}", raw.get()))?;
+    let w: Wrapper<'a> = serde_json::from_str(raw.get()).map_err(|_| {
+        format!(
+            "expected a {{\"value\": …}} wrapper, found {}",
+            shown(raw.get(), 80)
+        )
+    })?;
     Ok(w.value.filter(|v| v.get() != "null"))
 }
 
@@ -282,7 +343,10 @@ pub fn decode_odata_page(
             def,
             row_offset,
             "(page)",
-            format!("the response is not an OData feed ({{\"value\": [...]}}): {e}"),
+            format!(
+                "the response is not an OData feed ({{\"value\": [...]}}){}: {e}",
+                html_hint(body)
+            ),
         )
     })?;
     let (batch, n) = decode_records(def, projection, schema, &page.value, row_offset)?;
@@ -848,7 +912,10 @@ fn decode_rest_page(
                 def,
                 row_offset,
                 "(page)",
-                format!("the response is not a JSON array of records: {e}"),
+                format!(
+                    "the response is not a JSON array of records{}: {e}",
+                    html_hint(body)
+                ),
             ),
         });
     }
@@ -1005,5 +1072,138 @@ mod tests {
             (3, 2),
             "one row per line without columns"
         );
+    }
+
+    /// A hostile or broken server's values: each a clear error naming row and field, never a
+    /// panic, a wrapped number or a message as long as the value.
+    #[test]
+    fn hostile_values_are_clear_errors() {
+        let def = table("Customer", None);
+        let cols = ["CustomerID", "CustomerName", "CreditLimit", "BAccountID"];
+        let forty = "1234567890123456789012345678901234567890";
+        let cases: Vec<(String, &str, &str)> = vec![
+            (
+                r#"{"CreditLimit":{"value":"abc"}}"#.into(),
+                "CreditLimit",
+                "expected a decimal number, found \"abc\"",
+            ),
+            (
+                r#"{"CreditLimit":{"value":true}}"#.into(),
+                "CreditLimit",
+                "expected a decimal number, found true",
+            ),
+            (
+                r#"{"CreditLimit":{"value":{"a":1}}}"#.into(),
+                "CreditLimit",
+                "expected a decimal number",
+            ),
+            (
+                format!(r#"{{"CreditLimit":{{"value":{forty}}}}}"#),
+                "CreditLimit",
+                "does not fit DECIMAL(38, 8)",
+            ),
+            (
+                r#"{"CreditLimit":{"value":0e2000000000}}"#.into(),
+                "CreditLimit",
+                "does not fit",
+            ),
+            (
+                r#"{"CreditLimit":{"value":1e2147483647}}"#.into(),
+                "CreditLimit",
+                "does not fit",
+            ),
+            (
+                r#"{"CreditLimit":{"value":-0E+99999999999999999999}}"#.into(),
+                "CreditLimit",
+                "does not fit",
+            ),
+            (
+                format!(r#"{{"BAccountID":{{"value":{forty}}}}}"#),
+                "BAccountID",
+                "expected a 32-bit integer",
+            ),
+            (
+                r#"{"BAccountID":{"value":1e2147483647}}"#.into(),
+                "BAccountID",
+                "expected a 32-bit integer",
+            ),
+            (
+                r#"{"BAccountID":{"value":"x"}}"#.into(),
+                "BAccountID",
+                "expected a 32-bit integer",
+            ),
+            (
+                r#"{"CustomerName":{"value":{"a":1}}}"#.into(),
+                "CustomerName",
+                "expected a string, found {\"a\":1}",
+            ),
+            (
+                r#"{"CustomerName":{"value":[1]}}"#.into(),
+                "CustomerName",
+                "expected a string",
+            ),
+            (
+                r#"{"CustomerName":"plain"}"#.into(),
+                "CustomerName",
+                "wrapper",
+            ),
+            (r#"{"CustomerName":7}"#.into(), "CustomerName", "wrapper"),
+        ];
+        for (record, field, problem) in cases {
+            let body = format!(r#"[{{"CustomerID":{{"value":"C1"}}}},{record}]"#);
+            let e = decode(&def, &cols, &body).unwrap_err();
+            assert_eq!((e.row, e.field.as_str()), (2, field), "{record}: {e}");
+            assert!(e.problem.contains(problem), "{record}: {e}");
+        }
+        // Numbers the JSON reader itself refuses or the page around them is broken.
+        for body in [
+            "[1e2147483647]",
+            "[0e2000000000]",
+            &format!("[{forty}]"),
+            r#"[{"CustomerID":{"value":"C1"}"#,
+            "<html><head><title>Sign in</title></head></html>",
+        ] {
+            let e = decode(&def, &cols, body).unwrap_err();
+            assert!(e.to_string().starts_with("cannot read Customer"), "{e}");
+        }
+        let e = decode(&def, &cols, "<!DOCTYPE html><html></html>").unwrap_err();
+        assert!(e.problem.contains("HTML page"), "{e}");
+    }
+
+    #[test]
+    fn errors_quote_at_most_a_little_of_a_huge_value() {
+        let def = table("Customer", None);
+        let huge = "x".repeat(1_000_000);
+        for record in [
+            format!(r#"{{"CreditLimit":{{"value":"{huge}"}}}}"#),
+            format!(r#"{{"CustomerName":"{huge}"}}"#),
+            format!(r#"{{"CreatedDateTime":{{"value":"{huge}"}}}}"#),
+        ] {
+            let e = decode(
+                &def,
+                &["CustomerName", "CreditLimit", "CreatedDateTime"],
+                &format!("[{record}]"),
+            )
+            .unwrap_err();
+            assert!(e.to_string().len() < 500, "{} bytes", e.to_string().len());
+        }
+        // A huge string where a string belongs is a value like any other.
+        let out = decode(
+            &def,
+            &["CustomerName"],
+            &format!(r#"[{{"CustomerName":{{"value":"{huge}"}}}}]"#),
+        )
+        .unwrap();
+        assert!(out.len() > huge.len());
+    }
+
+    #[test]
+    fn doubles_out_of_range_are_refused() {
+        // Customer has no double column: the builder directly.
+        let mut b = Builder::new(Some(WrapperType::Double));
+        let raw = RawValue::from_string("1e400".into()).unwrap();
+        assert!(b.append(&raw).unwrap_err().contains("out of range"));
+        let raw = RawValue::from_string("1.5".into()).unwrap();
+        assert!(b.append(&raw).is_ok());
     }
 }

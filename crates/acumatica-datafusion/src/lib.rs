@@ -38,7 +38,7 @@ use datafusion::prelude::SessionContext;
 
 pub use catalog::AcumaticaCatalog;
 pub use policy::StatementPolicy;
-pub use scan::AcumaticaScanExec;
+pub use scan::{AcumaticaScanExec, ScanError};
 pub use table::{EntityTable, ScanOptions, TableDef};
 
 /// How the catalog is built and scanned.

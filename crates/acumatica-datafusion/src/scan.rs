@@ -25,6 +25,24 @@ use datafusion::physical_plan::{
 use crate::decode::{decode_odata_page, decode_page};
 use crate::table::{ColumnSource, ScanOptions, TableDef};
 
+/// A scan that could not go on, naming the table.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// A page request failed (the client's error, intact, as the source).
+    #[error("cannot read {table}: {source}")]
+    Request {
+        table: String,
+        #[source]
+        source: acumatica_client::Error,
+    },
+    /// The server answered a page with the same records as the page before: it ignores
+    /// `$skip`, and reading on would never end.
+    #[error(
+        "cannot read {table}: the server sent the same page again (at $skip={skip}); it seems to ignore paging, so the scan stopped instead of reading the same rows forever"
+    )]
+    RepeatedPage { table: String, skip: usize },
+}
+
 #[derive(Debug, Clone)]
 pub struct AcumaticaScanExec {
     conn: Connection,
@@ -391,6 +409,9 @@ impl ExecutionPlan for AcumaticaScanExec {
             /// The partition's next page, already requested (contract REST scans without a
             /// limit, once a full page has been seen).
             ahead: Option<ReadAhead>,
+            /// A digest of the partition's previous page, to notice a server that ignores
+            /// `$skip` and answers every page with the same records.
+            last_page: Option<u64>,
         }
         let conn = self.conn.clone();
         let def = self.def.clone();
@@ -408,6 +429,7 @@ impl ExecutionPlan for AcumaticaScanExec {
             one_by_one: false,
             phase: 0,
             ahead: None,
+            last_page: None,
         };
         let phases = self.phases.clone();
         // Lazy: a page is requested only when the consumer asks for the next batch, so a
@@ -435,6 +457,18 @@ impl ExecutionPlan for AcumaticaScanExec {
                     cur.done = true;
                     Some((Err(DataFusionError::External(e)), cur))
                 };
+                let request_failed = |source| {
+                    Box::new(ScanError::Request {
+                        table: def.name.clone(),
+                        source,
+                    })
+                };
+                // Identical pages are a sign of a server ignoring `$skip` only where records
+                // cannot repeat: REST records carry their `id`, OData rows their key when
+                // it is projected.
+                let distinct_rows = odata.is_none()
+                    || (!def.keys.is_empty() && def.keys.iter().all(|k| projection.contains(k)));
+                let digest: Option<u64>;
                 let decoded = match &odata {
                     None => {
                         let mut q = request;
@@ -464,8 +498,9 @@ impl ExecutionPlan for AcumaticaScanExec {
                         };
                         let body = match body {
                             Ok(b) => b,
-                            Err(e) => return fail(Box::new(e), cur),
+                            Err(e) => return fail(request_failed(e), cur),
                         };
+                        digest = distinct_rows.then(|| page_digest(&body));
                         // Read-ahead: once this partition has seen a full page, its next page
                         // is requested before this one is decoded, so the server's work and
                         // the network overlap our decoding. Not with a limit (a satisfied
@@ -502,8 +537,9 @@ impl ExecutionPlan for AcumaticaScanExec {
                         };
                         let body = match body {
                             Ok(b) => b,
-                            Err(e) => return fail(Box::new(e), cur),
+                            Err(e) => return fail(request_failed(e), cur),
                         };
+                        digest = distinct_rows.then(|| page_digest(&body));
                         let (d, p, s) = (def.clone(), projection.clone(), schema.clone());
                         let offset = skip + cur.page_records;
                         match off_runtime(move || decode_odata_page(&d, &p, &s, &body, offset))
@@ -515,7 +551,14 @@ impl ExecutionPlan for AcumaticaScanExec {
                     }
                 };
                 match decoded {
+                    Ok((_, records, _))
+                        if records > 0 && digest.is_some() && digest == cur.last_page =>
+                    {
+                        let table = def.name.clone();
+                        fail(Box::new(ScanError::RepeatedPage { table, skip }), cur)
+                    }
                     Ok((batch, records, next)) => {
+                        cur.last_page = digest;
                         // The limit is exact: a page of detail lines can overshoot it.
                         let batch = match limit {
                             Some(l) if cur.rows + batch.num_rows() > l => {
@@ -563,6 +606,14 @@ async fn off_runtime<T: Send + 'static>(
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(e) => Err(Box::new(e)),
     }
+}
+
+/// A digest of a page's bytes (two equal digests: the same page, but for a 2^-64 chance).
+fn page_digest(body: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = std::hash::DefaultHasher::new();
+    h.write(body);
+    h.finish()
 }
 
 /// A page requested ahead of need; dropping it (the stream ended or was dropped) cancels the

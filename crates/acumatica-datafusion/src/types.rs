@@ -29,39 +29,55 @@ pub fn arrow_type(t: WrapperType) -> DataType {
 }
 
 /// Parses a JSON number's text exactly into units of 10^-8; `None` when it does not fit.
+///
+/// The exponent is bounded before any arithmetic: a server can send `1e2147483647` or
+/// `0e2000000000`, which must be refused at once, not overflow or be multiplied out.
 pub fn parse_decimal(text: &str) -> Option<i128> {
     let t = text.trim().trim_matches('"');
     let (neg, t) = t.strip_prefix('-').map_or((false, t), |r| (true, r));
     let (mantissa, exp) = match t.find(['e', 'E']) {
-        Some(i) => (&t[..i], t[i + 1..].parse::<i32>().ok()?),
+        // Beyond i64 the exponent is absurd anyway: `parse` refuses it.
+        Some(i) => (&t[..i], t[i + 1..].parse::<i64>().ok()?),
         None => (t, 0),
     };
     let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     if int.is_empty() && frac.is_empty() {
         return None;
     }
-    let digits: String = format!("{int}{frac}");
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
         return None;
     }
-    // value = digits * 10^(exp - frac.len()); we want units = value * 10^8.
-    let shift = exp - frac.len() as i32 + i32::from(DECIMAL_SCALE);
+    // value = digits * 10^(exp - frac.len()); we want units = value * 10^8. In i128: no
+    // overflow whatever the exponent.
+    let digit_count = (int.len() + frac.len()) as i128;
+    let shift = i128::from(exp) - frac.len() as i128 + i128::from(DECIMAL_SCALE);
+    // A nonzero value multiplied by more than 10^38 cannot fit 38 digits, and one divided by
+    // more than 10^(digits) cannot stay whole; zero gets the same bounds (give or take the
+    // precision) so that `0e2000000000` is refused like any other absurd exponent.
+    let max_shift = i128::from(DECIMAL_PRECISION);
+    if shift > max_shift || shift < -(digit_count + max_shift) {
+        return None;
+    }
+    let digits = format!("{int}{frac}");
     let digits = digits.trim_start_matches('0');
     let mut v: i128 = if digits.is_empty() {
         0
     } else {
+        // More than 38 significant digits overflow here (`None`), never wrap.
         digits.parse().ok()?
     };
+    let p = 10_i128.checked_pow(u32::try_from(shift.unsigned_abs()).ok()?);
     if shift >= 0 {
-        for _ in 0..shift {
-            v = v.checked_mul(10)?;
+        if v != 0 {
+            v = v.checked_mul(p?)?;
         }
     } else {
-        let p = 10_i128.checked_pow(u32::try_from(-shift).ok()?)?;
-        if v % p != 0 {
-            return None;
+        match p {
+            Some(p) if v % p == 0 => v /= p,
+            // 10^|shift| beyond i128 divides nothing but zero.
+            None if v == 0 => {}
+            _ => return None,
         }
-        v /= p;
     }
     if v.unsigned_abs() >= 10_u128.pow(u32::from(DECIMAL_PRECISION)) {
         return None;
@@ -87,5 +103,52 @@ mod tests {
         );
         assert_eq!(parse_decimal("1.2345678900"), Some(123_456_789));
         assert_eq!(parse_decimal("abc"), None);
+        assert_eq!(parse_decimal("0.00000000e-10"), Some(0));
+        assert_eq!(parse_decimal("12345000000e-10"), Some(123_450_000));
+        assert_eq!(parse_decimal("1e29"), Some(10_i128.pow(37)));
+        assert_eq!(parse_decimal("1e30"), None, "31 integer digits");
+    }
+
+    /// A hostile server's exponents: refused at once, without a loop over the exponent or
+    /// an overflow.
+    #[test]
+    fn absurd_exponents_are_refused_quickly() {
+        let started = std::time::Instant::now();
+        for text in [
+            "0e2000000000",
+            "1e2147483647",
+            "1e-2147483648",
+            "-1e-2147483649",
+            "-0E+99999999999999999999",
+            "0e9223372036854775807",
+            "1.5e-9223372036854775808",
+            "9e39",
+            "1e",
+            "1e+",
+            "--1",
+            "1.2.3",
+        ] {
+            assert_eq!(parse_decimal(text), None, "{text}");
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn forty_digits_are_refused_not_wrapped() {
+        let forty = "1234567890123456789012345678901234567890";
+        assert_eq!(parse_decimal(forty), None);
+        assert_eq!(parse_decimal(&format!("-{forty}")), None);
+        assert_eq!(parse_decimal(&format!("0.{forty}")), None);
+        // Leading zeros are not significant digits.
+        assert_eq!(
+            parse_decimal(&format!("{}1", "0".repeat(60))),
+            Some(100_000_000)
+        );
+        let max = "9".repeat(30);
+        assert_eq!(
+            parse_decimal(&max),
+            Some(10_i128.pow(38) - 10_i128.pow(8)),
+            "30 integer digits fit"
+        );
     }
 }
