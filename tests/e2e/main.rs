@@ -1,6 +1,7 @@
 //! End-to-end tests: SQL in, rows out, against the simulator over loopback.
 
 mod custom;
+mod decimals;
 mod faults;
 mod hostile;
 mod odata;

@@ -21,6 +21,7 @@
 
 pub mod catalog;
 pub mod decode;
+pub mod literals;
 pub mod policy;
 pub mod pushdown;
 pub mod scan;
@@ -161,7 +162,18 @@ async fn endpoint_schema(conn: &Connection, source: SchemaSource) -> Result<Arc<
 /// entities have hundreds) and DataFusion's advice on identifier normalisation left out.
 /// At most `max` characters.
 pub fn error_summary(e: &DataFusionError, max: usize) -> String {
-    let text = e.to_string();
+    let text = match e {
+        // Our own planning checks already say what is wrong, column and value first.
+        DataFusionError::Context(rule, inner) if rule == literals::RULE_NAME => {
+            inner.message().into_owned()
+        }
+        e => e.to_string(),
+    };
+    text_summary(&text, max)
+}
+
+/// [`error_summary`] for the text of any error (a cause further down a chain, say).
+pub fn text_summary(text: &str, max: usize) -> String {
     let mut kept: Vec<&str> = Vec::new();
     for line in text.lines() {
         let line = line.trim();
@@ -192,6 +204,7 @@ pub fn session_config() -> datafusion::prelude::SessionConfig {
     datafusion::prelude::SessionConfig::new()
         .with_information_schema(true)
         .with_target_partitions(4)
+        .set_bool("datafusion.sql_parser.parse_float_as_decimal", true)
         .set_usize("datafusion.execution.parquet.max_row_group_size", 122_880)
 }
 
@@ -261,6 +274,9 @@ pub async fn register(
         opts.catalog.default_catalog = options.catalog.clone();
         opts.catalog.default_schema = "rest".into();
         opts.sql_parser.enable_ident_normalization = false;
+        // `123456789012345.6789` is a decimal, not a float: amounts compare exactly.
+        opts.sql_parser.parse_float_as_decimal = true;
     }
+    ctx.add_analyzer_rule(Arc::new(literals::LiteralCheck));
     Ok(Registration { pushdown })
 }

@@ -219,10 +219,13 @@ pub fn describe_error(e: &anyhow::Error) -> String {
         // entity): the summary keeps the did-you-mean hint only.
         let text = match cause.downcast_ref::<datafusion::error::DataFusionError>() {
             Some(df) => acumatica_datafusion::error_summary(df, 400),
-            None => cause.to_string(),
+            None => acumatica_datafusion::text_summary(&cause.to_string(), 400),
         };
-        // DataFusion wraps external errors; keep each distinct message once.
-        if !parts.iter().any(|p| p.contains(&text)) {
+        // DataFusion wraps errors (and repeats them with a prefix); keep each message once.
+        if !parts
+            .iter()
+            .any(|p| p.contains(&text) || text.contains(p.as_str()))
+        {
             parts.push(text);
         }
     }
