@@ -683,7 +683,7 @@ async fn linked_entities_expand_and_filter_details_refuse() {
     let (st, sw) = list("swagger.json").await;
     assert_eq!(st, 200);
     assert_eq!(sw["info"]["title"], "Default/24.200.001");
-    assert!(sw["definitions"]["SalesOrder"]["allOf"].is_array());
+    assert!(sw["components"]["schemas"]["SalesOrder"]["allOf"].is_array());
 }
 
 #[tokio::test]

@@ -39,6 +39,12 @@ fn is_guid(s: &str) -> bool {
         })
 }
 
+/// `swagger.json` of an endpoint version, in the format that version serves.
+pub(super) fn swagger(state: &State, ep: &Endpoint) -> Response {
+    let url = format!("{}/entity/{}/{}", state.base_url, ep.endpoint, ep.version);
+    json_response(StatusCode::OK, ep.swagger(&url))
+}
+
 /// Everything under `/entity/<Endpoint>/<Version>/`, once signed in and admitted.
 pub(super) async fn entity_request(
     state: &State,
@@ -54,8 +60,7 @@ pub(super) async fn entity_request(
     let rest = rest.as_slice();
     let name = rest[0];
     if name == "swagger.json" && rest.len() == 1 && method == Method::GET {
-        let base = format!("/entity/{}/{}", ep.endpoint, ep.version);
-        return json_response(StatusCode::OK, ep.swagger(&base));
+        return swagger(state, ep);
     }
     if name == "files" {
         return files_request(state, ep, method, rest, headers, body);

@@ -46,8 +46,6 @@ use feeds::odata_request;
 use report::report_request;
 use sign_in::{login, logout};
 
-const VERSIONS: &[&str] = &["23.200.001", "24.200.001"];
-
 /// One served request.
 #[derive(Debug, Clone, Serialize)]
 pub struct RequestRecord {
@@ -220,16 +218,7 @@ async fn handle(
     let path = uri.path().to_string();
     let query = uri.query().unwrap_or_default().to_string();
     let decoded_query = percent_decode(&query.replace('+', " "));
-    let response = route(
-        &state,
-        &method,
-        &path,
-        &query,
-        &decoded_query,
-        &headers,
-        &body,
-    )
-    .await;
+    let response = route(&state, &method, &path, &query, &headers, &body).await;
     let bytes = response_len(&response);
     state.requests.fetch_add(1, Ordering::Relaxed);
     state.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
@@ -275,48 +264,28 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn params(query: &str) -> HashMap<String, String> {
-    // `query` is already decoded; split on '&' that start a `$name=` or plain `name=` pair.
+/// The query string's parameters the way ASP.NET reads them: split on `&` first, then each name
+/// and value percent-decoded (`+` is a space), so `%26` and `%3D` inside a literal stay in it.
+/// Names are case-insensitive; the first occurrence of a name wins.
+fn params(raw_query: &str) -> HashMap<String, String> {
     let mut out = HashMap::new();
-    let mut current: Option<(String, String)> = None;
-    for part in query.split('&') {
-        match part.split_once('=') {
-            // `$option`, a plain name, or an OData parameter alias (`@1`).
-            Some((k, v))
-                if k.starts_with('$')
-                    || k.starts_with('@')
-                    || k.chars().all(|c| c.is_ascii_alphanumeric()) =>
-            {
-                if let Some((k0, v0)) = current.take() {
-                    out.insert(k0, v0);
-                }
-                current = Some((k.to_ascii_lowercase(), v.to_string()));
-            }
-            _ => {
-                if let Some((_, v)) = current.as_mut() {
-                    v.push('&');
-                    v.push_str(part);
-                }
-            }
-        }
-    }
-    if let Some((k, v)) = current {
-        out.insert(k, v);
+    for (k, v) in url::form_urlencoded::parse(raw_query.as_bytes()) {
+        out.entry(k.to_ascii_lowercase())
+            .or_insert_with(|| v.into_owned());
     }
     out
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn route(
     state: &State,
     method: &Method,
     path: &str,
     raw_query: &str,
-    query: &str,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Response {
-    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    // An empty segment (`…/24.200.001//StockItem`, from an endpoint URL ending in `/`) is one slash.
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match (method, segs.as_slice()) {
         (&Method::GET, ["_sim", "stats"]) => json_response(
             StatusCode::OK,
@@ -342,9 +311,15 @@ async fn route(
             oauth::revocation(state, headers, body)
         }
         (&Method::GET, ["entity"]) => {
-            let endpoints: Vec<String> = VERSIONS
+            let endpoints: Vec<String> = state
+                .endpoints
                 .iter()
-                .map(|v| format!("{{\"name\":\"Default\",\"version\":\"{v}\",\"href\":\"/entity/Default/{v}/\"}}"))
+                .map(|e| {
+                    let (n, v) = (&e.endpoint, &e.version);
+                    format!(
+                        "{{\"name\":\"{n}\",\"version\":\"{v}\",\"href\":\"/entity/{n}/{v}/\"}}"
+                    )
+                })
                 .collect();
             json_response(
                 StatusCode::OK,
@@ -370,12 +345,12 @@ async fn route(
                 "dac" => odata::Feed::Dac,
                 _ => return http_error(StatusCode::NOT_FOUND, "Resource not found.", None),
             };
-            odata_request(state, feed, tenant, rest, query, headers).await
+            odata_request(state, feed, tenant, rest, raw_query, headers).await
         }
         (&Method::GET, [odata_seg, tenant, rest @ ..])
             if odata_seg.eq_ignore_ascii_case("odata") =>
         {
-            odata_request(state, odata::Feed::GiV3, tenant, rest, query, headers).await
+            odata_request(state, odata::Feed::GiV3, tenant, rest, raw_query, headers).await
         }
         (method, ["entity", endpoint, version, rest @ ..])
             if !rest.is_empty()
@@ -400,12 +375,21 @@ async fn route(
                     None,
                 );
             };
+            // `swagger.json?company=<tenant>` needs no sign-in (§1.3).
+            if method == Method::GET
+                && rest == ["swagger.json"]
+                && params(raw_query)
+                    .get("company")
+                    .is_some_and(|c| c.eq_ignore_ascii_case(&state.config.tenant))
+            {
+                return entity::swagger(state, ep);
+            }
             let (_core, fault) = match signed_in_and_admitted(state, headers).await {
                 Ok(x) => x,
                 Err(r) => return r,
             };
             with_fault(
-                entity_request(state, ep, method, rest, query, headers, body).await,
+                entity_request(state, ep, method, rest, raw_query, headers, body).await,
                 fault,
             )
             .await
@@ -438,10 +422,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn query_parameters_keep_ampersands_inside_values() {
-        let p = params("$filter=Name eq 'A&B' and X gt 1&$top=5");
-        assert_eq!(p.get("$filter").unwrap(), "Name eq 'A&B' and X gt 1");
+    fn query_strings_split_on_ampersands_before_decoding_as_asp_net_does() {
+        let p = params("$filter=CustomerName%20eq%20'R%26D%3D1'+and+X gt 1&$TOP=5");
+        assert_eq!(
+            p.get("$filter").unwrap(),
+            "CustomerName eq 'R&D=1' and X gt 1"
+        );
         assert_eq!(p.get("$top").unwrap(), "5");
+        // A bare `&` ends the value, as on the real server.
+        let p = params("$filter=Name eq 'A&B'&$top=5");
+        assert_eq!(p.get("$filter").unwrap(), "Name eq 'A");
         assert_eq!(percent_decode("a%27b%20c"), "a'b c");
     }
 }

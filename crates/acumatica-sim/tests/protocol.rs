@@ -1,0 +1,216 @@
+//! Protocol details a real client relies on, each following `../shared/ACUMATICA-API.md` or the
+//! saved swagger files under `../shared/reference/acumatica/`: the swagger format per version,
+//! how query strings are decoded, empty path segments, and the older endpoint versions.
+
+use std::path::PathBuf;
+
+use acumatica_sim::{SimConfig, SimHandle};
+use serde_json::Value;
+
+async fn sim() -> SimHandle {
+    acumatica_sim::start(SimConfig::default())
+        .await
+        .expect("simulator starts")
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client")
+}
+
+async fn signed_in(base: &str) -> reqwest::Client {
+    let c = client();
+    let r = c
+        .post(format!("{base}/entity/auth/login"))
+        .json(&serde_json::json!({"name": "admin", "password": "demo", "tenant": "Company"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), 204);
+    c
+}
+
+async fn get_json(c: &reqwest::Client, url: &str) -> (u16, Value) {
+    let r = c.get(url).send().await.expect("request");
+    let status = r.status().as_u16();
+    let body = r.bytes().await.expect("body");
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// A saved reference file; `None` (with a message) when `../shared` is absent, a failure under CI.
+fn reference(name: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/reference/acumatica")
+        .join(name);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var("CI").is_err(),
+        "{} is missing: CI always has ../shared",
+        path.display()
+    );
+    eprintln!("skipped: {} not found", path.display());
+    None
+}
+
+/// §1.3: 24.200.001 serves OpenAPI 3.0.1, 23.200.001 Swagger 2.0; `?company=` needs no sign-in.
+#[tokio::test]
+async fn swagger_has_the_format_of_its_version_and_needs_no_sign_in_with_company() {
+    let s = sim().await;
+    let base = s.base_url();
+    let anon = client();
+    let (st, v24) = get_json(
+        &anon,
+        &format!("{base}/entity/Default/24.200.001/swagger.json?company=Company"),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(v24["openapi"], "3.0.1");
+    assert_eq!(v24["info"]["title"], "Default/24.200.001");
+    assert_eq!(
+        v24["servers"][0]["url"],
+        format!("{base}/entity/Default/24.200.001")
+    );
+    let get_list = &v24["paths"]["/Customer"]["get"];
+    assert_eq!(
+        get_list["parameters"][0]["$ref"],
+        "#/components/parameters/select"
+    );
+    assert_eq!(
+        v24["paths"]["/Customer"]["put"]["requestBody"]["x-bodyName"],
+        "entity"
+    );
+    let (st, v23) = get_json(
+        &anon,
+        &format!("{base}/entity/Default/23.200.001/swagger.json?company=company"),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(v23["swagger"], "2.0");
+    assert_eq!(v23["basePath"], "/entity/Default/23.200.001");
+    assert!(v23["definitions"]["Customer"]["allOf"].is_array());
+    // Without the tenant, only a signed-in caller gets it.
+    let r = anon
+        .get(format!("{base}/entity/Default/24.200.001/swagger.json"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 401);
+
+    // The same skeleton as the saved documents: top-level members, shared components, and the
+    // list operation's parameters.
+    for (version, ours) in [("24.200.001", &v24), ("23.200.001", &v23)] {
+        let Some(path) = reference(&format!("swagger_Default_{version}.json")) else {
+            return;
+        };
+        let real: Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+        let keys = |v: &Value| {
+            let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
+            k.sort();
+            k
+        };
+        assert_eq!(keys(ours), keys(&real), "{version}: top-level members");
+        if version == "24.200.001" {
+            assert_eq!(keys(&ours["components"]), keys(&real["components"]));
+        }
+        // Names, places and types (the saved files' descriptions are theirs, not repeated here).
+        let params = |doc: &Value| -> Vec<String> {
+            doc["paths"]["/Customer"]["get"]["parameters"]
+                .as_array()
+                .expect("parameters")
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} {} {} {} {}",
+                        p["$ref"], p["name"], p["in"], p["type"], p["format"]
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(params(ours), params(&real), "{version}: GetList parameters");
+        assert_eq!(ours["info"], real["info"], "{version}: info");
+    }
+}
+
+/// ASP.NET splits the query string on `&` first and decodes each part afterwards, so `%26` and
+/// `%3D` stay inside a literal; `+` is a space.
+#[tokio::test]
+async fn query_strings_are_split_before_they_are_decoded() {
+    let s = sim().await;
+    let base = s.base_url();
+    let c = signed_in(&base).await;
+    let put = c
+        .put(format!("{base}/entity/Default/24.200.001/Customer"))
+        .json(&serde_json::json!({"CustomerID": {"value": "RD01"}, "CustomerName": {"value": "R&D=1"}}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(put.status(), 200);
+    let (st, rows) = get_json(
+        &c,
+        &format!(
+            "{base}/entity/Default/24.200.001/Customer?$filter=CustomerName+eq+'R%26D%3D1'&$select=CustomerID"
+        ),
+    )
+    .await;
+    assert_eq!(st, 200, "{rows}");
+    let ids: Vec<&str> = rows
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|r| r["CustomerID"]["value"].as_str())
+        .collect();
+    assert_eq!(ids, ["RD01"]);
+}
+
+/// The Integration Development Guide collection's endpoint URL ends in `/`, so it sends
+/// `…/24.200.001//StockItem`: one slash for the server.
+#[tokio::test]
+async fn an_empty_path_segment_is_one_slash() {
+    let s = sim().await;
+    let base = s.base_url();
+    let c = signed_in(&base).await;
+    let (st, rows) = get_json(
+        &c,
+        &format!("{base}/entity/Default/24.200.001//StockItem?$top=2"),
+    )
+    .await;
+    assert_eq!(st, 200, "{rows}");
+    assert_eq!(rows.as_array().map(Vec::len), Some(2));
+}
+
+/// §1.2–1.3: an instance keeps older `Default` versions; they answer over the same data.
+#[tokio::test]
+async fn older_default_versions_are_listed_and_answer() {
+    let s = sim().await;
+    let base = s.base_url();
+    let (st, root) = get_json(&client(), &format!("{base}/entity")).await;
+    assert_eq!(st, 200);
+    let versions: Vec<&str> = root["endpoints"]
+        .as_array()
+        .expect("endpoints")
+        .iter()
+        .filter_map(|e| e["version"].as_str())
+        .collect();
+    for v in ["20.200.001", "22.200.001", "23.200.001", "24.200.001"] {
+        assert!(versions.contains(&v), "{v} in {versions:?}");
+    }
+    let c = signed_in(&base).await;
+    let (st, old) = get_json(
+        &c,
+        &format!("{base}/entity/Default/20.200.001/SalesOrder/SO/SO000003"),
+    )
+    .await;
+    assert_eq!(st, 200, "{old}");
+    let (_, new) = get_json(
+        &c,
+        &format!("{base}/entity/Default/24.200.001/SalesOrder/SO/SO000003"),
+    )
+    .await;
+    assert_eq!(old["id"], new["id"]);
+    assert_eq!(old["OrderTotal"], new["OrderTotal"]);
+}
