@@ -64,20 +64,20 @@ fn error_page(message: &str) -> Response {
 
 /// `GET /identity/.well-known/openid-configuration`
 pub fn discovery(base: &str) -> Response {
+    // Only what this identity server implements: the real one also lists userinfo, JWKS,
+    // end-session and ID-token response types (ACUMATICA-API.md §3.2), which the simulator does
+    // not serve, and a client that followed them would fail here but not there.
     let body = serde_json::json!({
         "issuer": format!("{base}/identity"),
-        "jwks_uri": format!("{base}/identity/.well-known/openid-configuration/jwks"),
         "authorization_endpoint": format!("{base}/identity/connect/authorize"),
         "token_endpoint": format!("{base}/identity/connect/token"),
-        "userinfo_endpoint": format!("{base}/identity/connect/userinfo"),
-        "end_session_endpoint": format!("{base}/identity/connect/endsession"),
         "revocation_endpoint": format!("{base}/identity/connect/revocation"),
-        "scopes_supported": ["openid", "profile", "email", "phone", "api", "api:concurrent_access", "offline_access"],
-        "response_types_supported": ["code", "token", "id_token", "id_token token", "code id_token", "code token", "code id_token token"],
-        "response_modes_supported": ["form_post", "query", "fragment"],
-        "grant_types_supported": ["authorization_code", "implicit", "hybrid", "password", "refresh_token"],
+        "scopes_supported": ["api", "api:concurrent_access", "offline_access"],
+        "response_types_supported": ["code", "token"],
+        "response_modes_supported": ["query", "fragment"],
+        "grant_types_supported": ["authorization_code", "implicit", "password", "refresh_token"],
         "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
     });
     (
         StatusCode::OK,

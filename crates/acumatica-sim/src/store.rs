@@ -249,6 +249,24 @@ impl Store {
         let old_key = (!is_new).then(|| key_of(&record, &def.keys));
         merge(&mut record, incoming);
         if is_new {
+            // Key fields have an upper-case input mask (`>CCCCCCCCCC`): `Cust01` is `CUST01`.
+            for k in &def.keys {
+                if let Some(FieldValue::Str(v)) = record.get(k)
+                    && v.chars().any(char::is_lowercase)
+                {
+                    let upper = v.to_uppercase();
+                    set(&mut record, intern(k), FieldValue::Str(upper));
+                }
+            }
+            // The defaults the entry screen gives a new record, so that it matches later
+            // filters as the official collections expect (a new stock item is active, …).
+            for (field, value) in new_record_defaults(&def.name, now) {
+                if def.fields.iter().any(|f| f.name == field)
+                    && matches!(record.get(field), None | Some(FieldValue::Null))
+                {
+                    set(&mut record, field, value);
+                }
+            }
             // Auto-number missing keys (e.g. OrderNbr), as Acumatica's numbering sequences do.
             for k in &def.keys {
                 if matches!(record.get(k), None | Some(FieldValue::Null))
@@ -280,6 +298,40 @@ impl Store {
         }
         overlay.changed.insert(key, Some(record.clone()));
         Ok(record)
+    }
+}
+
+/// What a new record of `entity` holds when the request does not say (the entry screen's
+/// defaults; a customer takes the `DEFAULT` class's).
+fn new_record_defaults(entity: &str, now: i64) -> Vec<(&'static str, FieldValue)> {
+    let s = |v: &str| FieldValue::Str(v.to_string());
+    let zero = || FieldValue::Dec(0, 4);
+    match entity {
+        "Customer" => vec![
+            ("Status", s("Active")),
+            ("CustomerClass", s("DEFAULT")),
+            ("CurrencyID", s("USD")),
+            ("CreditLimit", zero()),
+            ("WriteOffLimit", zero()),
+        ],
+        "Vendor" => vec![("Status", s("Active")), ("CurrencyID", s("USD"))],
+        "StockItem" => vec![
+            ("ItemStatus", s("Active")),
+            ("ItemClass", s("FOOD")),
+            ("BaseUOM", s("EA")),
+            ("DefaultPrice", FieldValue::Dec(0, 6)),
+        ],
+        "NonStockItem" => vec![
+            ("ItemStatus", s("Active")),
+            ("DefaultPrice", FieldValue::Dec(0, 6)),
+        ],
+        "SalesOrder" => vec![
+            ("Status", s("Open")),
+            ("Hold", FieldValue::Bool(false)),
+            ("Date", FieldValue::Time(now / 86_400 * 86_400)),
+            ("CurrencyID", s("USD")),
+        ],
+        _ => Vec::new(),
     }
 }
 

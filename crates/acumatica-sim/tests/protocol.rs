@@ -214,3 +214,102 @@ async fn older_default_versions_are_listed_and_answer() {
     assert_eq!(old["id"], new["id"]);
     assert_eq!(old["OrderTotal"], new["OrderTotal"]);
 }
+
+/// §3.2: the discovery document lists only endpoints this identity server serves.
+#[tokio::test]
+async fn discovery_lists_only_endpoints_that_exist() {
+    let s = sim().await;
+    let base = s.base_url();
+    let c = client();
+    let (st, doc) = get_json(
+        &c,
+        &format!("{base}/identity/.well-known/openid-configuration"),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let endpoints: Vec<(&str, &str)> = doc
+        .as_object()
+        .expect("object")
+        .iter()
+        .filter(|(k, _)| k.ends_with("_endpoint") || k.ends_with("_uri"))
+        .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+        .collect();
+    assert!(endpoints.len() >= 3, "{endpoints:?}");
+    for (name, url) in endpoints {
+        let get = c.get(url).send().await.expect("GET").status().as_u16();
+        let post = c.post(url).send().await.expect("POST").status().as_u16();
+        assert!(
+            get != 404 || post != 404,
+            "{name} {url} is advertised but not served"
+        );
+    }
+}
+
+/// The REST courses load stock items incrementally with `LastModified gt datetimeoffset'…'`
+/// (I310, Integration Development Guide): seeded items carry it in both versions.
+#[tokio::test]
+async fn stock_items_carry_last_modified_for_incremental_loads() {
+    let s = sim().await;
+    let base = s.base_url();
+    let c = signed_in(&base).await;
+    for version in ["23.200.001", "24.200.001"] {
+        let (st, rows) = get_json(
+            &c,
+            &format!(
+                "{base}/entity/Default/{version}/StockItem?$filter=ItemStatus eq 'Active' and LastModified gt datetimeoffset'2000-01-01T00%3A00%3A00.000%2B04%3A00'&$top=3"
+            ),
+        )
+        .await;
+        assert_eq!(st, 200, "{version}: {rows}");
+        let rows = rows.as_array().expect("array");
+        assert_eq!(rows.len(), 3, "{version}");
+        for r in rows {
+            assert!(r["LastModified"]["value"].is_string(), "{version}: {r}");
+        }
+    }
+}
+
+/// A new record gets the screen's defaults and upper-cased keys (input mask `>CCCCC`), so that a
+/// created stock item matches `ItemStatus eq 'Active'` as the courses expect.
+#[tokio::test]
+async fn new_records_get_screen_defaults_and_upper_case_keys() {
+    let s = sim().await;
+    let base = s.base_url();
+    let c = signed_in(&base).await;
+    let r = c
+        .put(format!("{base}/entity/Default/24.200.001/StockItem"))
+        .json(&serde_json::json!({"InventoryID": {"value": "Widget01"}, "Description": {"value": "A widget"}}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(r.status(), 200);
+    let item: Value = r.json().await.expect("json");
+    assert_eq!(item["InventoryID"]["value"], "WIDGET01");
+    assert_eq!(item["ItemStatus"]["value"], "Active");
+    let (st, rows) = get_json(
+        &c,
+        &format!(
+            "{base}/entity/Default/24.200.001/StockItem?$filter=ItemStatus eq 'Active' and InventoryID eq 'WIDGET01'"
+        ),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
+    // Found by its key in any case.
+    let (st, _) = get_json(
+        &c,
+        &format!("{base}/entity/Default/24.200.001/StockItem/widget01"),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let r = c
+        .put(format!("{base}/entity/Default/24.200.001/Customer"))
+        .json(&serde_json::json!({"CustomerID": {"value": "Cust01"}, "CustomerName": {"value": "New"}}))
+        .send()
+        .await
+        .expect("put");
+    let customer: Value = r.json().await.expect("json");
+    assert_eq!(customer["CustomerID"]["value"], "CUST01");
+    assert_eq!(customer["Status"]["value"], "Active");
+    assert_eq!(customer["CustomerClass"]["value"], "DEFAULT");
+}

@@ -8,6 +8,7 @@ impl Data {
         let i64_ = i as u64;
         let h = self.h(2, i64_, 1);
         let created = self.time(2, i64_, 2);
+        let modified = created + (h % 3_000_000) as i64;
         Record {
             id: self.guid(2, i64_),
             fields: vec![
@@ -37,10 +38,10 @@ impl Data {
                         .into(),
                     ),
                 ),
-                (
-                    "LastModifiedDateTime",
-                    FieldValue::Time(created + (h % 3_000_000) as i64),
-                ),
+                // 23.200.001 names it `LastModified`; 24.200.001 has both. The courses filter
+                // on it for incremental loads.
+                ("LastModified", FieldValue::Time(modified)),
+                ("LastModifiedDateTime", FieldValue::Time(modified)),
             ],
             details: vec![],
             linked: vec![],
