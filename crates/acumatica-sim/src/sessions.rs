@@ -19,6 +19,8 @@ pub fn random_token(len: usize) -> String {
 #[derive(Debug)]
 struct Session {
     last_seen: Instant,
+    /// Index into `data::BRANCHES`: the branch chosen at sign-in.
+    branch: usize,
 }
 
 /// An issued access token.
@@ -129,6 +131,7 @@ impl Sessions {
             id.clone(),
             Session {
                 last_seen: Instant::now(),
+                branch: 0,
             },
         );
         self.peak = self.peak.max(self.sessions.len());
@@ -143,6 +146,18 @@ impl Sessions {
             }
         }
         self.sessions.remove(id).is_some()
+    }
+
+    /// Selects the session's branch (sign-in with `branch`).
+    pub fn set_branch(&mut self, id: &str, branch: usize) {
+        if let Some(s) = self.sessions.get_mut(id) {
+            s.branch = branch;
+        }
+    }
+
+    /// The session's branch.
+    pub fn branch(&self, id: &str) -> Option<usize> {
+        self.sessions.get(id).map(|s| s.branch)
     }
 
     /// Marks a session as used now; false when it does not exist (any more).

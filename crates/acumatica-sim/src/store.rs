@@ -200,6 +200,7 @@ impl Store {
         if_match: bool,
         if_none_match: bool,
         now: i64,
+        branch: &str,
     ) -> Result<Record, WriteError> {
         let obj = body.as_object().ok_or_else(|| {
             WriteError::BadRequest("The request body must be an entity (a JSON object).".into())
@@ -260,7 +261,7 @@ impl Store {
             }
             // The defaults the entry screen gives a new record, so that it matches later
             // filters as the official collections expect (a new stock item is active, …).
-            for (field, value) in new_record_defaults(&def.name, now) {
+            for (field, value) in new_record_defaults(&def.name, now, branch) {
                 if def.fields.iter().any(|f| f.name == field)
                     && matches!(record.get(field), None | Some(FieldValue::Null))
                 {
@@ -303,10 +304,11 @@ impl Store {
 
 /// What a new record of `entity` holds when the request does not say (the entry screen's
 /// defaults; a customer takes the `DEFAULT` class's).
-fn new_record_defaults(entity: &str, now: i64) -> Vec<(&'static str, FieldValue)> {
+fn new_record_defaults(entity: &str, now: i64, branch: &str) -> Vec<(&'static str, FieldValue)> {
     let s = |v: &str| FieldValue::Str(v.to_string());
     let zero = || FieldValue::Dec(0, 4);
-    match entity {
+    let mut defaults = vec![("Branch", s(branch))];
+    defaults.extend(match entity {
         "Customer" => vec![
             ("Status", s("Active")),
             ("CustomerClass", s("DEFAULT")),
@@ -332,7 +334,8 @@ fn new_record_defaults(entity: &str, now: i64) -> Vec<(&'static str, FieldValue)
             ("CurrencyID", s("USD")),
         ],
         _ => Vec::new(),
-    }
+    });
+    defaults
 }
 
 fn new_guid(seed: u64, entity: &str, n: usize) -> String {

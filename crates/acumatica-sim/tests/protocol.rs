@@ -313,3 +313,83 @@ async fn new_records_get_screen_defaults_and_upper_case_keys() {
     assert_eq!(customer["Status"]["value"], "Active");
     assert_eq!(customer["CustomerClass"]["value"], "DEFAULT");
 }
+
+/// §1.5, §3.1: the company has two branches; sign-in with `branch` and the `PX-CbApiBranch`
+/// header (ID or name) choose one, an unknown one is refused, and documents carry their branch.
+#[tokio::test]
+async fn branches_are_chosen_at_sign_in_or_per_request_and_documents_carry_them() {
+    let s = sim().await;
+    let base = s.base_url();
+    let login = |branch: &'static str| {
+        let c = client();
+        let base = base.clone();
+        async move {
+            let r = c
+                .post(format!("{base}/entity/auth/login"))
+                .json(&serde_json::json!({"name": "admin", "password": "demo", "tenant": "Company", "branch": branch}))
+                .send()
+                .await
+                .expect("login");
+            (c, r)
+        }
+    };
+    let (_, refused) = login("NOWHERE").await;
+    assert_eq!(refused.status(), 500);
+    let text = refused.text().await.expect("body");
+    assert!(text.contains("NOWHERE"), "{text}");
+    assert_eq!(
+        s.stats().open_sessions,
+        0,
+        "a refused sign-in holds no seat"
+    );
+
+    let (retail, r) = login("retail").await;
+    assert_eq!(r.status(), 204);
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("UserBranch="))
+        .map(str::to_string);
+    assert_eq!(cookie.as_deref(), Some("UserBranch=2; path=/"));
+
+    let order = |c: &reqwest::Client, header: Option<&'static str>| {
+        let mut req = c
+            .put(format!("{base}/entity/Default/24.200.001/SalesOrder"))
+            .json(&serde_json::json!({"OrderType": {"value": "SO"}, "CustomerID": {"value": "C000001"}}));
+        if let Some(h) = header {
+            req = req.header("PX-CbApiBranch", h);
+        }
+        async move {
+            let r = req.send().await.expect("put");
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (st, o) = order(&retail, None).await;
+    assert_eq!(st, 200, "{o}");
+    assert_eq!(o["Branch"]["value"], "RETAIL");
+    let (st, o) = order(&retail, Some("Head Office")).await;
+    assert_eq!(st, 200, "{o}");
+    assert_eq!(o["Branch"]["value"], "HEADOFFICE");
+    let (st, _) = order(&retail, Some("Atlantis")).await;
+    assert_eq!(st, 500);
+
+    // Seeded documents are spread over both branches.
+    let (st, rows) = get_json(
+        &retail,
+        &format!("{base}/entity/Default/24.200.001/SalesOrder?$select=Branch&$top=40"),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let mut branches: Vec<&str> = rows
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|r| r["Branch"]["value"].as_str())
+        .collect();
+    branches.sort_unstable();
+    branches.dedup();
+    assert_eq!(branches, ["HEADOFFICE", "RETAIL"]);
+}

@@ -46,6 +46,10 @@ impl Data {
             self.guid(15, n),
             vec![
                 ("ApplicationDate", FieldValue::Time(date)),
+                (
+                    "Branch",
+                    FieldValue::Str(super::BRANCHES[(n % 2) as usize].0.into()),
+                ),
                 ("CashAccount", FieldValue::Str("10200".into())),
                 ("CurrencyID", FieldValue::Str("USD".into())),
                 (

@@ -160,6 +160,25 @@ const EPOCH_2023: i64 = 1_672_531_200;
 const TWO_YEARS: u64 = 2 * 365 * 86_400;
 const STATUSES: &[&str] = &["Active", "Active", "Active", "On Hold", "Inactive"];
 
+/// The company's branches (Branch ID, name, the number the `UserBranch` cookie carries). Sign-in
+/// with `branch` or a request's `PX-CbApiBranch` header (ID or name) selects one; the first is
+/// the default. Seeded documents belong to the first two. The official collections sign in
+/// with `HEADOFFICE` (and the I310 course with `MYSTORE`) and switch with the name
+/// `SweetLife Store`, expecting `RETAIL`.
+pub const BRANCHES: &[(&str, &str, u32)] = &[
+    ("HEADOFFICE", "Head Office", 1),
+    ("RETAIL", "SweetLife Store", 2),
+    ("MYSTORE", "MyStore", 3),
+];
+
+/// The branch whose ID or name is `text`, any case.
+pub fn branch(text: &str) -> Option<usize> {
+    let t = text.trim();
+    BRANCHES
+        .iter()
+        .position(|(id, name, _)| id.eq_ignore_ascii_case(t) || name.eq_ignore_ascii_case(t))
+}
+
 impl Data {
     fn h(&self, entity: u64, i: u64, salt: u64) -> u64 {
         mix(self.seed ^ mix(entity << 56 ^ i << 8 ^ salt))

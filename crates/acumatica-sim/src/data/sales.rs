@@ -111,6 +111,10 @@ impl Data {
         Record {
             id: self.guid(3, i64_),
             fields: vec![
+                (
+                    "Branch",
+                    FieldValue::Str(super::BRANCHES[(h >> 9) as usize % 2].0.into()),
+                ),
                 ("CurrencyID", FieldValue::Str("USD".into())),
                 (
                     "CustomerID",

@@ -140,7 +140,7 @@ fn invoke(
         let now = chrono::Utc::now().timestamp();
         let _ = state
             .store
-            .upsert(&state.data, ep, def, &patch, true, false, now);
+            .upsert(&state.data, ep, def, &patch, true, false, now, "");
     }
     let result = record.map(|r| format!("{base}{}/{}", def.name, r.id));
     let id = state.ops.start(result);

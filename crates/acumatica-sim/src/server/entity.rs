@@ -176,7 +176,12 @@ pub(super) async fn entity_request(
             }
             let now = chrono::Utc::now().timestamp();
             let if_none_match = star(header::IF_NONE_MATCH);
-            match state.store.upsert(data, ep, def, &value, star(header::IF_MATCH) || (patch && !if_none_match), if_none_match, now) {
+            // A new document belongs to the request's branch.
+            let branch = match state.branch_of(headers) {
+                Ok(b) => crate::data::BRANCHES[b].0,
+                Err(unknown) => return super::sign_in::unknown_branch(&unknown),
+            };
+            match state.store.upsert(data, ep, def, &value, star(header::IF_MATCH) || (patch && !if_none_match), if_none_match, now, branch) {
                 Ok(r) => write_one(&r),
                 Err(WriteError::Precondition) if patch && !if_none_match => http_error(
                     StatusCode::NOT_FOUND,

@@ -39,6 +39,22 @@ impl State {
             .map(|t| t.trim().to_string())
     }
 
+    /// The branch a request works in: its `PX-CbApiBranch` header (Branch ID or name), else the
+    /// one chosen at sign-in. `Err` carries an unknown header value.
+    pub(super) fn branch_of(&self, headers: &HeaderMap) -> Result<usize, String> {
+        if let Some(h) = headers.get("PX-CbApiBranch") {
+            let text = h.to_str().unwrap_or_default();
+            return crate::data::branch(text).ok_or_else(|| text.to_string());
+        }
+        let session = match Self::bearer_token(headers) {
+            Some(t) => self.sessions().session_of_token(&t),
+            None => Self::cookie_session(headers),
+        };
+        Ok(session
+            .and_then(|s| self.sessions().branch(&s))
+            .unwrap_or(0))
+    }
+
     /// Who is calling: a bearer token wins over a cookie, as on the real server.
     pub(super) fn caller(&self, headers: &HeaderMap) -> Result<Caller, Denied> {
         let mut sessions = self.sessions();
@@ -55,6 +71,18 @@ impl State {
 
 pub(super) fn not_logged_in() -> Response {
     http_error(StatusCode::UNAUTHORIZED, "You are not logged in.", None)
+}
+
+/// A branch that does not exist, at sign-in or in `PX-CbApiBranch`.
+pub(super) fn unknown_branch(branch: &str) -> Response {
+    http_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "An error has occurred.",
+        Some((
+            &format!("Error: The branch '{branch}' cannot be found in the system."),
+            "PX.Data.PXException",
+        )),
+    )
 }
 
 pub(super) fn login_limit() -> Response {
@@ -93,6 +121,7 @@ pub(super) fn login(state: &State, _headers: &HeaderMap, body: &Bytes) -> Respon
         password: Option<String>,
         tenant: Option<String>,
         company: Option<String>,
+        branch: Option<String>,
     }
     let Ok(c) = crate::lenient::parse(body).and_then(serde_json::from_value::<Credentials>) else {
         return json_response(
@@ -117,9 +146,19 @@ pub(super) fn login(state: &State, _headers: &HeaderMap, body: &Bytes) -> Respon
             )),
         );
     }
+    // An unknown branch is refused like other bad credentials (the exception text is ours:
+    // the documents do not record the real one).
+    let branch = match c.branch.as_deref().filter(|b| !b.trim().is_empty()) {
+        None => 0,
+        Some(b) => match crate::data::branch(b) {
+            Some(i) => i,
+            None => return unknown_branch(b),
+        },
+    };
     let Some(id) = state.sessions().open(state.config.max_sessions) else {
         return login_limit();
     };
+    state.sessions().set_branch(&id, branch);
     let n = state.logins.fetch_add(1, Ordering::Relaxed) + 1;
     let mut r = StatusCode::NO_CONTENT.into_response();
     for c in [
@@ -130,7 +169,7 @@ pub(super) fn login(state: &State, _headers: &HeaderMap, body: &Bytes) -> Respon
         format!("ASP.NET_SessionId={id}; path=/; HttpOnly; SameSite=Lax"),
         format!("CompanyID={}; path=/", state.config.tenant),
         "Locale=Culture=en-US&TimeZone=GMTE0000U; path=/".to_string(),
-        "UserBranch=1; path=/".to_string(),
+        format!("UserBranch={}; path=/", crate::data::BRANCHES[branch].2),
         format!("requestid={:032X}; path=/", n),
         format!(
             "requeststat=+st:{}+sc:~/entity/auth/login+tg:; path=/",
