@@ -360,15 +360,15 @@ impl TableProvider for EntityTable {
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
+        // The switch is read once: every filter of the plan gets the same answer.
+        let enabled = self.pushdown();
         Ok(filters
             .iter()
-            .map(
-                |f| match (self.pushdown(), pushdown::translate(f, &self.def)) {
-                    (true, Some((_, Verdict::Exact))) => TableProviderFilterPushDown::Exact,
-                    (true, Some((_, Verdict::Inexact))) => TableProviderFilterPushDown::Inexact,
-                    _ => TableProviderFilterPushDown::Unsupported,
-                },
-            )
+            .map(|f| match (enabled, pushdown::translate(f, &self.def)) {
+                (true, Some((_, Verdict::Exact))) => TableProviderFilterPushDown::Exact,
+                (true, Some((_, Verdict::Inexact))) => TableProviderFilterPushDown::Inexact,
+                _ => TableProviderFilterPushDown::Unsupported,
+            })
             .collect())
     }
 
@@ -382,20 +382,19 @@ impl TableProvider for EntityTable {
         let projection: Vec<usize> = projection
             .cloned()
             .unwrap_or_else(|| (0..self.def.columns.len()).collect());
+        // The filters are those `supports_filters_pushdown` accepted (DataFusion keeps the
+        // others above the scan): the switch was read there, once for this plan, so it is not
+        // read again here.
         let mut parts = Vec::new();
         let mut all_exact = true;
-        if self.pushdown() {
-            for f in filters {
-                match pushdown::translate(f, &self.def) {
-                    Some((text, verdict)) => {
-                        all_exact &= verdict == Verdict::Exact;
-                        parts.push(text);
-                    }
-                    None => all_exact = false,
+        for f in filters {
+            match pushdown::translate(f, &self.def) {
+                Some((text, verdict)) => {
+                    all_exact &= verdict == Verdict::Exact;
+                    parts.push(text);
                 }
+                None => all_exact = false,
             }
-        } else {
-            all_exact = filters.is_empty();
         }
         let filter = match parts.len() {
             0 => None,
