@@ -2,7 +2,9 @@
 
 use proptest::prelude::*;
 
-use crate::support::{count, env};
+use acumatica_datafusion::AcumaticaOptions;
+
+use crate::support::{count, env, env_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filter_select_and_top_are_sent() {
@@ -215,4 +217,41 @@ async fn detail_lines_filter_on_the_parents_audit_time_on_the_server() {
     e.catalog.set_pushdown(false);
     assert_eq!(pushed, e.rows(q).await);
     assert!(!pushed.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_fan_out_only_when_the_table_is_bigger_than_one_page() {
+    let e = env_with(AcumaticaOptions {
+        page_size: 300,
+        ..AcumaticaOptions::default()
+    })
+    .await;
+    // 200 customers: one page, one request (not one per partition).
+    e.sim.clear_request_log();
+    assert_eq!(
+        e.rows("SELECT COUNT(*) AS n FROM Customer").await,
+        vec!["| 200 |".to_string()]
+    );
+    let reqs = e.list_requests();
+    assert_eq!(reqs.len(), 1, "{reqs:?}");
+    // 1,000 orders: four pages of 300, fetched in parallel, and at most one page per
+    // partition past the end.
+    e.sim.clear_request_log();
+    assert_eq!(
+        e.rows("SELECT COUNT(*) AS n FROM SalesOrder").await,
+        vec!["| 1000 |".to_string()]
+    );
+    let reqs = e.list_requests();
+    assert!((4..=8).contains(&reqs.len()), "{reqs:?}");
+    for page in 0..4 {
+        let skip = if page == 0 {
+            String::new()
+        } else {
+            format!("$skip={}", page * 300)
+        };
+        assert!(
+            reqs.iter().any(|u| u.contains(&skip)),
+            "page {page} requested: {reqs:?}"
+        );
+    }
 }

@@ -11,6 +11,7 @@
 //! - `rest_pages` and `odata_pages`: where the pages come from, per kind of table;
 //!   `read_ahead` and `one_by_one` serve the REST pages.
 
+mod extent;
 mod odata_pages;
 mod one_by_one;
 mod read_ahead;
@@ -74,6 +75,8 @@ pub struct AcumaticaScanExec {
     limit: Option<usize>,
     page_size: usize,
     partitions: usize,
+    /// How far the table reaches, shared by the partitions of an execution.
+    extents: Arc<extent::Extents>,
     props: Arc<PlanProperties>,
 }
 
@@ -123,6 +126,7 @@ impl AcumaticaScanExec {
             limit,
             page_size,
             partitions,
+            extents: Arc::new(extent::Extents::new(partitions)),
             props,
         }
     }
@@ -267,6 +271,7 @@ impl ExecutionPlan for AcumaticaScanExec {
         let mut scan = self.clone();
         scan.phases = phases;
         scan.partitions = 1;
+        scan.extents = Arc::new(extent::Extents::new(1));
         let ordering = datafusion::physical_expr::LexOrdering::new(vec![sort.clone()]);
         let mut eq = EquivalenceProperties::new(self.schema.clone());
         if let Some(o) = ordering {
@@ -329,6 +334,7 @@ impl ExecutionPlan for AcumaticaScanExec {
             page_size: self.page_size,
             step: self.partitions,
             limit: self.limit,
+            extent: self.extents.claim(),
         };
         Ok(PageStream::new(part, pages, partition).into_stream())
     }

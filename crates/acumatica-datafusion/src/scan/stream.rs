@@ -33,6 +33,8 @@ pub(super) struct Partition {
     /// Partitions of the scan: partition `p` reads pages `p, p + step, p + 2·step, …`.
     pub step: usize,
     pub limit: Option<usize>,
+    /// How far the table reaches, as the partitions of this execution have found it.
+    pub extent: Arc<super::extent::Extent>,
 }
 
 impl Partition {
@@ -147,6 +149,11 @@ impl PageStream {
         if cur.done || part.limit.is_some_and(|l| cur.rows >= l) {
             return None;
         }
+        // With several partitions, a page is asked for only when the table may reach it.
+        if part.step > 1 && !part.extent.reaches(cur.page).await {
+            cur.done = true;
+            return None;
+        }
         let skip = cur.page * part.page_size;
         let top = match (part.limit, part.def.detail.is_none()) {
             (Some(l), true) => part.page_size.min(l - cur.rows),
@@ -160,7 +167,11 @@ impl PageStream {
         };
         let page = match self.pages.fetch(part, &at).await {
             Ok(p) => p,
-            Err(e) => return Some(Err(self.fail(e))),
+            Err(e) => {
+                // The others stop here too; this partition reports the error.
+                part.extent.page_back(at.page, false);
+                return Some(Err(self.fail(e)));
+            }
         };
         if page.records > 0 && page.digest.is_some() && page.digest == cur.last_page {
             let table = part.def.name.clone();
@@ -179,6 +190,7 @@ impl PageStream {
         match self.pages.after(page.next_link, cur.page_records < top) {
             After::SamePage => {}
             After::NextPage => {
+                part.extent.page_back(cur.page, true);
                 cur.page += part.step;
                 cur.page_records = 0;
             }
@@ -186,7 +198,10 @@ impl PageStream {
                 cur.page = 0;
                 cur.page_records = 0;
             }
-            After::End => cur.done = true,
+            After::End => {
+                part.extent.page_back(cur.page, false);
+                cur.done = true;
+            }
         }
         Some(Ok(batch))
     }
