@@ -167,3 +167,34 @@ async fn order_by_limit_on_an_inquiry_is_sorted_and_cut_by_the_server() {
         "{plan}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feeds_metadata_is_read_only_when_a_query_or_a_listing_needs_it() {
+    let e = env().await;
+    let metadata = |e: &crate::support::Env| {
+        e.sim
+            .request_log()
+            .into_iter()
+            .filter(|r| r.url.contains("$metadata"))
+            .count()
+    };
+    assert_eq!(metadata(&e), 0, "registering reads no $metadata");
+    e.query("SELECT COUNT(*) FROM Customer").await;
+    assert_eq!(
+        metadata(&e),
+        0,
+        "a query on rest.Customer reads no $metadata"
+    );
+    assert_eq!(
+        count(&e.query("SELECT * FROM gi.CustomerBalance LIMIT 1").await),
+        1
+    );
+    assert_eq!(metadata(&e), 1, "the gi feed, once");
+    let listed = e
+        .rows("SELECT table_name FROM information_schema.tables WHERE table_schema = 'dac' AND table_name = 'SOLine'")
+        .await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(metadata(&e), 2, "the dac feed, for the listing");
+    e.query("SELECT COUNT(*) FROM dac.SOLine").await;
+    assert_eq!(metadata(&e), 2);
+}

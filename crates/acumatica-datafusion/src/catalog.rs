@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
 use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result};
+use futures::future::BoxFuture;
 
 use crate::table::EntityTable;
 
@@ -130,22 +131,108 @@ impl SchemaProvider for RestSchema {
     }
 }
 
+/// Reads a feed's tables (its `$metadata`).
+pub type FeedLoader = Box<dyn Fn() -> BoxFuture<'static, RestSchema> + Send + Sync>;
+
+/// The tables of an OData feed (`gi`, `dac`), read from its `$metadata` when a query or a
+/// listing first needs them: a query on `rest.Customer` sends no OData request.
+///
+/// DataFusion lists tables synchronously (`table_names`): a listing before any query on the
+/// feed waits for `$metadata` in place, which needs a multi-threaded tokio runtime. On any other
+/// thread the listing has the feed's tables only once a query has loaded them; `register` reads
+/// the feeds at once when it runs on a single-threaded runtime.
+pub struct FeedSchema {
+    feed: String,
+    load: FeedLoader,
+    loaded: tokio::sync::OnceCell<RestSchema>,
+}
+
+impl std::fmt::Debug for FeedSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeedSchema")
+            .field("feed", &self.feed)
+            .field("loaded", &self.loaded.initialized())
+            .finish()
+    }
+}
+
+impl FeedSchema {
+    pub fn new(feed: impl Into<String>, load: FeedLoader) -> Self {
+        Self {
+            feed: feed.into(),
+            load,
+            loaded: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// A feed whose tables are already read.
+    pub fn ready(feed: impl Into<String>, tables: RestSchema) -> Self {
+        let s = Self::new(
+            feed,
+            Box::new(|| Box::pin(async { RestSchema::new(Vec::new()) })),
+        );
+        let _ = s.loaded.set(tables);
+        s
+    }
+
+    async fn tables(&self) -> &RestSchema {
+        self.loaded.get_or_init(|| (self.load)()).await
+    }
+
+    /// The tables, read now if need be and if this thread may wait for them.
+    fn tables_now(&self) -> Option<&RestSchema> {
+        if let Some(t) = self.loaded.get() {
+            return Some(t);
+        }
+        let handle = tokio::runtime::Handle::try_current().ok()?;
+        if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+            tracing::debug!(
+                "the {} feed is not read yet and cannot be read here",
+                self.feed
+            );
+            return None;
+        }
+        Some(tokio::task::block_in_place(|| {
+            handle.block_on(self.tables())
+        }))
+    }
+}
+
+#[async_trait]
+impl SchemaProvider for FeedSchema {
+    fn table_names(&self) -> Vec<String> {
+        self.tables_now()
+            .map(SchemaProvider::table_names)
+            .unwrap_or_default()
+    }
+
+    async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>, DataFusionError> {
+        self.tables().await.table(name).await
+    }
+
+    async fn table_type(&self, name: &str) -> Result<Option<TableType>> {
+        self.tables().await.table_type(name).await
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.tables_now().is_some_and(|t| t.table_exist(name))
+    }
+}
+
 /// The catalog: named schemas of tables.
 #[derive(Debug)]
 pub struct AcumaticaCatalog {
-    schemas: Vec<(String, Arc<RestSchema>)>,
+    schemas: Vec<(String, Arc<dyn SchemaProvider>)>,
 }
 
 impl AcumaticaCatalog {
     /// A catalog with only the `rest` schema.
     pub fn new(rest: RestSchema) -> Self {
-        Self::with_schemas(vec![("rest".into(), rest)])
+        Self::with_schemas(vec![("rest".into(), Arc::new(rest))])
     }
 
-    pub fn with_schemas(schemas: Vec<(String, RestSchema)>) -> Self {
-        Self {
-            schemas: schemas.into_iter().map(|(n, s)| (n, Arc::new(s))).collect(),
-        }
+    pub fn with_schemas(schemas: Vec<(String, Arc<dyn SchemaProvider>)>) -> Self {
+        Self { schemas }
     }
 }
 
@@ -158,6 +245,6 @@ impl CatalogProvider for AcumaticaCatalog {
         self.schemas
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, s)| s.clone() as Arc<dyn SchemaProvider>)
+            .map(|(_, s)| s.clone())
     }
 }

@@ -254,14 +254,33 @@ pub async fn register(
     if options.custom_fields || conn.config().include_custom_fields {
         rest = rest.with_custom_fields();
     }
-    let mut schemas = vec![("rest".to_string(), rest)];
+    let mut schemas: Vec<(String, Arc<dyn datafusion::catalog::SchemaProvider>)> =
+        vec![("rest".to_string(), Arc::new(rest))];
+    // The feeds' `$metadata` is read when a query or a listing needs it (at once on a
+    // single-threaded runtime, where a listing could not wait for it).
+    let lazy = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
     for kind in [ODataKind::Gi, ODataKind::Dac] {
-        let tables = odata_tables(&conn, kind)
-            .await
-            .into_iter()
-            .map(|def| EntityTable::new(def, conn.clone(), scan.clone()))
-            .collect();
-        schemas.push((kind.segment().to_string(), catalog::RestSchema::new(tables)));
+        let load = {
+            let (conn, scan) = (conn.clone(), scan.clone());
+            move || -> futures::future::BoxFuture<'static, catalog::RestSchema> {
+                let (conn, scan) = (conn.clone(), scan.clone());
+                Box::pin(async move {
+                    let tables = odata_tables(&conn, kind)
+                        .await
+                        .into_iter()
+                        .map(|def| EntityTable::new(def, conn.clone(), scan.clone()))
+                        .collect();
+                    catalog::RestSchema::new(tables)
+                })
+            }
+        };
+        let feed = if lazy {
+            catalog::FeedSchema::new(kind.segment(), Box::new(load))
+        } else {
+            catalog::FeedSchema::ready(kind.segment(), load().await)
+        };
+        schemas.push((kind.segment().to_string(), Arc::new(feed)));
     }
     ctx.register_catalog(
         &options.catalog,

@@ -472,8 +472,8 @@ async fn interrupted_terminated_and_hung_up_runs_sign_out_with_their_exit_codes(
         ("-HUP", 129, "hung up (SIGHUP)"),
     ] {
         let child = slow_scan(&sim);
-        // Wait until the scan is under way.
-        for _ in 0..100 {
+        // Wait until the scan is under way (up to 20 s: a loaded machine starts slowly).
+        for _ in 0..400 {
             if sim.stats().open_sessions == 1
                 && sim
                     .stats()
