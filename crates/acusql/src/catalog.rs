@@ -1,0 +1,411 @@
+//! What the shell knows of the catalog: its schemas and tables, a table from a name as typed
+//! (`Customer`, `gi."Customer Contacts"`), the closest names for a did-you-mean, and what
+//! `\d` shows of a table.
+
+use std::sync::Arc;
+
+use acumatica_datafusion::EntityTable;
+use acumatica_datafusion::table::ColumnSource;
+use anyhow::{Result, anyhow};
+use arrow::array::{RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use datafusion::catalog::{CatalogProvider, TableProvider};
+use datafusion::common::utils::datafusion_strsim::levenshtein;
+use datafusion::prelude::SessionContext;
+
+/// The schema unqualified names are looked up in first.
+const DEFAULT_SCHEMA: &str = "rest";
+
+/// Splits a table name as SQL writes it into its parts: `gi."Customer Contacts"` →
+/// `["gi", "Customer Contacts"]`. Quoted parts keep their spaces and dots (`""` is a quote).
+pub fn parse_name(text: &str) -> Result<Vec<String>, String> {
+    let mut parts = Vec::new();
+    let mut chars = text.trim().chars().peekable();
+    loop {
+        let mut part = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    Some('"') if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        part.push('"');
+                    }
+                    Some('"') => break,
+                    Some(c) => part.push(c),
+                    None => return Err(format!("unterminated quoted name in {text}")),
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == '.' || c.is_whitespace() {
+                    break;
+                }
+                if c == '"' {
+                    return Err(format!("a quote in the middle of a name: {text}"));
+                }
+                part.push(c);
+                chars.next();
+            }
+        }
+        if part.is_empty() {
+            return Err(format!("not a table name: {text:?}"));
+        }
+        parts.push(part);
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        match chars.next() {
+            None => break,
+            Some('.') => {
+                while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                    chars.next();
+                }
+            }
+            Some(c) => return Err(format!("unexpected {c:?} in the table name {text}")),
+        }
+    }
+    if parts.len() > 3 {
+        return Err(format!("too many parts in the table name {text}"));
+    }
+    Ok(parts)
+}
+
+/// An identifier as SQL needs it: quoted when it is not a plain word.
+pub fn quote(name: &str) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if plain {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
+/// How SQL names a table of `schema` (unqualified in the default schema).
+pub fn reference(schema: &str, table: &str) -> String {
+    if schema == DEFAULT_SCHEMA {
+        quote(table)
+    } else {
+        format!("{}.{}", quote(schema), quote(table))
+    }
+}
+
+/// The session's default catalog (`acumatica`).
+fn default_catalog(ctx: &SessionContext) -> Option<Arc<dyn CatalogProvider>> {
+    let name = ctx
+        .state()
+        .config()
+        .options()
+        .catalog
+        .default_catalog
+        .clone();
+    ctx.catalog(&name)
+}
+
+/// The schemas of the default catalog (without `information_schema`), the default first.
+pub fn schemas(ctx: &SessionContext) -> Vec<String> {
+    let mut names: Vec<String> = default_catalog(ctx)
+        .map(|c| c.schema_names())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| s != "information_schema")
+        .collect();
+    names.sort_by_key(|s| (s != DEFAULT_SCHEMA, s.clone()));
+    names
+}
+
+/// The tables of a schema, as the catalog spells them.
+pub fn tables(ctx: &SessionContext, schema: &str) -> Vec<String> {
+    default_catalog(ctx)
+        .and_then(|c| c.schema(schema))
+        .map(|s| s.table_names())
+        .unwrap_or_default()
+}
+
+/// A table found in the catalog.
+pub struct Found {
+    pub schema: String,
+    pub name: String,
+    pub provider: Arc<dyn TableProvider>,
+}
+
+impl Found {
+    pub fn reference(&self) -> String {
+        reference(&self.schema, &self.name)
+    }
+}
+
+/// The table `parts` name: `[table]` is looked for in `rest`, then in the other schemas;
+/// `[schema, table]` and `[catalog, schema, table]` where they say. Case is ignored when only
+/// the case differs.
+pub async fn find(ctx: &SessionContext, parts: &[String]) -> Result<Option<Found>> {
+    let (schemas, table) = match parts {
+        [table] => (schemas(ctx), table),
+        [schema, table] | [_, schema, table] => (vec![schema.clone()], table),
+        _ => return Ok(None),
+    };
+    let Some(catalog) = default_catalog(ctx) else {
+        return Ok(None);
+    };
+    for schema_name in schemas {
+        let Some(schema) = catalog.schema(&schema_name) else {
+            continue;
+        };
+        let names = schema.table_names();
+        let name = names
+            .iter()
+            .find(|n| *n == table)
+            .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(table)));
+        let Some(name) = name else {
+            continue;
+        };
+        if let Some(provider) = schema.table(name).await? {
+            let schema_name = catalog
+                .schema_names()
+                .into_iter()
+                .find(|s| s.eq_ignore_ascii_case(&schema_name))
+                .unwrap_or(schema_name);
+            return Ok(Some(Found {
+                schema: schema_name,
+                name: name.clone(),
+                provider,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// The tables whose names are closest to `missing` (the last part of a name), as SQL names
+/// them; none when nothing is close.
+pub fn suggestions(ctx: &SessionContext, missing: &str) -> Vec<String> {
+    let target = missing.to_lowercase();
+    let mut scored: Vec<(usize, String)> = Vec::new();
+    for schema in schemas(ctx) {
+        for table in tables(ctx, &schema) {
+            let lower = table.to_lowercase();
+            let distance = levenshtein(&lower, &target);
+            // Close enough to be a typo, or the name with a prefix or suffix added or missing.
+            let close = distance <= (target.chars().count() / 3).max(2)
+                || (target.len() >= 4 && (lower.contains(&target) || target.contains(&lower)));
+            if close {
+                scored.push((distance, reference(&schema, &table)));
+            }
+        }
+    }
+    scored.sort();
+    // The closest, and others nearly as close.
+    let best = scored.first().map_or(0, |(d, _)| *d);
+    scored
+        .into_iter()
+        .take_while(|(d, _)| *d <= best + 2)
+        .take(3)
+        .map(|(_, r)| r)
+        .collect()
+}
+
+/// "did you mean X?" / "did you mean X or Y?", or nothing.
+pub fn did_you_mean(ctx: &SessionContext, missing: &str) -> Option<String> {
+    let s = suggestions(ctx, missing);
+    match s.as_slice() {
+        [] => None,
+        [one] => Some(format!("did you mean {one}?")),
+        [init @ .., last] => Some(format!("did you mean {} or {last}?", init.join(", "))),
+    }
+}
+
+/// The error for a table name that is not in the catalog.
+pub fn not_found(ctx: &SessionContext, typed: &str, parts: &[String]) -> anyhow::Error {
+    let last = parts.last().map(String::as_str).unwrap_or(typed);
+    match did_you_mean(ctx, last) {
+        Some(hint) => anyhow!("no table {typed}; {hint}"),
+        None => anyhow!("no table {typed} (\\dt lists the tables)"),
+    }
+}
+
+/// What `\d` shows: one row per column, and lines about the table under it.
+pub struct Description {
+    pub columns: RecordBatch,
+    pub footer: Vec<String>,
+}
+
+/// Describes a table; `verbose` (`\d+`) adds the Acumatica type and where each column comes
+/// from, and for entities their detail tables, linked entities and actions.
+pub fn describe(found: &Found, others: &[Found], actions: &[String], verbose: bool) -> Description {
+    let schema = found.provider.schema();
+    let entity = found.provider.downcast_ref::<EntityTable>();
+    let def = entity.map(|t| t.def.clone());
+    let keys: Vec<String> = def
+        .as_ref()
+        .map(|d| d.keys.iter().map(|k| d.columns[*k].name.clone()).collect())
+        .unwrap_or_default();
+    let mut names = Vec::new();
+    let mut types = Vec::new();
+    let mut key = Vec::new();
+    let mut acumatica = Vec::new();
+    let mut described = Vec::new();
+    for field in schema.fields() {
+        names.push(field.name().clone());
+        types.push(field.data_type().to_string());
+        key.push(if keys.contains(field.name()) {
+            "yes"
+        } else {
+            ""
+        });
+        let column = def.as_ref().and_then(|d| d.column(field.name()));
+        acumatica.push(
+            column
+                .and_then(|c| c.wrapper)
+                .map(|w| w.name().to_string())
+                .unwrap_or_else(|| match column {
+                    Some(_) => "Guid".to_string(),
+                    None => String::new(),
+                }),
+        );
+        described.push(match (column, &def) {
+            (Some(c), Some(d)) => column_description(&c.source, d),
+            _ => String::new(),
+        });
+    }
+    let mut fields = vec![
+        Field::new("Column", DataType::Utf8, false),
+        Field::new("Type", DataType::Utf8, false),
+        Field::new("Key", DataType::Utf8, false),
+    ];
+    let mut arrays: Vec<Arc<dyn arrow::array::Array>> = vec![
+        Arc::new(StringArray::from(names)),
+        Arc::new(StringArray::from(types)),
+        Arc::new(StringArray::from(key)),
+    ];
+    if verbose {
+        fields.push(Field::new("Acumatica type", DataType::Utf8, false));
+        fields.push(Field::new("Description", DataType::Utf8, false));
+        arrays.push(Arc::new(StringArray::from(acumatica)));
+        arrays.push(Arc::new(StringArray::from(described)));
+    }
+    let columns = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+        .unwrap_or_else(|_| RecordBatch::new_empty(Arc::new(Schema::empty())));
+    let mut footer = Vec::new();
+    let Some(def) = def else {
+        return Description { columns, footer };
+    };
+    let what = match (def.odata, &def.detail) {
+        (Some(kind), _) => match kind {
+            acumatica_client::odata::ODataKind::Gi => {
+                format!("Generic inquiry {} (OData)", quote(&def.entity))
+            }
+            acumatica_client::odata::ODataKind::Dac => format!("DAC {} (OData)", def.entity),
+        },
+        (None, Some(detail)) => format!(
+            "Detail lines {}.{detail} (one row per line; the parent's keys first)",
+            def.entity
+        ),
+        (None, None) => format!("Entity {} (contract-based REST)", def.entity),
+    };
+    footer.push(what);
+    if !keys.is_empty() {
+        let whose = if def.detail.is_some() {
+            format!(" (of the parent {})", def.entity)
+        } else {
+            String::new()
+        };
+        footer.push(format!("Keys{whose}: {}", keys.join(", ")));
+    }
+    if !verbose || def.odata.is_some() {
+        return Description { columns, footer };
+    }
+    if def.detail.is_none() {
+        let details: Vec<String> = others
+            .iter()
+            .filter(|o| {
+                o.provider
+                    .downcast_ref::<EntityTable>()
+                    .is_some_and(|t| t.def.entity == def.entity && t.def.detail.is_some())
+            })
+            .map(Found::reference)
+            .collect();
+        if !details.is_empty() {
+            footer.push(format!("Detail tables: {}", details.join(", ")));
+        }
+        let mut links: Vec<&str> = Vec::new();
+        for c in &def.columns {
+            if let ColumnSource::Linked(link, _) = &c.source
+                && !links.contains(&link.as_str())
+            {
+                links.push(link);
+            }
+        }
+        if !links.is_empty() {
+            footer.push(format!(
+                "Linked entities: {} (columns <Link>_<Field>)",
+                links.join(", ")
+            ));
+        }
+        if !actions.is_empty() {
+            footer.push(format!("Actions: {}", actions.join(", ")));
+        }
+    } else {
+        footer.push(format!("Parent table: {}", quote(&def.entity)));
+    }
+    Description { columns, footer }
+}
+
+/// Where a column's value comes from, in Acumatica's terms.
+fn column_description(source: &ColumnSource, def: &acumatica_datafusion::TableDef) -> String {
+    let line = def
+        .detail
+        .as_ref()
+        .map(|d| format!("{d}/"))
+        .unwrap_or_default();
+    match source {
+        ColumnSource::Id => format!(
+            "the {}record's id (GUID)",
+            if line.is_empty() { "" } else { "line " }
+        ),
+        ColumnSource::Field(f) => format!("{}.{line}{f}", def.entity),
+        ColumnSource::ParentId => format!("the parent {}'s id (GUID)", def.entity),
+        ColumnSource::ParentField(f) => format!("{}.{f} of the parent", def.entity),
+        ColumnSource::Plain(p) => format!("property {p} of {}", def.entity),
+        ColumnSource::Linked(link, f) => format!("{}.{link}/{f} (linked entity)", def.entity),
+        ColumnSource::Custom(view, f) => format!("custom field {view}.{f}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_plain_quoted_and_qualified_names() {
+        let p = |s: &str| parse_name(s);
+        assert_eq!(p("Customer"), Ok(vec!["Customer".to_string()]));
+        assert_eq!(
+            p(r#"gi."Customer Contacts""#),
+            Ok(vec!["gi".to_string(), "Customer Contacts".to_string()])
+        );
+        assert_eq!(
+            p(r#" "gi" . "Say ""hi"".x" "#),
+            Ok(vec!["gi".to_string(), r#"Say "hi".x"#.to_string()])
+        );
+        assert_eq!(p("acumatica.rest.Customer").map(|v| v.len()), Ok(3));
+        assert!(p(r#"gi."Customer"#).is_err());
+        assert!(p("Customer Contacts").is_err());
+        assert!(p("a.b.c.d").is_err());
+        assert!(p("gi.").is_err());
+    }
+
+    #[test]
+    fn quotes_only_what_needs_it() {
+        assert_eq!(quote("SalesOrder_Details"), "SalesOrder_Details");
+        assert_eq!(quote("Customer Contacts"), "\"Customer Contacts\"");
+        assert_eq!(quote("1st"), "\"1st\"");
+        assert_eq!(
+            reference("gi", "Customer Contacts"),
+            "gi.\"Customer Contacts\""
+        );
+        assert_eq!(reference("rest", "Customer"), "Customer");
+    }
+}
