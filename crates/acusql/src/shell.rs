@@ -316,9 +316,12 @@ impl Shell {
         let plan = match state.statement_to_plan(statement).await {
             Ok(p) => p,
             Err(e) => {
-                let hint = missing_table(&e).and_then(|t| catalog::did_you_mean(&self.ctx, &t));
-                return Err(match hint {
-                    Some(h) => anyhow!("{}; {h}", acumatica_datafusion::error_summary(&e, 400)),
+                return Err(match missing_table(&e) {
+                    Some((schema, table)) => catalog::not_found(
+                        &self.ctx,
+                        &catalog::reference(&schema, &table),
+                        &[table],
+                    ),
                     None => e.into(),
                 });
             }
@@ -448,12 +451,16 @@ impl Drop for Progress {
 }
 
 /// The table a planning error says is missing (`table 'acumatica.rest.Custmer' not found`):
-/// its last part.
-fn missing_table(e: &DataFusionError) -> Option<String> {
+/// its schema and name.
+fn missing_table(e: &DataFusionError) -> Option<(String, String)> {
     let text = e.to_string();
     let start = text.find("table '")? + "table '".len();
     let rest = &text[start..];
-    let end = rest.find("' not found")?;
-    let name = &rest[..end];
-    Some(name.rsplit('.').next().unwrap_or(name).to_string())
+    let name = &rest[..rest.find("' not found")?];
+    // catalog.schema.table; the table's own name may hold dots.
+    let mut parts = name.splitn(3, '.');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(_), Some(schema), Some(table)) => Some((schema.to_string(), table.to_string())),
+        _ => Some(("rest".to_string(), name.to_string())),
+    }
 }
