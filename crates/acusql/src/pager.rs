@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 /// When the pager is used (`\pset pager on|off|always`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +23,25 @@ pub fn command() -> Option<String> {
         Ok(p) if p.trim().is_empty() => None,
         Ok(p) => Some(p),
         Err(_) => Some("less -S".into()),
+    }
+}
+
+/// The process id of the pager that runs (0: none), for [`end_running`].
+static RUNNING: AtomicU32 = AtomicU32::new(0);
+
+/// Ends the pager that runs, if any: SIGTERM or SIGHUP end the run even while someone reads
+/// long output (writing to the pager, or waiting for it, would otherwise hold the sign-out
+/// back until the pager is quit).
+pub fn end_running() {
+    let pid = RUNNING.swap(0, Ordering::SeqCst);
+    #[cfg(unix)]
+    if let Ok(pid) = i32::try_from(pid)
+        && pid > 0
+    {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
     }
 }
 
@@ -102,6 +121,7 @@ impl<'a, W: Write> Paged<'a, W> {
             .spawn();
         match child {
             Ok(child) => {
+                RUNNING.store(child.id(), Ordering::SeqCst);
                 self.status.started.store(true, Ordering::SeqCst);
                 self.state = State::Piping(child);
                 self.pipe(&buf)
@@ -138,6 +158,7 @@ impl<'a, W: Write> Paged<'a, W> {
         if let State::Piping(child) = &mut self.state {
             drop(child.stdin.take());
             let _ = child.wait();
+            let _ = RUNNING.compare_exchange(child.id(), 0, Ordering::SeqCst, Ordering::SeqCst);
         }
     }
 
@@ -202,6 +223,13 @@ impl<W: Write> Drop for Paged<'_, W> {
 mod tests {
     use super::*;
 
+    /// Tests that start a pager take turns: `end_running` ends whichever pager runs.
+    static ONE_PAGER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn one_pager() -> std::sync::MutexGuard<'static, ()> {
+        ONE_PAGER.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     #[test]
     fn off_writes_straight_through() {
         let mut out = Vec::new();
@@ -228,6 +256,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn long_output_goes_to_the_pager() {
+        let _turn = one_pager();
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("paged");
         let mut out = Vec::new();
@@ -245,7 +274,21 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
+    fn a_pager_ended_by_a_signal_lets_the_output_end() {
+        let _turn = one_pager();
+        let mut out = Vec::new();
+        let mut p = Paged::new(&mut out, PagerMode::Always, 24, "sleep 600".into());
+        p.write_all(b"line\n").unwrap();
+        assert!(p.status().started());
+        end_running();
+        // Waiting for it returns: it was ended.
+        p.finish().unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
     fn a_pager_quit_early_drops_the_rest() {
+        let _turn = one_pager();
         let mut out = Vec::new();
         let mut p = Paged::new(
             &mut out,

@@ -455,6 +455,35 @@ async fn repl_expanded_display_and_pager() {
     result.expect("REPL session");
 }
 
+/// SIGTERM while someone reads a result in the pager: the pager is ended, the session signed
+/// out, and acusql exits with 143 at once (not when the pager is quit).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_the_pager_runs_ends_it_and_signs_out() {
+    let sim = std::sync::Arc::new(sim().await);
+    let conn = connect(&sim);
+    let result = tokio::task::spawn_blocking(move || -> Result<(), rexpect::error::Error> {
+        let mut p = sized_terminal(&conn, &[("PAGER", "echo pager-up; exec sleep 600")])?;
+        p.exp_string("acusql> ")?;
+        p.send_line("\\pset pager always")?;
+        p.exp_string("Pager is always used.")?;
+        p.send_line("SELECT 1 AS one;")?;
+        p.exp_string("pager-up")?;
+        p.process_mut().signal(rexpect::process::Signal::SIGTERM)?;
+        p.exp_string("terminated (SIGTERM)")?;
+        p.exp_eof()?;
+        let status = p.process().wait()?;
+        assert!(
+            matches!(status, rexpect::process::WaitStatus::Exited(_, 143)),
+            "{status:?}"
+        );
+        Ok(())
+    })
+    .await
+    .unwrap();
+    result.expect("shell session");
+    assert_eq!(sim.stats().open_sessions, 0, "signed out");
+}
+
 /// `\d` of an inquiry whose name has a space, `\d+` of an entity, and completion after
 /// `gi.` offering only inquiries.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
