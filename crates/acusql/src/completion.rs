@@ -91,6 +91,9 @@ const KEYWORDS: &[&str] = &[
     "DATE_TRUNC",
 ];
 
+/// Words after which a table name comes.
+const TABLE_BEFORE: &[&str] = &["FROM", "JOIN", "INTO", "UPDATE", "DESCRIBE", "\\d", "\\d+"];
+
 /// Words after a table that are not its alias.
 const NOT_ALIASES: &[&str] = &[
     "WHERE",
@@ -274,7 +277,12 @@ impl Names {
             }
             return (start, dedup(out));
         }
-        if partial.is_empty() {
+        // Where a table name goes (after FROM, JOIN, `\\d`…), only tables and schemas.
+        let wants_table = before[..start]
+            .split_whitespace()
+            .next_back()
+            .is_some_and(|w| TABLE_BEFORE.iter().any(|k| w.eq_ignore_ascii_case(k)));
+        if partial.is_empty() && !wants_table {
             return (start, out);
         }
         if let Some((_, tables)) = self.schemas.first() {
@@ -291,6 +299,9 @@ impl Names {
                 .filter(|(s, _)| matches(s))
                 .map(|(s, _)| pair(render(s))),
         );
+        if wants_table {
+            return (start, dedup(out));
+        }
         // Columns of the statement's tables, or of every table when it names none yet.
         let referenced: Vec<&TableNames> = aliases(statement)
             .iter()
@@ -662,6 +673,27 @@ mod tests {
         assert_eq!(complete("\\ti"), ["\\timing"]);
         assert_eq!(complete("\\d"), ["\\dt", "\\d", "\\d+", "\\dn"]);
         assert!(complete("SELECT 'Cust").is_empty());
+    }
+
+    #[test]
+    fn where_a_table_goes_only_tables_and_schemas() {
+        assert_eq!(
+            complete("SELECT * FROM "),
+            [
+                "Customer",
+                "SalesOrder",
+                "SalesOrder_Details",
+                "rest",
+                "gi",
+                "dac"
+            ]
+        );
+        assert_eq!(complete("\\d S"), ["SalesOrder", "SalesOrder_Details"]);
+        assert_eq!(
+            complete("select * from s"),
+            ["SalesOrder", "SalesOrder_Details"]
+        );
+        assert!(complete("SELECT ").is_empty());
     }
 
     #[test]
