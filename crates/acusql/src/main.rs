@@ -9,6 +9,7 @@ mod cli;
 mod completion;
 mod connect;
 mod copy;
+mod describe;
 mod meta;
 mod pager;
 mod print;

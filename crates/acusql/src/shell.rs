@@ -18,7 +18,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::meta::{self, Meta};
 use crate::pager::{self, Paged, PagerMode};
 use crate::print::{Expanded, Format, Layout, Printer};
-use crate::{catalog, copy, split};
+use crate::{catalog, copy, describe, split};
 
 /// What the caller should do after a command.
 #[derive(Debug, PartialEq, Eq)]
@@ -242,7 +242,7 @@ impl Shell {
                 Err(e) => tracing::warn!("the entity's actions are not known: {e}"),
             }
         }
-        let d = catalog::describe(&found, &others, &actions, verbose);
+        let d = describe::describe(&found, &others, &actions, verbose);
         self.print_batch(d.columns, &d.footer, out)
     }
 
