@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
 use datafusion::catalog::{CatalogProvider, TableProvider};
+use datafusion::common::TableReference;
 use datafusion::common::utils::datafusion_strsim::levenshtein;
 use datafusion::prelude::SessionContext;
 
@@ -171,7 +172,21 @@ pub async fn find(ctx: &SessionContext, parts: &[String]) -> Result<Option<Found
             }));
         }
     }
-    Ok(None)
+    // Anything else the session knows, as SQL would find it (`information_schema.tables`).
+    let reference = match parts {
+        [table] => TableReference::bare(table.as_str()),
+        [schema, table] => TableReference::partial(schema.as_str(), table.as_str()),
+        [c, schema, table] => TableReference::full(c.as_str(), schema.as_str(), table.as_str()),
+        _ => return Ok(None),
+    };
+    Ok(match ctx.table_provider(reference.clone()).await {
+        Ok(provider) => Some(Found {
+            schema: reference.schema().unwrap_or(DEFAULT_SCHEMA).to_string(),
+            name: reference.table().to_string(),
+            provider,
+        }),
+        Err(_) => None,
+    })
 }
 
 /// The tables whose names are closest to `missing` (the last part of a name), as SQL names

@@ -271,6 +271,12 @@ async fn meta_commands_in_scripts() {
     );
     let out = run(acusql().args(["--demo", "-c", "\\d Customer"]), None);
     assert!(stdout(&out).contains("CustomerID"), "{}", stdout(&out));
+    // Any table the session knows, not only Acumatica's.
+    let out = run(
+        acusql().args(["--demo", "-c", "\\d information_schema.tables"]),
+        None,
+    );
+    assert!(stdout(&out).contains("table_schema"), "{}", stdout(&out));
     let out = run(acusql().args(["--demo", "-c", "\\bogus"]), None);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("\\?"));
