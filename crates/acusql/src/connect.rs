@@ -255,3 +255,24 @@ fn syntax_error(e: &datafusion::sql::sqlparser::parser::ParserError) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connected_line_names_site_tenant_user_and_endpoint_never_a_secret() {
+        let config = ConnectionConfig::from_connection_string(
+            "Url=https://erp.example.com/AcumaticaERP/?token=tk-hunter2;\
+             User=admin;Password=hunter2;Company=MyCompany;EndpointVersion=23.200.001",
+        )
+        .unwrap();
+        let line = connected_line(&config);
+        assert_eq!(
+            line,
+            "Connected to https://erp.example.com/AcumaticaERP, tenant MyCompany, as admin, \
+             endpoint Default/23.200.001."
+        );
+        assert!(!line.contains("hunter2"), "{line}");
+    }
+}
