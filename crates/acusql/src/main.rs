@@ -324,6 +324,8 @@ async fn interactive_shell(shell: &mut Shell, signals: Signals) -> Result<()> {
         // Listening from before the statement starts: a Ctrl-C at any moment of it counts.
         let mut ctrl_c = signals.subscribe();
         let flow = tokio::select! {
+            // A statement that ended wins over a Ctrl-C seen meanwhile (pressed in the pager).
+            biased;
             r = shell.run_script(&line, &mut out) => match r {
                 Ok(f) => f,
                 Err(e) => {
