@@ -421,6 +421,28 @@ mod tests {
     }
 
     #[test]
+    fn expanded_rule_marks_the_column_when_the_names_are_long() {
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "a_rather_long_name",
+            DataType::Int32,
+            true,
+        )]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int32Array::from(vec![7]))])
+            .unwrap();
+        let mut out = Vec::new();
+        let mut p = Printer::new(Format::Table, &mut out, schema, 10).with_layout(Layout {
+            expanded: Expanded::On,
+            width: Some(80),
+        });
+        p.write(&batch).unwrap();
+        p.finish().unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "-[ RECORD 1 ]------+--\na_rather_long_name | 7\n"
+        );
+    }
+
+    #[test]
     fn auto_expands_only_what_does_not_fit() {
         let auto = |width| {
             table(Layout {
