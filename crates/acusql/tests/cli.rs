@@ -401,13 +401,22 @@ fn sized_terminal(
     rexpect::session::spawn_command(cmd, Some(30_000))
 }
 
+/// Runs a pseudo-terminal session on a blocking thread (rexpect blocks) and fails the test
+/// with what it read when an expectation is not met.
+async fn in_terminal(session: impl FnOnce() -> Result<(), rexpect::error::Error> + Send + 'static) {
+    tokio::task::spawn_blocking(session)
+        .await
+        .expect("the session's thread")
+        .expect("terminal session");
+}
+
 /// `\x`: expanded display on, off and automatic (a row too wide for the terminal), and long
 /// results through `$PAGER` until `\pset pager off`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repl_expanded_display_and_pager() {
     let sim = sim().await;
     let conn = connect(&sim);
-    let result = tokio::task::spawn_blocking(move || -> Result<(), rexpect::error::Error> {
+    in_terminal(move || {
         let mut p = sized_terminal(&conn, &[("PAGER", "sed 's/^/paged: /'")])?;
         p.exp_string("acusql> ")?;
         p.send_line("\\x on")?;
@@ -456,9 +465,7 @@ async fn repl_expanded_display_and_pager() {
         p.exp_eof()?;
         Ok(())
     })
-    .await
-    .unwrap();
-    result.expect("REPL session");
+    .await;
 }
 
 /// SIGTERM while someone reads a result in the pager: the pager is ended, the session signed
@@ -467,7 +474,7 @@ async fn repl_expanded_display_and_pager() {
 async fn sigterm_while_the_pager_runs_ends_it_and_signs_out() {
     let sim = std::sync::Arc::new(sim().await);
     let conn = connect(&sim);
-    let result = tokio::task::spawn_blocking(move || -> Result<(), rexpect::error::Error> {
+    in_terminal(move || {
         let mut p = sized_terminal(&conn, &[("PAGER", "echo pager-up; exec sleep 600")])?;
         p.exp_string("acusql> ")?;
         p.send_line("\\pset pager always")?;
@@ -484,9 +491,7 @@ async fn sigterm_while_the_pager_runs_ends_it_and_signs_out() {
         );
         Ok(())
     })
-    .await
-    .unwrap();
-    result.expect("shell session");
+    .await;
     assert_eq!(sim.stats().open_sessions, 0, "signed out");
 }
 
@@ -496,7 +501,7 @@ async fn sigterm_while_the_pager_runs_ends_it_and_signs_out() {
 async fn repl_describe_quoted_names_and_complete_after_gi() {
     let sim = sim().await;
     let conn = connect(&sim);
-    let result = tokio::task::spawn_blocking(move || -> Result<(), rexpect::error::Error> {
+    in_terminal(move || {
         let mut p = sized_terminal(&conn, &[])?;
         p.exp_string("acusql> ")?;
         p.send_line("\\d gi.\"Customer Contacts\"")?;
@@ -536,9 +541,7 @@ async fn repl_describe_quoted_names_and_complete_after_gi() {
         p.exp_eof()?;
         Ok(())
     })
-    .await
-    .unwrap();
-    result.expect("REPL session");
+    .await;
 }
 
 /// The Python Flight SQL clients (`tests/python`, pytest) against `acusql serve --demo`.
