@@ -109,7 +109,12 @@ impl Registration {
 static LIVE: std::sync::Mutex<Vec<(String, Arc<EndpointSchema>)>> =
     std::sync::Mutex::new(Vec::new());
 
-async fn endpoint_schema(conn: &Connection, source: SchemaSource) -> Result<Arc<EndpointSchema>> {
+/// The endpoint schema the catalog is built from (read once per process and endpoint; the
+/// shell's `\d+` reads entities' actions from it).
+pub async fn endpoint_schema(
+    conn: &Connection,
+    source: SchemaSource,
+) -> Result<Arc<EndpointSchema>> {
     let config = conn.config();
     let bundled =
         || EndpointSchema::bundled(&config.endpoint_name, &config.endpoint_version).map(Arc::new);

@@ -133,12 +133,44 @@ pub async fn open(cli: &Cli, allow_browser: bool) -> Result<Session> {
             return Err(e.into());
         }
     };
+    // For a person watching (not in a script's log), unless told to be quiet.
+    if demo.is_none() && !cli.quiet && std::io::stderr().is_terminal() {
+        eprintln!("{}", connected_line(conn.config()));
+    }
     Ok(Session {
         ctx,
         conn,
         catalog,
         demo,
     })
+}
+
+/// "Connected to <site>, tenant <T>, as <user>, endpoint Default/24.200.001." — never a secret:
+/// the URL loses any user info and query.
+fn connected_line(config: &ConnectionConfig) -> String {
+    let site = config.url.as_ref().map_or_else(
+        || "Acumatica".to_string(),
+        |u| {
+            let mut u = u.clone();
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.set_fragment(None);
+            u.as_str().trim_end_matches('/').to_string()
+        },
+    );
+    let mut line = format!("Connected to {site}");
+    if let Some(tenant) = &config.company {
+        line.push_str(&format!(", tenant {tenant}"));
+    }
+    if let Some(user) = &config.user {
+        line.push_str(&format!(", as {user}"));
+    }
+    line.push_str(&format!(
+        ", endpoint {}/{}.",
+        config.endpoint_name, config.endpoint_version
+    ));
+    line
 }
 
 /// Simulated data is only ever served when asked for: a script whose `ACUMATICA_URL` is unset
@@ -186,40 +218,22 @@ pub async fn login(cli: &Cli) -> Result<()> {
     Ok(())
 }
 
-/// Table and column names for completion.
-pub async fn completion_names(ctx: &SessionContext) -> Vec<String> {
-    let mut names = Vec::new();
-    for catalog_name in ctx.catalog_names() {
-        let Some(catalog) = ctx.catalog(&catalog_name) else {
-            continue;
-        };
-        for schema_name in catalog.schema_names() {
-            let Some(schema) = catalog.schema(&schema_name) else {
-                continue;
-            };
-            names.push(schema_name.clone());
-            for table in schema.table_names() {
-                if let Ok(Some(provider)) = schema.table(&table).await {
-                    names.extend(provider.schema().fields().iter().map(|f| f.name().clone()));
-                }
-                names.push(table);
-            }
-        }
-    }
-    names.sort();
-    names.dedup();
-    names
-}
-
 /// One line for a person: the error and its causes, without Rust debug noise.
 pub fn describe_error(e: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in e.chain() {
         // DataFusion's schema errors list every column of the table (kilobytes for a wide
         // entity): the summary keeps the did-you-mean hint only.
-        let text = match cause.downcast_ref::<datafusion::error::DataFusionError>() {
-            Some(df) => acumatica_datafusion::error_summary(df, 400),
-            None => acumatica_datafusion::text_summary(&cause.to_string(), 400),
+        use datafusion::error::DataFusionError;
+        use datafusion::sql::sqlparser::parser::ParserError;
+        let text = if let Some(DataFusionError::SQL(p, _)) = cause.downcast_ref() {
+            syntax_error(p)
+        } else if let Some(p) = cause.downcast_ref::<ParserError>() {
+            syntax_error(p)
+        } else if let Some(df) = cause.downcast_ref::<DataFusionError>() {
+            acumatica_datafusion::error_summary(df, 400)
+        } else {
+            acumatica_datafusion::text_summary(&cause.to_string(), 400)
         };
         // DataFusion wraps errors (and repeats them with a prefix); keep each message once.
         if !parts
@@ -230,4 +244,38 @@ pub fn describe_error(e: &anyhow::Error) -> String {
         }
     }
     parts.join(": ")
+}
+
+/// A parser error once, in words: "syntax error: Expected: …, found: SELEC at Line: 1, Column: 1".
+fn syntax_error(e: &datafusion::sql::sqlparser::parser::ParserError) -> String {
+    use datafusion::sql::sqlparser::parser::ParserError;
+    match e {
+        ParserError::ParserError(m) | ParserError::TokenizerError(m) => {
+            format!("syntax error: {m}")
+        }
+        ParserError::RecursionLimitExceeded => {
+            "syntax error: the statement is nested too deeply".into()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connected_line_names_site_tenant_user_and_endpoint_never_a_secret() {
+        let config = ConnectionConfig::from_connection_string(
+            "Url=https://erp.example.com/AcumaticaERP/?token=tk-hunter2;\
+             User=admin;Password=hunter2;Company=MyCompany;EndpointVersion=23.200.001",
+        )
+        .unwrap();
+        let line = connected_line(&config);
+        assert_eq!(
+            line,
+            "Connected to https://erp.example.com/AcumaticaERP, tenant MyCompany, as admin, \
+             endpoint Default/23.200.001."
+        );
+        assert!(!line.contains("hunter2"), "{line}");
+    }
 }

@@ -4,9 +4,14 @@
 //! an Acumatica instance or, with `--demo` (only when asked for), against an embedded simulated
 //! company.
 
+mod catalog;
 mod cli;
+mod completion;
 mod connect;
+mod copy;
+mod describe;
 mod meta;
+mod pager;
 mod print;
 mod repl;
 mod serve;
@@ -157,6 +162,7 @@ async fn run(cli: Cli) -> ExitCode {
     );
     if cli.quiet {
         shell.timing = false;
+        shell.quiet = true;
     }
     let ended = tokio::select! {
         r = drive(&cli, &scripts, &mut shell, interactive, signals.subscribe()) => match r {
@@ -255,7 +261,7 @@ async fn scripted(
 
 /// The REPL. Line editing blocks, so it runs on a blocking thread; statements run here.
 async fn interactive_shell(shell: &mut Shell, signals: Signals) -> Result<()> {
-    let names = connect::completion_names(&shell.ctx).await;
+    let names = completion::Names::load(&shell.ctx).await;
     let (tx_line, mut rx_line) = tokio::sync::mpsc::channel::<repl::Input>(1);
     let (tx_ready, rx_ready) = std::sync::mpsc::channel::<Option<String>>();
     // The editor thread reads a statement, sends it, then waits until it ran.
@@ -270,7 +276,7 @@ async fn interactive_shell(shell: &mut Shell, signals: Signals) -> Result<()> {
                 None => repl::editor(helper.clone())?,
                 Some(h) => repl::editor_with_history(helper.clone(), h)?,
             };
-            let input = repl::read(&mut rl, "acusql> ");
+            let input = repl::read(&mut rl);
             if let Ok(repl::Input::Line(line)) = &input {
                 repl::remember(&mut rl, line.trim());
             }
@@ -318,6 +324,8 @@ async fn interactive_shell(shell: &mut Shell, signals: Signals) -> Result<()> {
         // Listening from before the statement starts: a Ctrl-C at any moment of it counts.
         let mut ctrl_c = signals.subscribe();
         let flow = tokio::select! {
+            // A statement that ended wins over a Ctrl-C seen meanwhile (pressed in the pager).
+            biased;
             r = shell.run_script(&line, &mut out) => match r {
                 Ok(f) => f,
                 Err(e) => {

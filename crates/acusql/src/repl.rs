@@ -1,9 +1,9 @@
 //! The interactive shell: line editing, history, completion, multi-line statements.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rustyline::completion::{Completer, Pair};
@@ -11,149 +11,43 @@ use rustyline::error::ReadlineError;
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::history::DefaultHistory;
-use rustyline::validate::{ValidationContext, ValidationResult, Validator};
+use rustyline::validate::Validator;
 use rustyline::{
     Cmd, CompletionType, ConditionalEventHandler, Config, Context, Editor, Event, EventContext,
     EventHandler, Helper, KeyEvent, RepeatCount,
 };
 
-use crate::meta::META_COMMANDS;
+use crate::completion::Names;
 use crate::split;
 
-const KEYWORDS: &[&str] = &[
-    "SELECT",
-    "FROM",
-    "WHERE",
-    "AND",
-    "OR",
-    "NOT",
-    "IN",
-    "IS",
-    "NULL",
-    "LIKE",
-    "ILIKE",
-    "BETWEEN",
-    "GROUP",
-    "BY",
-    "ORDER",
-    "HAVING",
-    "LIMIT",
-    "OFFSET",
-    "JOIN",
-    "LEFT",
-    "RIGHT",
-    "INNER",
-    "OUTER",
-    "FULL",
-    "ON",
-    "USING",
-    "AS",
-    "DISTINCT",
-    "COUNT",
-    "SUM",
-    "AVG",
-    "MIN",
-    "MAX",
-    "CASE",
-    "WHEN",
-    "THEN",
-    "ELSE",
-    "END",
-    "CAST",
-    "EXPLAIN",
-    "ANALYZE",
-    "DESCRIBE",
-    "SHOW",
-    "TABLES",
-    "COLUMNS",
-    "COPY",
-    "TO",
-    "WITH",
-    "UNION",
-    "ALL",
-    "ASC",
-    "DESC",
-    "TRUE",
-    "FALSE",
-    "SET",
-    "TIMESTAMP",
-    "DATE",
-    "INTERVAL",
-    "EXISTS",
-    "CREATE",
-    "VIEW",
-    "TABLE",
-    "VALUES",
-    "INSERT",
-    "INTO",
-    "STORED",
-    "PARQUET",
-    "CSV",
-    "JSON",
-    "NOW",
-    "CURRENT_DATE",
-    "COALESCE",
-    "LOWER",
-    "UPPER",
-    "TRIM",
-    "ROUND",
-    "EXTRACT",
-    "DATE_TRUNC",
-];
+/// The prompt of a new statement.
+pub const PROMPT: &str = "acusql> ";
+/// The prompt of a statement's next line: input continues until `;`.
+pub const CONTINUATION: &str = "acusql-> ";
 
-/// Completion, validation (statements end with `;`) and nothing else.
+/// Completion and nothing else (statements are read line by line, see [`read`]).
 #[derive(Clone)]
 pub struct ShellHelper {
-    /// Table and column names, as Acumatica spells them.
-    names: BTreeSet<String>,
+    names: Arc<Names>,
+    /// The earlier lines of the statement being typed (their aliases count for completion).
+    pending: Arc<Mutex<String>>,
     /// Set by Ctrl-C: whether the interrupted line was empty.
     empty_interrupt: Arc<AtomicBool>,
 }
 
 impl ShellHelper {
-    pub fn new(names: impl IntoIterator<Item = String>) -> Self {
+    pub fn new(names: Names) -> Self {
         Self {
-            names: names.into_iter().collect(),
+            names: Arc::new(names),
+            pending: Arc::default(),
             empty_interrupt: Arc::default(),
         }
     }
 
-    fn candidates(&self, word: &str) -> Vec<Pair> {
-        let lower = word.to_ascii_lowercase();
-        let mut out: Vec<Pair> = Vec::new();
-        if word.starts_with('\\') {
-            for (cmd, _) in META_COMMANDS {
-                let name = cmd.split_whitespace().next().unwrap_or(cmd);
-                if name.starts_with(word) {
-                    out.push(pair(name));
-                }
-            }
-            return out;
+    fn set_pending(&self, text: &str) {
+        if let Ok(mut p) = self.pending.lock() {
+            text.clone_into(&mut p);
         }
-        for name in &self.names {
-            if name.to_ascii_lowercase().starts_with(&lower) {
-                out.push(pair(name));
-            }
-        }
-        for kw in KEYWORDS {
-            if kw.to_ascii_lowercase().starts_with(&lower) {
-                // Keep the user's case style for keywords.
-                let typed = if word.chars().any(|c| c.is_ascii_lowercase()) {
-                    kw.to_ascii_lowercase()
-                } else {
-                    kw.to_string()
-                };
-                out.push(pair(&typed));
-            }
-        }
-        out
-    }
-}
-
-fn pair(s: &str) -> Pair {
-    Pair {
-        display: s.to_string(),
-        replacement: s.to_string(),
     }
 }
 
@@ -167,33 +61,14 @@ impl Completer for ShellHelper {
         _ctx: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let before = &line[..pos];
-        let start = before
-            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '\\'))
-            .map(|i| i + before[i..].chars().next().map_or(1, char::len_utf8))
-            .unwrap_or(0);
-        let word = &before[start..];
-        if word.is_empty() {
-            return Ok((pos, Vec::new()));
-        }
-        Ok((start, self.candidates(word)))
+        let earlier = self.pending.lock().map(|p| p.clone()).unwrap_or_default();
+        let statement = format!("{earlier}\n{line}");
+        Ok(self.names.complete(before, &statement))
     }
 }
 
-impl Validator for ShellHelper {
-    fn validate(&self, ctx: &mut ValidationContext) -> rustyline::Result<ValidationResult> {
-        let input = ctx.input();
-        let trimmed = input.trim_start();
-        if trimmed.starts_with('\\') || split::is_blank(input) {
-            return Ok(ValidationResult::Valid(None));
-        }
-        let (_, rest) = split::split(input);
-        Ok(if split::is_blank(&rest) {
-            ValidationResult::Valid(None)
-        } else {
-            ValidationResult::Incomplete
-        })
-    }
-}
+/// Every line is accepted as typed; [`read`] asks for more while the statement is not ended.
+impl Validator for ShellHelper {}
 
 impl Hinter for ShellHelper {
     type Hint = String;
@@ -280,52 +155,50 @@ pub enum Input {
     Eof,
 }
 
-pub fn read(
-    rl: &mut Editor<ShellHelper, DefaultHistory>,
-    prompt: &str,
-) -> rustyline::Result<Input> {
-    match rl.readline(prompt) {
-        Ok(line) => Ok(Input::Line(line)),
-        Err(ReadlineError::Interrupted) => Ok(Input::Interrupted {
-            empty: rl
-                .helper()
-                .is_none_or(|h| h.empty_interrupt.swap(false, Ordering::SeqCst)),
-        }),
-        Err(ReadlineError::Eof) => Ok(Input::Eof),
-        Err(e) => Err(e),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn completes_names_keywords_and_meta_commands() {
-        let h = ShellHelper::new(["SalesOrder".to_string(), "SalesOrder_Details".to_string()]);
-        let names: Vec<String> = h
-            .candidates("salesor")
-            .into_iter()
-            .map(|p| p.replacement)
-            .collect();
-        assert_eq!(names, ["SalesOrder", "SalesOrder_Details"]);
-        let kw: Vec<String> = h
-            .candidates("sel")
-            .into_iter()
-            .map(|p| p.replacement)
-            .collect();
-        assert_eq!(kw, ["select"]);
-        let kw: Vec<String> = h
-            .candidates("SEL")
-            .into_iter()
-            .map(|p| p.replacement)
-            .collect();
-        assert_eq!(kw, ["SELECT"]);
-        let meta: Vec<String> = h
-            .candidates("\\ti")
-            .into_iter()
-            .map(|p| p.replacement)
-            .collect();
-        assert_eq!(meta, ["\\timing"]);
-    }
+/// Reads one statement: lines until it ends with `;` (a backslash command, `help`, `quit` or
+/// `exit` ends with its line), the first at [`PROMPT`], the next ones at [`CONTINUATION`].
+pub fn read(rl: &mut Editor<ShellHelper, DefaultHistory>) -> rustyline::Result<Input> {
+    let mut buffer = String::new();
+    let pending = |rl: &Editor<ShellHelper, DefaultHistory>, text: &str| {
+        if let Some(h) = rl.helper() {
+            h.set_pending(text);
+        }
+    };
+    let input = loop {
+        pending(rl, &buffer);
+        let prompt = if buffer.is_empty() {
+            PROMPT
+        } else {
+            CONTINUATION
+        };
+        match rl.readline(prompt) {
+            Ok(line) => {
+                // An empty line at the first prompt asks again, as psql does.
+                if buffer.is_empty() && line.trim().is_empty() {
+                    continue;
+                }
+                if !buffer.is_empty() {
+                    buffer.push('\n');
+                }
+                buffer.push_str(&line);
+                let (_, rest) = split::split(&buffer);
+                if split::is_blank(&rest) {
+                    break Input::Line(buffer);
+                }
+            }
+            // Ctrl-C discards the whole statement.
+            Err(ReadlineError::Interrupted) => {
+                let line_empty = rl
+                    .helper()
+                    .is_none_or(|h| h.empty_interrupt.swap(false, Ordering::SeqCst));
+                break Input::Interrupted {
+                    empty: line_empty && buffer.trim().is_empty(),
+                };
+            }
+            Err(ReadlineError::Eof) => break Input::Eof,
+            Err(e) => return Err(e),
+        }
+    };
+    pending(rl, "");
+    Ok(input)
 }

@@ -6,14 +6,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use acumatica_client::Connection;
+use acumatica_datafusion::{EntityTable, SchemaSource};
 use anyhow::{Result, anyhow};
-use datafusion::prelude::SessionContext;
+use arrow::array::{RecordBatch, StringArray, UInt64Array};
+use arrow::datatypes::{DataType, Field, Schema};
+use datafusion::error::DataFusionError;
+use datafusion::prelude::{DataFrame, SessionContext};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::meta::{self, Meta};
-use crate::print::{Format, Printer};
-use crate::split;
+use crate::pager::{self, Paged, PagerMode};
+use crate::print::{Expanded, Format, Layout, Printer};
+use crate::{catalog, copy, describe, split};
 
 /// What the caller should do after a command.
 #[derive(Debug, PartialEq, Eq)]
@@ -28,10 +33,20 @@ pub struct Shell {
     pub catalog: acumatica_datafusion::Registration,
     pub format: Format,
     pub timing: bool,
+    /// No status lines (row counts, timings, what COPY wrote).
+    pub quiet: bool,
     /// Rows kept for an aligned table; the rest are counted, not shown.
     pub max_rows: usize,
     /// Show a live progress line on stderr (only when it is a terminal).
     pub progress: bool,
+    /// Tables one column per line (`\x`).
+    pub expanded: Expanded,
+    /// Long results through `$PAGER` (only when standard output is a terminal).
+    pub pager: PagerMode,
+    /// `COPY … TO` may replace an existing file (`\overwrite`).
+    pub overwrite: bool,
+    /// Standard output is a terminal: tables are fitted to it and long ones paged.
+    stdout_is_terminal: bool,
 }
 
 impl Shell {
@@ -47,8 +62,13 @@ impl Shell {
             catalog,
             format,
             timing: format == Format::Table,
+            quiet: false,
             max_rows: 1000,
             progress: std::io::stderr().is_terminal(),
+            expanded: Expanded::Auto,
+            pager: PagerMode::On,
+            overwrite: false,
+            stdout_is_terminal: std::io::stdout().is_terminal(),
         }
     }
 
@@ -58,37 +78,45 @@ impl Shell {
         let mut all = statements;
         if !split::is_blank(&rest) {
             let line = text[..text.len() - rest.len()].matches('\n').count() + 1;
+            let leading = rest.len() - rest.trim_start().len();
             all.push(split::Statement {
                 text: rest.trim().to_string(),
-                line,
+                line: line + rest[..leading].matches('\n').count(),
             });
         }
         for st in all {
-            if st.text.starts_with('\\') {
-                if self.meta(&st.text, out).await? == Flow::Quit {
+            let at_line = |e: anyhow::Error| {
+                if st.line > 1 {
+                    e.context(format!("line {}", st.line))
+                } else {
+                    e
+                }
+            };
+            let command = if st.text.starts_with('\\') {
+                Some(meta::parse(&st.text).map_err(|e| at_line(anyhow!(e)))?)
+            } else {
+                meta::word_command(&st.text)
+            };
+            if let Some(command) = command {
+                if self.meta(command, out).await.map_err(at_line)? == Flow::Quit {
                     return Ok(Flow::Quit);
                 }
                 continue;
             }
-            self.execute(&st.text, out).await.map_err(|e| {
-                if st.line > 1 {
-                    e.context(format!("statement at line {}", st.line))
-                } else {
-                    e
-                }
-            })?;
+            self.execute(&st.text, out).await.map_err(at_line)?;
         }
         Ok(Flow::Continue)
     }
 
     /// Runs one backslash command.
-    pub async fn meta(&mut self, line: &str, out: &mut impl Write) -> Result<Flow> {
-        match meta::parse(line).map_err(|e| anyhow!(e))? {
+    pub async fn meta(&mut self, command: Meta, out: &mut impl Write) -> Result<Flow> {
+        let on_off = |v: bool| if v { "on" } else { "off" };
+        match command {
             Meta::Quit => return Ok(Flow::Quit),
             Meta::Help => write!(out, "{}", meta::help())?,
             Meta::Timing(v) => {
                 self.timing = v.unwrap_or(!self.timing);
-                writeln!(out, "Timing is {}.", if self.timing { "on" } else { "off" })?;
+                writeln!(out, "Timing is {}.", on_off(self.timing))?;
             }
             Meta::Format(f) => {
                 self.format = f;
@@ -97,7 +125,43 @@ impl Shell {
             Meta::Pushdown(v) => {
                 let now = v.unwrap_or(!self.catalog.pushdown());
                 self.catalog.set_pushdown(now);
-                writeln!(out, "Pushdown is {}.", if now { "on" } else { "off" })?;
+                writeln!(out, "Pushdown is {}.", on_off(now))?;
+            }
+            Meta::Overwrite(v) => {
+                self.overwrite = v.unwrap_or(!self.overwrite);
+                writeln!(
+                    out,
+                    "COPY ... TO {} existing files.",
+                    if self.overwrite {
+                        "replaces"
+                    } else {
+                        "refuses to replace"
+                    }
+                )?;
+            }
+            Meta::Expanded(v) => {
+                // As psql: `\x` alone toggles between on and off.
+                self.expanded = v.unwrap_or(match self.expanded {
+                    Expanded::On => Expanded::Off,
+                    _ => Expanded::On,
+                });
+                let how = match self.expanded {
+                    Expanded::Auto => "used automatically",
+                    e => e.name(),
+                };
+                writeln!(out, "Expanded display is {how}.")?;
+            }
+            Meta::Pager(v) => {
+                self.pager = v.unwrap_or(match self.pager {
+                    PagerMode::Off => PagerMode::On,
+                    _ => PagerMode::Off,
+                });
+                let how = match self.pager {
+                    PagerMode::On => "used for long output",
+                    PagerMode::Always => "always used",
+                    PagerMode::Off => "off",
+                };
+                writeln!(out, "Pager is {how}.")?;
             }
             Meta::ListTables(pattern) => {
                 let filter = pattern
@@ -109,12 +173,130 @@ impl Shell {
                 );
                 self.execute_quietly(&sql, out).await?;
             }
-            Meta::Describe(table) => {
-                self.execute_quietly(&format!("DESCRIBE {table}"), out)
-                    .await?;
+            Meta::ListSchemas => {
+                let schemas = catalog::schemas(&self.ctx);
+                let counts: Vec<u64> = schemas
+                    .iter()
+                    .map(|s| catalog::tables(&self.ctx, s).len() as u64)
+                    .collect();
+                let config = self.conn.config();
+                let what: Vec<String> = schemas
+                    .iter()
+                    .map(|s| match s.as_str() {
+                        "rest" => format!(
+                            "contract-based REST entities and their detail lines (endpoint {}/{})",
+                            config.endpoint_name, config.endpoint_version
+                        ),
+                        "gi" => "generic inquiries (OData)".to_string(),
+                        "dac" => "data access classes, DACs (OData)".to_string(),
+                        _ => String::new(),
+                    })
+                    .collect();
+                let batch = RecordBatch::try_new(
+                    Arc::new(Schema::new(vec![
+                        Field::new("Schema", DataType::Utf8, false),
+                        Field::new("Tables", DataType::UInt64, false),
+                        Field::new("Description", DataType::Utf8, false),
+                    ])),
+                    vec![
+                        Arc::new(StringArray::from(schemas)),
+                        Arc::new(UInt64Array::from(counts)),
+                        Arc::new(StringArray::from(what)),
+                    ],
+                )?;
+                self.print_batch(batch, &[], out)?;
             }
+            Meta::Describe { name, verbose } => self.describe(&name, verbose, out).await?,
         }
         Ok(Flow::Continue)
+    }
+
+    /// `\d NAME` / `\d+ NAME`.
+    async fn describe(&mut self, typed: &str, verbose: bool, out: &mut impl Write) -> Result<()> {
+        let parts = catalog::parse_name(typed).map_err(|e| anyhow!("\\d: {e}"))?;
+        let Some(found) = catalog::find(&self.ctx, &parts).await? else {
+            return Err(catalog::not_found(&self.ctx, typed, &parts));
+        };
+        let mut others = Vec::new();
+        let mut actions = Vec::new();
+        if verbose
+            && let Some(table) = found.provider.downcast_ref::<EntityTable>()
+            && table.def.odata.is_none()
+        {
+            let def = table.def.clone();
+            // The entity's detail tables are named after it.
+            let prefix = format!("{}_", def.entity);
+            for name in catalog::tables(&self.ctx, &found.schema) {
+                if name.starts_with(&prefix)
+                    && let Some(t) = catalog::find(&self.ctx, &[found.schema.clone(), name]).await?
+                {
+                    others.push(t);
+                }
+            }
+            match acumatica_datafusion::endpoint_schema(&self.conn, SchemaSource::Auto).await {
+                Ok(schema) => {
+                    if let Some(e) = schema.entity(&def.entity) {
+                        actions = e.actions.clone();
+                    }
+                }
+                Err(e) => tracing::warn!("the entity's actions are not known: {e}"),
+            }
+        }
+        let d = describe::describe(&found, &others, &actions, verbose);
+        self.print_batch(d.columns, &d.footer, out)
+    }
+
+    /// Prints a batch the shell made (a description, a list) in the current format; the
+    /// footer lines only under an aligned table.
+    fn print_batch(
+        &self,
+        batch: RecordBatch,
+        footer: &[String],
+        out: &mut impl Write,
+    ) -> Result<()> {
+        let mut paged = self.output(out);
+        // A description stays a table unless expanded display is on (not merely automatic).
+        let mut layout = self.layout();
+        if layout.expanded == Expanded::Auto {
+            layout.expanded = Expanded::Off;
+        }
+        let mut printer =
+            Printer::new(self.format, &mut paged, batch.schema(), usize::MAX).with_layout(layout);
+        printer.write(&batch)?;
+        printer.finish()?;
+        if self.format == Format::Table {
+            for line in footer {
+                writeln!(paged, "{line}")?;
+            }
+        }
+        paged.finish()?;
+        Ok(())
+    }
+
+    fn layout(&self) -> Layout {
+        if self.stdout_is_terminal {
+            Layout::for_stdout(self.expanded)
+        } else {
+            Layout {
+                expanded: self.expanded,
+                width: None,
+            }
+        }
+    }
+
+    /// Where a result goes: through the pager when standard output is a terminal and the
+    /// pager is on, else straight to `out`.
+    fn output<'a, W: Write>(&self, out: &'a mut W) -> Paged<'a, W> {
+        let command = pager::command().filter(|_| self.stdout_is_terminal);
+        match command {
+            Some(command) if self.pager != PagerMode::Off => {
+                let height = console::Term::stdout()
+                    .size_checked()
+                    .map_or(24, |(rows, _)| usize::from(rows));
+                Paged::new(out, self.pager, height, command)
+            }
+            _ => Paged::new(out, PagerMode::Off, 0, String::new()),
+        }
     }
 
     async fn execute_quietly(&mut self, sql: &str, out: &mut impl Write) -> Result<()> {
@@ -124,21 +306,76 @@ impl Shell {
         r
     }
 
+    /// Plans a statement as `SessionContext::sql` does, with the shell's checks of `COPY`
+    /// between parsing and planning; a table that does not exist gets a did-you-mean.
+    async fn plan(&self, sql: &str) -> Result<(DataFrame, Option<String>)> {
+        let state = self.ctx.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        let mut statement = state.sql_to_statement(sql, &dialect)?;
+        let copy_target = copy::prepare(&mut statement, self.overwrite)?;
+        let plan = match state.statement_to_plan(statement).await {
+            Ok(p) => p,
+            Err(e) => {
+                return Err(match missing_table(&e) {
+                    Some((schema, table)) => catalog::not_found(
+                        &self.ctx,
+                        &catalog::reference(&schema, &table),
+                        &[table],
+                    ),
+                    None => e.into(),
+                });
+            }
+        };
+        Ok((self.ctx.execute_logical_plan(plan).await?, copy_target))
+    }
+
     /// Plans and runs one SQL statement, streaming its rows to `out`.
     pub async fn execute(&mut self, sql: &str, out: &mut impl Write) -> Result<()> {
         let started = Instant::now();
-        let df = self.ctx.sql(sql).await?;
+        let (df, copy_target) = self.plan(sql).await?;
         let mut stream = df.execute_stream().await?;
         let rows = Arc::new(AtomicU64::new(0));
-        let bar = self
+        let mut bar = self
             .progress
             .then(|| self.progress_bar(rows.clone(), started));
-        let mut printer = Printer::new(self.format, &mut *out, stream.schema(), self.max_rows);
+        if let Some(target) = copy_target {
+            let mut written = 0;
+            while let Some(batch) = stream.next().await {
+                let batch = batch?;
+                if let Some(counts) = batch.column(0).as_any().downcast_ref::<UInt64Array>() {
+                    written += counts.iter().flatten().sum::<u64>();
+                }
+            }
+            drop(bar);
+            if !self.quiet {
+                let line = copy::wrote(written, &target);
+                let seconds = started.elapsed().as_secs_f64();
+                let line = if self.timing {
+                    format!("{line} in {seconds:.3}s.")
+                } else {
+                    format!("{line}.")
+                };
+                self.status(&line, out)?;
+            }
+            return Ok(());
+        }
+        let mut paged = self.output(out);
+        let pager = paged.status();
+        let mut printer = Printer::new(self.format, &mut paged, stream.schema(), self.max_rows)
+            .with_layout(self.layout());
         let result: Result<()> = async {
             while let Some(batch) = stream.next().await {
                 let batch = batch?;
                 rows.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
                 printer.write(&batch)?;
+                // The pager owns the screen now: no progress line over it.
+                if pager.started() {
+                    bar.take();
+                }
+                // The pager was quit: the rest is not wanted (dropping the stream stops it).
+                if pager.closed() {
+                    break;
+                }
             }
             Ok(())
         }
@@ -146,9 +383,25 @@ impl Shell {
         drop(bar);
         result?;
         let n = printer.finish()?;
-        if self.format == Format::Table && self.timing {
+        if self.format == Format::Table && self.timing && !self.quiet {
             let noun = if n == 1 { "row" } else { "rows" };
-            writeln!(out, "{n} {noun} in {:.3}s", started.elapsed().as_secs_f64())?;
+            writeln!(
+                paged,
+                "{n} {noun} in {:.3}s",
+                started.elapsed().as_secs_f64()
+            )?;
+        }
+        paged.finish()?;
+        Ok(())
+    }
+
+    /// A status line: under the results in table format, on stderr in the others (they are
+    /// data for another program).
+    fn status(&self, line: &str, out: &mut impl Write) -> Result<()> {
+        if self.format == Format::Table {
+            writeln!(out, "{line}")?;
+        } else {
+            eprintln!("{line}");
         }
         Ok(())
     }
@@ -194,5 +447,20 @@ impl Drop for Progress {
     fn drop(&mut self) {
         self.ticker.abort();
         self.bar.finish_and_clear();
+    }
+}
+
+/// The table a planning error says is missing (`table 'acumatica.rest.Custmer' not found`):
+/// its schema and name.
+fn missing_table(e: &DataFusionError) -> Option<(String, String)> {
+    let text = e.to_string();
+    let start = text.find("table '")? + "table '".len();
+    let rest = &text[start..];
+    let name = &rest[..rest.find("' not found")?];
+    // catalog.schema.table; the table's own name may hold dots.
+    let mut parts = name.splitn(3, '.');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(_), Some(schema), Some(table)) => Some((schema.to_string(), table.to_string())),
+        _ => Some(("rest".to_string(), name.to_string())),
     }
 }

@@ -57,6 +57,11 @@ impl Signals {
                                     SIGTERM => Signal::Terminate,
                                     _ => Signal::Hangup,
                                 };
+                                // Ctrl-C is the pager's own (less ignores it); the others
+                                // end the run, and a pager must not hold it back.
+                                if signal != Signal::Interrupt {
+                                    crate::pager::end_running();
+                                }
                                 // No listener left: the run is ending anyway.
                                 let _ = tx.send(signal);
                             }

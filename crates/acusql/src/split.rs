@@ -19,12 +19,18 @@ enum State {
 }
 
 /// Splits `text` into complete statements plus the unterminated rest (which may be blank).
+///
+/// A backslash command (`\dt`), or `help`, `quit` or `exit` alone on its line, where a
+/// statement could start (comments before it are fine) is a statement of its own that ends at
+/// the end of its line, as in psql.
 pub fn split(text: &str) -> (Vec<Statement>, String) {
     let mut out = Vec::new();
     let mut state = State::Code;
     let mut start = 0;
     let mut line = 1;
     let mut start_line = 1;
+    // Nothing but whitespace and comments since `start`.
+    let mut fresh = true;
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -34,9 +40,31 @@ pub fn split(text: &str) -> (Vec<Statement>, String) {
             line += 1;
         }
         match state {
+            State::Code if fresh && (c == b'\\' || c.is_ascii_alphabetic()) => {
+                let end = text[i..].find('\n').map_or(text.len(), |n| i + n);
+                let command = &text[i..end];
+                if c == b'\\' || crate::meta::word_command(command).is_some() {
+                    out.push(Statement {
+                        text: command.trim().to_string(),
+                        line,
+                    });
+                    // The newline is read next, as any other.
+                    start = end;
+                    start_line = line;
+                    i = end;
+                    continue;
+                }
+                fresh = false;
+            }
             State::Code => match c {
-                b'\'' => state = State::Single,
-                b'"' => state = State::Double,
+                b'\'' => {
+                    state = State::Single;
+                    fresh = false;
+                }
+                b'"' => {
+                    state = State::Double;
+                    fresh = false;
+                }
                 b'-' if next == Some(b'-') => state = State::LineComment,
                 b'/' if next == Some(b'*') => {
                     state = State::BlockComment;
@@ -46,8 +74,10 @@ pub fn split(text: &str) -> (Vec<Statement>, String) {
                     push(&mut out, &text[start..i], start_line);
                     start = i + 1;
                     start_line = line;
+                    fresh = true;
                 }
-                _ => {}
+                c if c.is_ascii_whitespace() => {}
+                _ => fresh = false,
             },
             State::Single if c == b'\'' => state = State::Code,
             State::Double if c == b'"' => state = State::Code,
@@ -125,6 +155,43 @@ mod tests {
         let (v, _) = split("select 1;\n\n  select\n 2;");
         assert_eq!(v[0].line, 1);
         assert_eq!(v[1].line, 3);
+    }
+
+    #[test]
+    fn backslash_commands_end_at_the_end_of_their_line() {
+        let script = "-- tables first\n\\dt Sales\nSELECT 1 AS a;\n  \\x on\n/* c */ \\d gi.\"A B\"\nSELECT\n 2;\n\\q";
+        let (v, rest) = split(script);
+        let got: Vec<&str> = v.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(
+            got,
+            [
+                "\\dt Sales",
+                "SELECT 1 AS a",
+                "\\x on",
+                "\\d gi.\"A B\"",
+                "SELECT\n 2",
+                "\\q"
+            ]
+        );
+        assert_eq!(
+            v.iter().map(|s| s.line).collect::<Vec<_>>(),
+            [2, 3, 4, 5, 6, 8]
+        );
+        assert!(is_blank(&rest));
+        // Inside a statement a backslash is just a character.
+        let (v, rest) = texts("SELECT '\\x' AS a,\n\\x");
+        assert!(v.is_empty());
+        assert_eq!(rest, "SELECT '\\x' AS a,\n\\x");
+    }
+
+    #[test]
+    fn help_quit_and_exit_alone_on_a_line() {
+        let (v, rest) = texts("help\nSELECT 1;\nexit\n");
+        assert_eq!(v, ["help", "SELECT 1", "exit"]);
+        assert!(is_blank(&rest));
+        let (v, rest) = texts("SELECT help\nFROM t;\nhelpful");
+        assert_eq!(v, ["SELECT help\nFROM t"]);
+        assert_eq!(rest, "\nhelpful");
     }
 
     #[test]

@@ -9,15 +9,21 @@ use acumatica_sim::{SimConfig, SimHandle};
 
 fn acusql() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_acusql"));
-    // Keep the user's real history/config out of the tests.
+    isolated(&mut cmd);
+    cmd
+}
+
+/// The environment of a test run: the user's real history, config and connection are kept
+/// out, and long output in a pseudo-terminal goes through a pager that just prints.
+fn isolated(cmd: &mut Command) -> &mut Command {
     let home = std::env::temp_dir().join("acusql-test-home");
     cmd.env("HOME", &home)
         .env("XDG_DATA_HOME", home.join("data"))
         .env("XDG_CONFIG_HOME", home.join("config"))
         .env_remove("ACUMATICA_URL")
         .env_remove("ACUMATICA_CONNECTION")
-        .env_remove("ACUSQL_LOG");
-    cmd
+        .env_remove("ACUSQL_LOG")
+        .env("PAGER", "cat")
 }
 
 fn run(cmd: &mut Command, stdin: Option<&str>) -> Output {
@@ -114,6 +120,30 @@ async fn json_and_ndjson_formats() {
         None,
     );
     assert_eq!(stdout(&out), "{\"a\":1}\n");
+    // NULLs keep their keys.
+    let out = run(
+        acusql().args([
+            "--demo",
+            "--format",
+            "ndjson",
+            "-c",
+            "SELECT 1 AS a, CAST(NULL AS INT) AS b",
+        ]),
+        None,
+    );
+    assert_eq!(stdout(&out), "{\"a\":1,\"b\":null}\n");
+    let out = run(
+        acusql().args([
+            "--demo",
+            "--format",
+            "json",
+            "-c",
+            "SELECT 1 AS a, 'x' AS b UNION ALL SELECT 2, NULL ORDER BY a",
+        ]),
+        None,
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
+    assert_eq!(v[1], serde_json::json!({"a": 2, "b": null}));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,7 +181,28 @@ async fn errors_are_one_clear_line_and_a_failure_status() {
 
     let out = run(acusql().args(["--demo", "-c", "SELEC 1"]), None);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("error: "), "{}", stderr(&out));
+    let err = stderr(&out);
+    let last = err.lines().last().unwrap_or_default();
+    assert!(last.starts_with("error: syntax error: "), "{err}");
+    assert_eq!(last.matches("SELEC").count(), 1, "said once: {err}");
+
+    // Unknown tables get a did-you-mean, in SQL and in \d.
+    for command in [
+        "SELECT * FROM Custmer",
+        "\\d Custmer",
+        "\\d gi.\"Customer Contact\"",
+    ] {
+        let out = run(acusql().args(["--demo", "-c", command]), None);
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        assert!(err.contains("did you mean"), "{command}: {err}");
+        let hint = if command.contains("gi.") {
+            "gi.\"Customer Contacts\""
+        } else {
+            "Customer"
+        };
+        assert!(err.contains(hint), "{command}: {err}");
+    }
 
     let sim = sim().await;
     let bad = connect(&sim).replace("Password=demo", "Password=wrong");
@@ -220,9 +271,277 @@ async fn meta_commands_in_scripts() {
     );
     let out = run(acusql().args(["--demo", "-c", "\\d Customer"]), None);
     assert!(stdout(&out).contains("CustomerID"), "{}", stdout(&out));
+    // Any table the session knows, not only Acumatica's.
+    let out = run(
+        acusql().args(["--demo", "-c", "\\d information_schema.tables"]),
+        None,
+    );
+    assert!(stdout(&out).contains("table_schema"), "{}", stdout(&out));
     let out = run(acusql().args(["--demo", "-c", "\\bogus"]), None);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("\\?"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_to_refuses_to_replace_a_file_unless_told_and_counts_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("five.csv");
+    let copy = |options: &str| {
+        format!(
+            "COPY (SELECT CustomerID FROM Customer ORDER BY CustomerID LIMIT 5) TO '{}' {options}",
+            csv.display()
+        )
+    };
+    let out = run(acusql().args(["--demo", "-c", &copy("")]), None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("Wrote 5 rows to {}", csv.display())),
+        "{}",
+        stdout(&out)
+    );
+    std::fs::write(&csv, "keep me\n").unwrap();
+    let out = run(acusql().args(["--demo", "-c", &copy("")]), None);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("already exists") && err.contains("OVERWRITE"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), "keep me\n");
+    // Told so: by the statement, or by the shell setting.
+    let out = run(
+        acusql().args(["--demo", "-q", "-c", &copy("OPTIONS (OVERWRITE true)")]),
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "-q: {}", stdout(&out));
+    assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 6);
+    let script = format!("\\overwrite on\n{};\n", copy(""));
+    let out = run(acusql().args(["--demo", "--format", "csv"]), Some(&script));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("Wrote 5 rows"), "{}", stderr(&out));
+}
+
+/// A script with backslash commands: each ends at the end of its line (no `;`), comments
+/// before them are fine, and `help` is `\?`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripts_with_backslash_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.sql");
+    std::fs::write(
+        &file,
+        "-- what is there\n\\dn\n\\d gi.\"Customer Contacts\"\n\\x on\n\
+         SELECT CustomerID, CustomerName\n  FROM Customer ORDER BY CustomerID LIMIT 1;\n\
+         \\x off\n\\format csv\nSELECT 1 AS one;\n",
+    )
+    .unwrap();
+    let out = run(acusql().args(["--demo", "-q", "-f"]).arg(&file), None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for expected in [
+        "generic inquiries",
+        "ContactID",
+        "Generic inquiry \"Customer Contacts\" (OData)",
+        "Keys: CustomerID, ContactID",
+        "Expanded display is on.",
+        "-[ RECORD 1 ]",
+        "CustomerID   | ",
+        "Output format is csv.",
+        "one\n1\n",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in:\n{text}");
+    }
+    // The same through a pipe, with help and quit as words.
+    let out = run(
+        acusql().args(["--demo", "-q"]),
+        Some("help\n\\timing off\nquit\nSELECT 'never' AS x;\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let help = run(acusql().args(["--demo", "-q", "-c", "\\?"]), None);
+    assert!(
+        stdout(&out).starts_with(&stdout(&help)),
+        "{}\n---\n{}",
+        stdout(&out),
+        stdout(&help)
+    );
+    assert!(stdout(&out).contains("Timing is off."));
+    assert!(!stdout(&out).contains("never"), "quit stops the script");
+}
+
+#[test]
+fn help_snapshot() {
+    let out = run(acusql().arg("--help"), None);
+    assert!(out.status.success());
+    insta::assert_snapshot!("help", stdout(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meta_help_snapshot() {
+    let out = run(acusql().args(["--demo", "-q", "-c", "\\?"]), None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    insta::assert_snapshot!("meta_help", stdout(&out));
+}
+
+/// Runs `acusql` in a pseudo-terminal of 30 rows and 100 columns (`stty` sets its size).
+fn sized_terminal(
+    conn: &str,
+    env: &[(&str, &str)],
+) -> Result<rexpect::session::PtySession, rexpect::error::Error> {
+    let mut cmd = Command::new("sh");
+    isolated(&mut cmd)
+        .env("ACUSQL_BIN", env!("CARGO_BIN_EXE_acusql"))
+        .env("ACUSQL_CONN", conn)
+        .args([
+            "-c",
+            "stty rows 30 cols 100; exec \"$ACUSQL_BIN\" --connect \"$ACUSQL_CONN\"",
+        ]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    rexpect::session::spawn_command(cmd, Some(30_000))
+}
+
+/// Runs a pseudo-terminal session on a blocking thread (rexpect blocks) and fails the test
+/// with what it read when an expectation is not met.
+async fn in_terminal(session: impl FnOnce() -> Result<(), rexpect::error::Error> + Send + 'static) {
+    tokio::task::spawn_blocking(session)
+        .await
+        .expect("the session's thread")
+        .expect("terminal session");
+}
+
+/// `\x`: expanded display on, off and automatic (a row too wide for the terminal), and long
+/// results through `$PAGER` until `\pset pager off`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repl_expanded_display_and_pager() {
+    let sim = sim().await;
+    let conn = connect(&sim);
+    in_terminal(move || {
+        let mut p = sized_terminal(&conn, &[("PAGER", "sed 's/^/paged: /'")])?;
+        p.exp_string("acusql> ")?;
+        p.send_line("\\x on")?;
+        p.exp_string("Expanded display is on.")?;
+        p.send_line("SELECT CustomerID, CustomerName FROM Customer ORDER BY CustomerID LIMIT 2;")?;
+        p.exp_string("-[ RECORD 1 ]")?;
+        p.exp_regex("CustomerID +\\| C000001")?;
+        p.exp_string("-[ RECORD 2 ]")?;
+        p.exp_string("2 rows in")?;
+        p.send_line("\\x off")?;
+        p.exp_string("Expanded display is off.")?;
+        p.send_line("SELECT CustomerID FROM Customer ORDER BY CustomerID LIMIT 1;")?;
+        let table = p.exp_string("1 row in")?;
+        // (rexpect reads bytes as Latin-1: the box characters are not `│` here.)
+        assert!(
+            table.contains(" C000001 ") && !table.contains("RECORD"),
+            "{table}"
+        );
+        // Automatic: a whole customer is wider than 100 columns.
+        p.send_line("\\x auto")?;
+        p.exp_string("Expanded display is used automatically.")?;
+        p.send_line("SELECT * FROM Customer ORDER BY CustomerID LIMIT 1;")?;
+        p.exp_string("-[ RECORD 1 ]")?;
+        p.exp_regex("CustomerID +\\| C000001")?;
+        p.exp_string("acusql> ")?;
+        // 40 rows do not fit 30 lines: the pager shows them.
+        p.send_line("\\x off")?;
+        p.exp_string("acusql> ")?;
+        p.send_line("SELECT CustomerID FROM Customer ORDER BY CustomerID LIMIT 40;")?;
+        p.exp_regex("paged: [^\n]* C000040 ")?;
+        p.exp_string("paged: 40 rows in")?;
+        p.exp_string("acusql> ")?;
+        // What fits is printed as it is.
+        p.send_line("SELECT CustomerID FROM Customer ORDER BY CustomerID LIMIT 3;")?;
+        let short = p.exp_string("3 rows in")?;
+        assert!(!short.contains("paged:"), "{short}");
+        p.send_line("\\pset pager off")?;
+        p.exp_string("Pager is off.")?;
+        p.send_line("SELECT CustomerID FROM Customer ORDER BY CustomerID LIMIT 40;")?;
+        let long = p.exp_string("40 rows in")?;
+        assert!(
+            long.contains("C000040") && !long.contains("paged:"),
+            "{long}"
+        );
+        p.send_line("\\q")?;
+        p.exp_eof()?;
+        Ok(())
+    })
+    .await;
+}
+
+/// SIGTERM while someone reads a result in the pager: the pager is ended, the session signed
+/// out, and acusql exits with 143 at once (not when the pager is quit).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_the_pager_runs_ends_it_and_signs_out() {
+    let sim = std::sync::Arc::new(sim().await);
+    let conn = connect(&sim);
+    in_terminal(move || {
+        let mut p = sized_terminal(&conn, &[("PAGER", "echo pager-up; exec sleep 600")])?;
+        p.exp_string("acusql> ")?;
+        p.send_line("\\pset pager always")?;
+        p.exp_string("Pager is always used.")?;
+        p.send_line("SELECT 1 AS one;")?;
+        p.exp_string("pager-up")?;
+        p.process_mut().signal(rexpect::process::Signal::SIGTERM)?;
+        p.exp_string("terminated (SIGTERM)")?;
+        p.exp_eof()?;
+        let status = p.process().wait()?;
+        assert!(
+            matches!(status, rexpect::process::WaitStatus::Exited(_, 143)),
+            "{status:?}"
+        );
+        Ok(())
+    })
+    .await;
+    assert_eq!(sim.stats().open_sessions, 0, "signed out");
+}
+
+/// `\d` of an inquiry whose name has a space, `\d+` of an entity, and completion after
+/// `gi.` offering only inquiries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repl_describe_quoted_names_and_complete_after_gi() {
+    let sim = sim().await;
+    let conn = connect(&sim);
+    in_terminal(move || {
+        let mut p = sized_terminal(&conn, &[])?;
+        p.exp_string("acusql> ")?;
+        p.send_line("\\d gi.\"Customer Contacts\"")?;
+        p.exp_string("ContactID")?;
+        p.exp_string("Generic inquiry \"Customer Contacts\" (OData)")?;
+        p.exp_string("Keys: CustomerID, ContactID")?;
+        p.exp_string("acusql> ")?;
+        p.send_line("\\d+ SalesOrder")?;
+        p.exp_string("Keys: OrderType, OrderNbr")?;
+        p.exp_string("Detail tables: SalesOrder_Details")?;
+        p.exp_string("Linked entities: ")?;
+        p.exp_string("Actions: ")?;
+        p.exp_string("acusql> ")?;
+        // Two tabs list what may follow `gi.`: the inquiries, nothing else.
+        p.send("SELECT COUNT(*) AS n FROM gi.")?;
+        p.send("\t")?;
+        p.send("\t")?;
+        p.flush()?;
+        // Listed in order: the last one ends the list.
+        let listed = p.exp_string("gi.OpenSalesOrderLines")?;
+        for inquiry in [
+            "gi.CustomerBalance",
+            "gi.\"Customer Contacts\"",
+            "gi.InventoryOnHand",
+        ] {
+            assert!(listed.contains(inquiry), "{inquiry} in {listed}");
+        }
+        assert!(!listed.contains("SalesOrder_Details"), "{listed}");
+        // A quoted name completes with its closing quote.
+        p.send("\"Customer Con")?;
+        p.send("\t")?;
+        p.send_line(";")?;
+        p.exp_string("FROM gi.\"Customer Contacts\"")?;
+        p.exp_string(" 200 ")?;
+        p.exp_string("1 row in")?;
+        p.send_line("\\q")?;
+        p.exp_eof()?;
+        Ok(())
+    })
+    .await;
 }
 
 /// The Python Flight SQL clients (`tests/python`, pytest) against `acusql serve --demo`.
@@ -283,10 +602,18 @@ async fn repl_multiline_completion_describe_and_ctrl_c() {
         let mut cmd = acusql();
         cmd.args(["--connect", &conn]);
         let mut p = rexpect::session::spawn_command(cmd, Some(30_000))?;
-        p.exp_string("acusql> ")?;
-        // A statement over two lines runs when the `;` arrives.
+        // One line says where the shell is connected (never a password).
+        let banner = p.exp_string("acusql> ")?;
+        assert!(
+            banner.contains("tenant Company, as admin, endpoint Default/24.200.001"),
+            "{banner}"
+        );
+        assert!(!banner.contains("demo"), "{banner}");
+        // A statement over two lines runs when the `;` arrives; the second line's prompt
+        // shows that input continues. Both lines are sent at once, as a paste would.
         p.send_line("SELECT 40 +")?;
         p.send_line("2 AS answer;")?;
+        p.exp_string("acusql-> ")?;
         p.exp_string("answer")?;
         p.exp_string("42")?;
         p.exp_string("acusql> ")?;
