@@ -362,7 +362,7 @@ impl Connection {
                     .throttle
                     .acquire()
                     .await
-                    .map_err(|_| Error::Config("connection closed".into()))?;
+                    .map_err(|_| Error::Closed)?;
                 let c = &self.inner.counters;
                 c.in_flight.fetch_add(1, Ordering::Relaxed);
                 c.requests.fetch_add(1, Ordering::Relaxed);
@@ -406,16 +406,11 @@ impl Connection {
                 Ok((status, _, true, Some(body)))
                     if status.is_success() && accept == "application/json" =>
                 {
-                    return Err(Error::Server {
-                        status: status.as_u16(),
-                        message: format!(
-                            "expected JSON but received an HTML page (\"{}\"): a sign-in or \
-                             proxy page answered instead of the API; check Url",
-                            crate::error::page_line(&body)
-                        ),
-                        exception_message: None,
-                        exception_type: None,
-                    });
+                    return Err(Error::BadJson(format!(
+                        "received an HTML page (\"{}\"): a sign-in or proxy page answered \
+                         instead of the API; check Url",
+                        crate::error::page_line(&body)
+                    )));
                 }
                 Ok((status, retry_after, _, Some(body))) => Ok((status, retry_after, body)),
                 Err(e) => Err(e),

@@ -28,6 +28,16 @@ pub enum Error {
     /// The request did not complete (connection refused, reset, timeout).
     #[error("cannot reach {url}: {reason}")]
     Transport { url: String, reason: String },
+    /// The connection was closed while a request waited for its turn.
+    #[error("the connection is closed")]
+    Closed,
+    /// A page requested ahead of need never arrived (its task failed or was cancelled).
+    #[error("the page read ahead did not complete: {0}")]
+    ReadAhead(String),
+    /// The server answered with success but not with the JSON the request asks for (an HTML
+    /// page, a list that is not an array).
+    #[error("the server's answer is not the JSON expected: {0}")]
+    BadJson(String),
 }
 
 fn server_text(status: u16, message: &str, exception: Option<&str>) -> String {

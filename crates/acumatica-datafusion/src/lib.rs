@@ -162,6 +162,18 @@ pub async fn endpoint_schema(
     }
 }
 
+/// The Acumatica client's error at the root of a query's failure, if there is one: a failed
+/// page request ([`ScanError::Request`]) or a client error passed on as it is. Callers act on
+/// it (licence limit, rate limited, not found) without reading message text.
+pub fn client_error(e: &DataFusionError) -> Option<&acumatica_client::Error> {
+    let DataFusionError::External(inner) = e.find_root() else {
+        return None;
+    };
+    inner
+        .downcast_ref::<acumatica_client::Error>()
+        .or_else(|| inner.downcast_ref::<ScanError>()?.client_error())
+}
+
 /// A DataFusion error as one short message for a person or a remote client: the first line
 /// of its cause, with the did-you-mean hint kept and the list of every valid column (some
 /// entities have hundreds) and DataFusion's advice on identifier normalisation left out.

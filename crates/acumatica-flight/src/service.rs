@@ -234,9 +234,7 @@ fn to_status(e: DataFusionError) -> Status {
         return Status::permission_denied(message);
     }
     let root = e.find_root();
-    if let DataFusionError::External(inner) = root
-        && let Some(upstream) = inner.downcast_ref::<acumatica_client::Error>()
-    {
+    if let Some(upstream) = acumatica_datafusion::client_error(&e) {
         return match upstream {
             acumatica_client::Error::RateLimited { .. } | acumatica_client::Error::LoginLimit => {
                 Status::resource_exhausted(message)

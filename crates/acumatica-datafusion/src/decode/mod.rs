@@ -71,6 +71,13 @@ impl DecodeError {
     }
 }
 
+/// Kept whole as `External`, so a caller can `downcast_ref::<DecodeError>()` it.
+impl From<DecodeError> for datafusion::error::DataFusionError {
+    fn from(e: DecodeError) -> Self {
+        Self::External(Box::new(e))
+    }
+}
+
 /// Where a problem is: a row's field, or (fields in parentheses: the whole page) the page
 /// whose first row would be `row + 1`.
 fn place(row: usize, field: &str) -> String {

@@ -26,7 +26,7 @@ use acumatica_client::odata::{ODataKind, ODataQuery};
 use acumatica_client::{Connection, RestQuery};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::error::Result;
+use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
@@ -55,6 +55,35 @@ pub enum ScanError {
         "cannot read {table}: the server sent the same page again (at $skip={skip}); it seems to ignore paging, so the scan stopped instead of reading the same rows forever"
     )]
     RepeatedPage { table: String, skip: usize },
+    /// A value of a page cannot be represented (it names the table, row and field).
+    #[error(transparent)]
+    Decode(#[from] crate::decode::DecodeError),
+    /// The task decoding a page did not complete.
+    #[error("cannot read {table}: the decoding task did not complete: {source}")]
+    Task {
+        table: String,
+        #[source]
+        source: tokio::task::JoinError,
+    },
+}
+
+impl ScanError {
+    /// The client's error behind a failed page request (licence limit, rate limited, the
+    /// server's message …).
+    pub fn client_error(&self) -> Option<&acumatica_client::Error> {
+        match self {
+            Self::Request { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Kept whole as `External`, so a caller can `downcast_ref::<ScanError>()` it (see
+/// [`crate::client_error`]).
+impl From<ScanError> for DataFusionError {
+    fn from(e: ScanError) -> Self {
+        DataFusionError::External(Box::new(e))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -337,5 +366,34 @@ impl ExecutionPlan for AcumaticaScanExec {
             extent: self.extents.claim(),
         };
         Ok(PageStream::new(part, pages, partition).into_stream())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The client's error survives the trip through DataFusion (and its context) whole.
+    #[test]
+    fn callers_find_the_client_error_behind_a_failed_scan() {
+        let scan = ScanError::Request {
+            table: "Customer".into(),
+            source: acumatica_client::Error::LoginLimit,
+        };
+        let e = DataFusionError::from(scan).context("while streaming");
+        assert!(matches!(
+            crate::client_error(&e),
+            Some(acumatica_client::Error::LoginLimit)
+        ));
+        let repeated = ScanError::RepeatedPage {
+            table: "Customer".into(),
+            skip: 100,
+        };
+        let e = DataFusionError::from(repeated);
+        assert!(crate::client_error(&e).is_none());
+        let DataFusionError::External(inner) = &e else {
+            panic!("{e:?}");
+        };
+        assert!(inner.downcast_ref::<ScanError>().is_some());
     }
 }

@@ -4,7 +4,8 @@
 
 use acumatica_client::odata::{ODataKind, ODataQuery};
 
-use super::stream::{After, BoxError, Page, PageAt, Partition, off_runtime, page_digest};
+use super::ScanError;
+use super::stream::{After, Page, PageAt, Partition, page_digest};
 use crate::decode::decode_odata_page;
 
 /// The pages of an OData feed.
@@ -40,7 +41,7 @@ impl ODataPages {
         }
     }
 
-    pub async fn fetch(&mut self, part: &Partition, at: &PageAt) -> Result<Page, BoxError> {
+    pub async fn fetch(&mut self, part: &Partition, at: &PageAt) -> Result<Page, ScanError> {
         let body = match self.next.take() {
             Some(link) => part.conn.odata_next(&link).await,
             None => {
@@ -54,15 +55,12 @@ impl ODataPages {
         }
         .map_err(|e| part.request_failed(e))?;
         let digest = self.distinct_rows.then(|| page_digest(&body));
-        let (def, projection, schema) = (
-            part.def.clone(),
-            part.projection.clone(),
-            part.schema.clone(),
-        );
         let offset = at.row_offset;
-        let (batch, records, next_link) =
-            off_runtime(move || decode_odata_page(&def, &projection, &schema, &body, offset))
-                .await??;
+        let (batch, records, next_link) = part
+            .decode(move |def, projection, schema| {
+                decode_odata_page(def, projection, schema, &body, offset)
+            })
+            .await?;
         Ok(Page {
             batch,
             records,

@@ -5,10 +5,11 @@ use acumatica_client::{Connection, RestQuery};
 
 use crate::table::{ColumnSource, TableDef};
 
-/// True for the documented "Optimization cannot be performed" refusal of a list request.
+/// True for the documented refusal of a list request to expand a detail
+/// (`PX.Api.ContractBased.Optimization.CannotOptimizeException`), told by its exception type:
+/// the message is localised text.
 pub(super) fn cannot_optimize(e: &acumatica_client::Error) -> bool {
     matches!(e, acumatica_client::Error::Server { exception_type: Some(t), .. } if t.contains("CannotOptimize"))
-        || e.to_string().contains("Optimization cannot be performed")
 }
 
 /// Records a list cannot return with their details expanded: the page of parent keys (same
@@ -36,11 +37,8 @@ pub(super) async fn records_one_by_one(
     keys_query.select = key_fields.clone();
     let body = conn.list(&keys_query).await?;
     let rows: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_slice(&body)
-        .map_err(|e| acumatica_client::Error::Server {
-            status: 200,
-            message: format!("the key list is not a JSON array: {e}"),
-            exception_message: None,
-            exception_type: None,
+        .map_err(|e| {
+            acumatica_client::Error::BadJson(format!("the key list is not an array: {e}"))
         })?;
     let ids: Vec<Vec<String>> = rows
         .iter()
@@ -94,4 +92,27 @@ pub(super) async fn records_one_by_one(
     }
     out.push(b']');
     Ok(bytes::Bytes::from(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(exception_type: Option<&str>) -> acumatica_client::Error {
+        acumatica_client::Error::Server {
+            status: 500,
+            message: "An error has occurred.".into(),
+            exception_message: Some("Optimization cannot be performed.".into()),
+            exception_type: exception_type.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn the_refusal_is_told_by_its_exception_type_not_its_text() {
+        assert!(cannot_optimize(&server(Some(
+            "PX.Api.ContractBased.Optimization.CannotOptimizeException"
+        ))));
+        assert!(!cannot_optimize(&server(None)));
+        assert!(!cannot_optimize(&server(Some("PX.Data.PXException"))));
+    }
 }

@@ -29,9 +29,7 @@ impl ReadAhead {
     pub async fn join(self) -> Result<Bytes, acumatica_client::Error> {
         match self.task.join_unwind().await {
             Ok(r) => r,
-            Err(e) => Err(acumatica_client::Error::Config(format!(
-                "the page read ahead did not complete: {e}"
-            ))),
+            Err(e) => Err(acumatica_client::Error::ReadAhead(e.to_string())),
         }
     }
 }

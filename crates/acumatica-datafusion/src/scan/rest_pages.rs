@@ -3,9 +3,10 @@
 
 use acumatica_client::RestQuery;
 
+use super::ScanError;
 use super::one_by_one::{cannot_optimize, records_one_by_one};
 use super::read_ahead::ReadAhead;
-use super::stream::{BoxError, Page, PageAt, Partition, off_runtime, page_digest};
+use super::stream::{Page, PageAt, Partition, page_digest};
 use crate::decode::decode_page;
 
 /// The pages of a contract REST list request.
@@ -28,7 +29,7 @@ impl RestPages {
         }
     }
 
-    pub async fn fetch(&mut self, part: &Partition, at: &PageAt) -> Result<Page, BoxError> {
+    pub async fn fetch(&mut self, part: &Partition, at: &PageAt) -> Result<Page, ScanError> {
         let mut q = self.request.clone();
         if at.skip > 0 {
             q.skip = Some(at.skip as u64);
@@ -41,14 +42,12 @@ impl RestPages {
         // REST records carry their `id`: equal pages are a server ignoring `$skip`.
         let digest = Some(page_digest(&body));
         self.read_ahead(part, at, &q);
-        let (def, projection, schema) = (
-            part.def.clone(),
-            part.projection.clone(),
-            part.schema.clone(),
-        );
         let skip = at.skip;
-        let (batch, records) =
-            off_runtime(move || decode_page(&def, &projection, &schema, &body, skip)).await??;
+        let (batch, records) = part
+            .decode(move |def, projection, schema| {
+                decode_page(def, projection, schema, &body, skip)
+            })
+            .await?;
         Ok(Page {
             batch,
             records,

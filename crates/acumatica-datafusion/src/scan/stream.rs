@@ -18,10 +18,8 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use super::ScanError;
 use super::odata_pages::ODataPages;
 use super::rest_pages::RestPages;
+use crate::decode::DecodeError;
 use crate::table::TableDef;
-
-/// An error of any part of a page's way: request, decoding, the decoding task.
-pub(super) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What every page of a partition needs, fixed when the scan was planned.
 pub(super) struct Partition {
@@ -39,11 +37,33 @@ pub(super) struct Partition {
 
 impl Partition {
     /// A page request that failed, naming the table.
-    pub fn request_failed(&self, source: acumatica_client::Error) -> BoxError {
-        Box::new(ScanError::Request {
+    pub fn request_failed(&self, source: acumatica_client::Error) -> ScanError {
+        ScanError::Request {
             table: self.def.name.clone(),
             source,
-        })
+        }
+    }
+
+    /// Decodes a page on the blocking pool. A page is megabytes of JSON: decoded on a runtime
+    /// worker it would stall that worker's I/O, timers and signal handling (Ctrl-C in the
+    /// shell) for as long, and a 2-core machine has only two workers.
+    pub async fn decode<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&TableDef, &[usize], &SchemaRef) -> Result<T, DecodeError> + Send + 'static,
+    ) -> Result<T, ScanError> {
+        let (def, projection, schema) = (
+            self.def.clone(),
+            self.projection.clone(),
+            self.schema.clone(),
+        );
+        let task = SpawnedTask::spawn_blocking(move || work(&def, &projection, &schema));
+        match task.join_unwind().await {
+            Ok(decoded) => Ok(decoded?),
+            Err(source) => Err(ScanError::Task {
+                table: self.def.name.clone(),
+                source,
+            }),
+        }
     }
 }
 
@@ -85,7 +105,7 @@ pub(super) enum Pages {
 }
 
 impl Pages {
-    async fn fetch(&mut self, part: &Partition, at: &PageAt) -> Result<Page, BoxError> {
+    async fn fetch(&mut self, part: &Partition, at: &PageAt) -> Result<Page, ScanError> {
         match self {
             Self::Rest(p) => p.fetch(part, at).await,
             Self::OData(p) => p.fetch(part, at).await,
@@ -175,9 +195,7 @@ impl PageStream {
         };
         if page.records > 0 && page.digest.is_some() && page.digest == cur.last_page {
             let table = part.def.name.clone();
-            return Some(Err(
-                self.fail(Box::new(ScanError::RepeatedPage { table, skip }))
-            ));
+            return Some(Err(self.fail(ScanError::RepeatedPage { table, skip })));
         }
         cur.last_page = page.digest;
         // The limit is exact: a page of detail lines can overshoot it.
@@ -207,19 +225,10 @@ impl PageStream {
     }
 
     /// Ends the partition with `e`.
-    fn fail(&mut self, e: BoxError) -> DataFusionError {
+    fn fail(&mut self, e: ScanError) -> DataFusionError {
         self.cur.done = true;
-        DataFusionError::External(e)
+        e.into()
     }
-}
-
-/// Runs a page's decoding on the blocking pool. A page is megabytes of JSON: decoded on a
-/// runtime worker it would stall that worker's I/O, timers and signal handling (Ctrl-C in the
-/// shell) for as long, and a 2-core machine has only two workers.
-pub(super) async fn off_runtime<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, BoxError> {
-    Ok(SpawnedTask::spawn_blocking(work).join_unwind().await?)
 }
 
 /// A digest of a page's bytes (two equal digests: the same page, but for a 2^-64 chance).
