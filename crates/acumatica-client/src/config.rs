@@ -117,6 +117,11 @@ pub struct ConnectionConfig {
     pub oauth_verifier: Option<Secret>,
     /// OAuth scopes (space-separated). Default `api offline_access` (`api` for implicit).
     pub scope: Option<String>,
+    /// Where `swagger.json` and the feeds' `$metadata` are cached across runs (`None`: not
+    /// cached). The `acusql` binary defaults it to the user's cache directory.
+    pub metadata_cache: Option<std::path::PathBuf>,
+    /// How long a cached metadata document is used before it is read again.
+    pub metadata_cache_ttl: Duration,
 }
 
 impl Default for ConnectionConfig {
@@ -146,6 +151,8 @@ impl Default for ConnectionConfig {
             callback_url: "http://localhost:33333/".into(),
             oauth_verifier: None,
             scope: None,
+            metadata_cache: None,
+            metadata_cache_ttl: crate::metadata_cache::DEFAULT_TTL,
         }
     }
 }
@@ -177,6 +184,8 @@ const PROPERTIES: &[&str] = &[
     "OAuthVerifier",
     "Scope",
     "Schema",
+    "MetadataCache",
+    "MetadataCacheTTL",
 ];
 
 fn distance(a: &str, b: &str) -> usize {
@@ -281,7 +290,17 @@ impl ConnectionConfig {
     /// The connection string (if any), over `ACUMATICA_*` variables, over a profile from
     /// `acusql/config.toml` in the user's config directory.
     pub fn resolve(connection_string: Option<&str>, profile: Option<&str>) -> Result<Self, Error> {
-        let mut c = Self::default();
+        Self::resolve_over(Self::default(), connection_string, profile)
+    }
+
+    /// [`Self::resolve`] starting from `base` instead of the defaults (a program's own
+    /// defaults, which the profile, environment and connection string then override).
+    pub fn resolve_over(
+        base: Self,
+        connection_string: Option<&str>,
+        profile: Option<&str>,
+    ) -> Result<Self, Error> {
+        let mut c = base;
         if let Some(name) = profile {
             c.apply_pairs(profile_pairs(name)?)?;
         }
@@ -397,6 +416,13 @@ impl ConnectionConfig {
             }
             "oauthverifier" => self.oauth_verifier = Some(Secret::new(value)),
             "scope" => self.scope = Some(value),
+            "metadatacache" => {
+                self.metadata_cache = match value.trim().to_ascii_lowercase().as_str() {
+                    "" | "off" | "none" | "false" => None,
+                    _ => Some(std::path::PathBuf::from(value.trim())),
+                }
+            }
+            "metadatacachettl" => self.metadata_cache_ttl = duration(key, &value)?,
             "requestsperminute" => self.requests_per_minute = number(&value)? as u32,
             // A connection holds exactly one API session (one sign-in at a time, renewed when
             // it expires). CData's property is accepted with that value only, never pretended.
@@ -533,6 +559,32 @@ impl ConnectionConfig {
         ))
         .map_err(|e| Error::Config(format!("bad endpoint URL: {e}")))
     }
+}
+
+/// `90`, `90s`, `30m`, `24h` or `7d`.
+fn duration(key: &str, value: &str) -> Result<Duration, Error> {
+    let v = value.trim();
+    let (digits, unit) = match v.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => (&v[..i], v[i..].trim()),
+        None => (v, "s"),
+    };
+    let n: u64 = digits.parse().map_err(|_| {
+        Error::Config(format!(
+            "{key} must be a duration such as 3600, 30m, 24h or 7d, got {value:?}"
+        ))
+    })?;
+    let secs = match unit.to_ascii_lowercase().as_str() {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => {
+            return Err(Error::Config(format!(
+                "{key} must be a duration such as 3600, 30m, 24h or 7d, got {value:?}"
+            )));
+        }
+    };
+    Ok(Duration::from_secs(secs))
 }
 
 fn profile_pairs(name: &str) -> Result<Vec<(String, String)>, Error> {

@@ -11,6 +11,7 @@ use tokio::sync::{Mutex, Semaphore};
 use url::Url;
 
 use crate::auth::{Authenticator, BrowserOpener, CookieAuth, Credential, OAuthAuth, TokenManager};
+use crate::metadata_cache::MetadataCache;
 use crate::{ConnectionConfig, Error, RestQuery};
 
 /// How to connect, beyond the configuration: hooks a program (or a test) can set.
@@ -299,10 +300,10 @@ impl Connection {
         self.get(url).await
     }
 
-    /// A feed's `$metadata` (EDMX).
+    /// A feed's `$metadata` (EDMX), from the metadata cache when it holds a fresh copy.
     pub async fn odata_metadata(&self, kind: crate::odata::ODataKind) -> Result<Bytes, Error> {
         let url = join(&self.odata_url(kind)?, "$metadata")?;
-        self.get_accepting(url, "application/xml").await
+        self.metadata_document(url, "application/xml").await
     }
 
     /// Follows a server-driven paging link (`@odata.nextLink`); only links to this site are
@@ -333,10 +334,49 @@ impl Connection {
         self.get(url).await
     }
 
-    /// The endpoint's `swagger.json` (its live schema).
+    /// The endpoint's `swagger.json` (its live schema), from the metadata cache when it holds
+    /// a fresh copy.
     pub async fn swagger(&self) -> Result<Bytes, Error> {
         let url = join(&self.inner.endpoint, "swagger.json")?;
-        self.get(url).await
+        self.metadata_document(url, "application/json").await
+    }
+
+    /// The metadata cache of this connection (`MetadataCache` property), if any.
+    pub fn metadata_cache(&self) -> Option<MetadataCache> {
+        let config = &self.inner.config;
+        config
+            .metadata_cache
+            .as_ref()
+            .map(|dir| MetadataCache::new(dir, config.metadata_cache_ttl))
+    }
+
+    /// A metadata document: cached (per site, tenant and user) or read and then cached.
+    async fn metadata_document(&self, url: Url, accept: &'static str) -> Result<Bytes, Error> {
+        let Some(cache) = self.metadata_cache() else {
+            return self.get_accepting(url, accept).await;
+        };
+        let config = &self.inner.config;
+        let who = config
+            .user
+            .as_deref()
+            .or(config.oauth_client_id.as_deref())
+            .unwrap_or_default();
+        let key = format!(
+            "{url} tenant={} user={who}",
+            config.company.as_deref().unwrap_or_default()
+        );
+        let shown = shown_url(&url);
+        if let Some((body, age)) = cache.load(&key) {
+            tracing::info!(
+                "{shown}: from the metadata cache ({} min old)",
+                age.as_secs() / 60
+            );
+            return Ok(body);
+        }
+        let body = self.get_accepting(url, accept).await?;
+        cache.store(&key, &body);
+        tracing::info!("{shown}: read and cached");
+        Ok(body)
     }
 
     /// GETs a URL expecting JSON (retried: it is idempotent), signing in again if the

@@ -22,7 +22,9 @@ mod connection;
 mod error;
 pub mod exit;
 pub mod metadata;
+pub mod metadata_cache;
 pub mod odata;
+mod private_file;
 mod request;
 
 pub use config::{AuthScheme, ConnectionConfig, InitiateOAuth, Secret};

@@ -58,7 +58,14 @@ fn connection_string(cli: &Cli) -> String {
 
 pub fn config(cli: &Cli) -> Result<ConnectionConfig> {
     let text = connection_string(cli);
-    let mut config = ConnectionConfig::resolve(
+    // The shell keeps metadata in the user's cache directory unless told otherwise
+    // (`MetadataCache=off`): a one-shot query then costs its data requests only.
+    let base = ConnectionConfig {
+        metadata_cache: acumatica_client::metadata_cache::MetadataCache::default_dir(),
+        ..ConnectionConfig::default()
+    };
+    let mut config = ConnectionConfig::resolve_over(
+        base,
         (!text.is_empty()).then_some(text.as_str()),
         cli.profile.as_deref(),
     )?;

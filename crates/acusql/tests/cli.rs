@@ -23,6 +23,8 @@ fn isolated(cmd: &mut Command) -> &mut Command {
         .env_remove("ACUMATICA_URL")
         .env_remove("ACUMATICA_CONNECTION")
         .env_remove("ACUSQL_LOG")
+        // Each test's simulator is a new site: caching its metadata would only fill the disk.
+        .env("ACUMATICA_METADATACACHE", "off")
         .env("PAGER", "cat")
 }
 
@@ -1176,4 +1178,54 @@ async fn logs_at_every_level_hold_no_secrets_or_colour_codes() {
         assert!(!err.contains("\u{1b}["), "{what}: colour codes in the log");
     }
     assert_eq!(sim.stats().open_sessions, 0);
+}
+
+/// The metadata cache: a second one-shot run sends its sign-in, its one data request and its
+/// sign-out, and nothing else (issue 17).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_sends_only_sign_in_its_data_request_and_sign_out() {
+    let sim = sim().await;
+    let cache = tempfile::tempdir().unwrap();
+    let conn = format!(
+        "{};MetadataCache={}",
+        connect(&sim),
+        cache.path().join("metadata").display()
+    );
+    let query = [
+        "--connect",
+        &conn,
+        "--format",
+        "csv",
+        "-c",
+        "SELECT COUNT(*) FROM Customer",
+    ];
+    let first = run(acusql().args(query), None);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        sim.request_log()
+            .iter()
+            .any(|r| r.url.ends_with("swagger.json")),
+        "the first run reads swagger.json"
+    );
+    sim.clear_request_log();
+    let second = run(acusql().args(query), None);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert_eq!(stdout(&first), stdout(&second));
+    let requests: Vec<String> = sim
+        .request_log()
+        .iter()
+        .map(|r| {
+            let path = r.url.split('?').next().unwrap_or_default();
+            format!("{} {path}", r.method)
+        })
+        .collect();
+    assert_eq!(
+        requests,
+        [
+            "POST /entity/auth/login",
+            "GET /entity/Default/24.200.001/Customer",
+            "POST /entity/auth/logout"
+        ],
+        "second run"
+    );
 }

@@ -215,37 +215,11 @@ impl TokenStore {
                 path.display()
             ))
         };
-        if let Some(dir) = path.parent()
-            && !dir.as_os_str().is_empty()
-        {
-            let mut b = std::fs::DirBuilder::new();
-            b.recursive(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::DirBuilderExt;
-                b.mode(0o700);
-            }
-            b.create(dir).map_err(fail)?;
-        }
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        let mut o = std::fs::OpenOptions::new();
-        o.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            o.mode(0o600);
-        }
-        let result = (|| {
-            use std::io::Write;
-            let mut f = o.open(&tmp)?;
-            f.write_all(&serde_json::to_vec_pretty(tokens).unwrap_or_default())?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, path)
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result.map_err(fail)
+        crate::private_file::write_atomic(
+            path,
+            &serde_json::to_vec_pretty(tokens).unwrap_or_default(),
+        )
+        .map_err(fail)
     }
 }
 
