@@ -109,6 +109,15 @@ pub enum Command {
     /// Sign in once with OAuth (browser, or a pasted code with OAuthVerifier) and store the
     /// tokens; later runs reuse and refresh them.
     Login,
+    /// The metadata cache (swagger.json and OData $metadata kept between runs).
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Delete every cached metadata document, so the next run reads them from Acumatica.
+    Clear,
 }
 
 #[derive(Debug, clap::Args)]

@@ -90,6 +90,28 @@ pub fn config(cli: &Cli) -> Result<ConnectionConfig> {
     Ok(config)
 }
 
+/// `acusql cache clear`: empties the metadata cache (`ACUMATICA_METADATACACHE` when set, else
+/// the user's cache directory).
+pub fn clear_cache() -> Result<()> {
+    use acumatica_client::metadata_cache::{DEFAULT_TTL, MetadataCache};
+    let dir = match std::env::var("ACUMATICA_METADATACACHE") {
+        Ok(d) if !matches!(d.trim().to_ascii_lowercase().as_str(), "" | "off" | "none") => {
+            std::path::PathBuf::from(d.trim())
+        }
+        _ => MetadataCache::default_dir()
+            .ok_or_else(|| anyhow::anyhow!("no cache directory on this system"))?,
+    };
+    let removed = MetadataCache::new(&dir, DEFAULT_TTL)
+        .clear()
+        .with_context(|| format!("cannot clear the metadata cache in {}", dir.display()))?;
+    println!(
+        "Removed {removed} cached metadata document{} from {}.",
+        if removed == 1 { "" } else { "s" },
+        dir.display()
+    );
+    Ok(())
+}
+
 /// Starts the embedded simulator (demo) or resolves the configured connection, signs in and
 /// registers the catalog. `allow_browser`: a person is there to finish a browser sign-in.
 ///

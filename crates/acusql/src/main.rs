@@ -126,6 +126,7 @@ async fn run(cli: Cli) -> ExitCode {
     let mut signals = Signals::install();
     match &cli.command {
         Some(Command::Serve(args)) => return outcome(serve::run(&cli, args, signals).await),
+        Some(Command::Cache(cli::CacheCommand::Clear)) => return outcome(connect::clear_cache()),
         Some(Command::Login) => {
             return tokio::select! {
                 r = connect::login(&cli) => outcome(r),

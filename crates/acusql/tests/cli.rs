@@ -1228,4 +1228,27 @@ async fn a_second_run_sends_only_sign_in_its_data_request_and_sign_out() {
         ],
         "second run"
     );
+    // `acusql cache clear` empties it: the next run reads swagger.json again.
+    let dir = cache.path().join("metadata");
+    let cleared = run(
+        acusql()
+            .env("ACUMATICA_METADATACACHE", &dir)
+            .args(["cache", "clear"]),
+        None,
+    );
+    assert!(cleared.status.success(), "{}", stderr(&cleared));
+    assert!(
+        stdout(&cleared).starts_with("Removed 1 cached metadata document from"),
+        "{}",
+        stdout(&cleared)
+    );
+    sim.clear_request_log();
+    let third = run(acusql().args(query), None);
+    assert!(third.status.success(), "{}", stderr(&third));
+    assert!(
+        sim.request_log()
+            .iter()
+            .any(|r| r.url.ends_with("swagger.json")),
+        "read again after clearing"
+    );
 }
