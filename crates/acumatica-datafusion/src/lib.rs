@@ -109,6 +109,14 @@ impl Registration {
 static LIVE: std::sync::Mutex<Vec<(String, Arc<EndpointSchema>)>> =
     std::sync::Mutex::new(Vec::new());
 
+/// Forgets the endpoint schemas read in this process: the next `register` reads
+/// `swagger.json` again (from the connection's metadata cache when it has one).
+pub fn forget_endpoint_schemas() {
+    if let Ok(mut l) = LIVE.lock() {
+        l.clear();
+    }
+}
+
 /// The endpoint schema the catalog is built from (read once per process and endpoint; the
 /// shell's `\d+` reads entities' actions from it).
 pub async fn endpoint_schema(
