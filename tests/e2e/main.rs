@@ -8,3 +8,4 @@ mod pushdown;
 mod slt;
 mod sql;
 mod support;
+mod writes;

@@ -24,6 +24,7 @@ pub mod exit;
 pub mod metadata;
 pub mod odata;
 mod request;
+pub mod write;
 
 pub use config::{AuthScheme, ConnectionConfig, InitiateOAuth, Secret};
 pub use connection::{ConnectOptions, Connection, ConnectionStats, MAX_RESPONSE_BYTES};

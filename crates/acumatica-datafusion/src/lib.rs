@@ -26,6 +26,7 @@ pub mod pushdown;
 pub mod scan;
 pub mod table;
 pub mod types;
+pub mod write;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -149,8 +149,13 @@ impl Store {
         self.generated(data, e, i, true, &def.keys)
     }
 
+    /// `DELETE <Entity>/<keys>` or, with one GUID segment, `DELETE <Entity>/<id>`.
     pub fn delete(&self, data: &Data, def: &EntityDef, segs: &[&str]) -> Result<(), WriteError> {
-        let r = self.by_keys(data, def, segs).ok_or(WriteError::NotFound)?;
+        let found = match segs {
+            [id] if crate::data::is_guid(id) => self.by_id(data, def, id),
+            _ => self.by_keys(data, def, segs),
+        };
+        let r = found.ok_or(WriteError::NotFound)?;
         let key = key_of(&r, &def.keys);
         let mut o = self.overlays.lock().map_err(|_| WriteError::NotFound)?;
         let x = o.entry(def.name.to_ascii_lowercase()).or_default();
@@ -205,6 +210,7 @@ impl Store {
             WriteError::BadRequest("The request body must be an entity (a JSON object).".into())
         })?;
         let incoming = read_record(ep, def, obj)?;
+        self.check_references(data, ep, def, obj, &incoming)?;
         // Which record: by id, else by keys.
         let existing = match obj.get("id").and_then(Value::as_str) {
             Some(id) => self.by_id(data, def, id),
@@ -280,6 +286,57 @@ impl Store {
         }
         overlay.changed.insert(key, Some(record.clone()));
         Ok(record)
+    }
+}
+
+impl Store {
+    /// A document naming a customer that does not exist is refused (422) with the field's
+    /// error, as Acumatica's selector validation does: `'Customer' cannot be found in the
+    /// system.` on `CustomerID`.
+    fn check_references(
+        &self,
+        data: &Data,
+        ep: &Endpoint,
+        def: &EntityDef,
+        obj: &serde_json::Map<String, Value>,
+        incoming: &Record,
+    ) -> Result<(), WriteError> {
+        if def.name == "Customer" {
+            return Ok(());
+        }
+        let (Some(FieldValue::Str(customer)), Some(customers)) =
+            (incoming.get("CustomerID"), ep.top_level("Customer"))
+        else {
+            return Ok(());
+        };
+        if self.by_keys(data, customers, &[customer]).is_some() {
+            return Ok(());
+        }
+        let mut echo = Value::Object(obj.clone());
+        if let Some(o) = echo.as_object_mut() {
+            let action = if o.contains_key("id") {
+                "Updating"
+            } else {
+                "Inserting"
+            };
+            o.insert(
+                "error".into(),
+                Value::String(format!(
+                    "{action}  '{}' record raised at least one error. Please review the errors.",
+                    def.name
+                )),
+            );
+            if let Some((_, Value::Object(w))) = o
+                .iter_mut()
+                .find(|(k, _)| k.eq_ignore_ascii_case("CustomerID"))
+            {
+                w.insert(
+                    "error".into(),
+                    Value::String("'Customer' cannot be found in the system.".into()),
+                );
+            }
+        }
+        Err(WriteError::Invalid(echo))
     }
 }
 
