@@ -210,7 +210,7 @@ impl Store {
             WriteError::BadRequest("The request body must be an entity (a JSON object).".into())
         })?;
         let incoming = read_record(ep, def, obj)?;
-        self.check_references(data, ep, def, obj, &incoming)?;
+        check_choices(def, obj, &incoming)?;
         // Which record: by id, else by keys.
         let existing = match obj.get("id").and_then(Value::as_str) {
             Some(id) => self.by_id(data, def, id),
@@ -289,55 +289,57 @@ impl Store {
     }
 }
 
-impl Store {
-    /// A document naming a customer that does not exist is refused (422) with the field's
-    /// error, as Acumatica's selector validation does: `'Customer' cannot be found in the
-    /// system.` on `CustomerID`.
-    fn check_references(
-        &self,
-        data: &Data,
-        ep: &Endpoint,
-        def: &EntityDef,
-        obj: &serde_json::Map<String, Value>,
-        incoming: &Record,
-    ) -> Result<(), WriteError> {
-        if def.name == "Customer" {
-            return Ok(());
+/// Drop-down fields whose values are checked on writes: entity, field, the allowed values.
+const CHOICES: &[(&str, &str, &[&str])] = &[(
+    "Customer",
+    "Status",
+    &["Active", "On Hold", "Credit Hold", "Inactive", "One-Time"],
+)];
+
+/// A drop-down set to a value not in its list is refused (422) with the field's error, as
+/// Acumatica does: the entity echoed with `error` on the field and on the entity.
+fn check_choices(
+    def: &EntityDef,
+    obj: &serde_json::Map<String, Value>,
+    incoming: &Record,
+) -> Result<(), WriteError> {
+    for (entity, field, allowed) in CHOICES {
+        if def.name != *entity {
+            continue;
         }
-        let (Some(FieldValue::Str(customer)), Some(customers)) =
-            (incoming.get("CustomerID"), ep.top_level("Customer"))
-        else {
-            return Ok(());
+        let Some(FieldValue::Str(v)) = incoming.get(field) else {
+            continue;
         };
-        if self.by_keys(data, customers, &[customer]).is_some() {
-            return Ok(());
+        if allowed.iter().any(|a| a.eq_ignore_ascii_case(v.trim())) {
+            continue;
         }
-        let mut echo = Value::Object(obj.clone());
-        if let Some(o) = echo.as_object_mut() {
-            let action = if o.contains_key("id") {
-                "Updating"
-            } else {
-                "Inserting"
-            };
-            o.insert(
+        let mut echo = obj.clone();
+        let action = if echo.contains_key("id") {
+            "Updating"
+        } else {
+            "Inserting"
+        };
+        echo.insert(
+            "error".into(),
+            Value::String(format!(
+                "{action}  '{}' record raised at least one error. Please review the errors.",
+                def.name
+            )),
+        );
+        if let Some((_, Value::Object(w))) =
+            echo.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(field))
+        {
+            w.insert(
                 "error".into(),
                 Value::String(format!(
-                    "{action}  '{}' record raised at least one error. Please review the errors.",
-                    def.name
+                    "The value '{v}' is not in the list: {}.",
+                    allowed.join(", ")
                 )),
             );
-            if let Some((_, Value::Object(w))) = o
-                .iter_mut()
-                .find(|(k, _)| k.eq_ignore_ascii_case("CustomerID"))
-            {
-                w.insert(
-                    "error".into(),
-                    Value::String("'Customer' cannot be found in the system.".into()),
-                );
-            }
         }
-        Err(WriteError::Invalid(echo))
+        return Err(WriteError::Invalid(Value::Object(echo)));
     }
+    Ok(())
 }
 
 fn new_guid(seed: u64, entity: &str, n: usize) -> String {
