@@ -300,31 +300,43 @@ async fn refused_records_stop_the_statement_and_name_the_column() {
     // A 422 field error on the third record: two applied, the column named.
     let err = fails(
         &e,
-        "UPDATE SalesOrder SET CustomerID = CASE WHEN OrderNbr = 'SO000003' THEN 'NOSUCHCUST' ELSE 'C000002' END \
-         WHERE OrderType = 'SO' AND OrderNbr IN ('SO000001', 'SO000002', 'SO000003', 'SO000004')",
+        "UPDATE Customer SET Status = CASE WHEN CustomerID = 'C000003' THEN 'Bogus' ELSE 'Credit Hold' END \
+         WHERE CustomerID IN ('C000001', 'C000002', 'C000003', 'C000004')",
     )
     .await;
     let w = write_failed(&err);
     assert_eq!(w.applied, 2, "{err}");
-    assert!(w.failed.contains("OrderNbr=SO000003"), "{err}");
-    assert_eq!(
-        w.columns,
-        [(
-            "CustomerID".to_string(),
-            "'Customer' cannot be found in the system.".to_string()
-        )]
-    );
     assert!(
-        err.to_string()
-            .contains("CustomerID: 'Customer' cannot be found in the system."),
+        w.failed.contains("record 3 of 4 (CustomerID=C000003)"),
         "{err}"
     );
-    for (nbr, customer) in [("SO000001", "C000002"), ("SO000002", "C000002")] {
-        let r = plain.record(&format!("SalesOrder/SO/{nbr}")).await;
-        assert_eq!(value(&r, "CustomerID"), customer);
+    assert_eq!(w.columns.len(), 1, "{err}");
+    assert_eq!(w.columns[0].0, "Status");
+    assert!(
+        w.columns[0].1.contains("'Bogus' is not in the list"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("Status: The value 'Bogus'"),
+        "{err}"
+    );
+    for (id, status) in [("C000001", "Credit Hold"), ("C000002", "Credit Hold")] {
+        let r = plain.record(&format!("Customer/{id}")).await;
+        assert_eq!(value(&r, "Status"), status);
     }
-    let r = plain.record("SalesOrder/SO/SO000004").await;
-    assert_ne!(value(&r, "CustomerID"), "NOSUCHCUST");
+    for id in ["C000003", "C000004"] {
+        let r = plain.record(&format!("Customer/{id}")).await;
+        assert_ne!(value(&r, "Status"), "Credit Hold", "{id} untouched");
+    }
+    // An insert refused the same way names the column too.
+    let err = fails(
+        &e,
+        "INSERT INTO Customer (CustomerID, CustomerName, Status) VALUES ('BADSTATUS', 'x', 'Nope')",
+    )
+    .await;
+    let w = write_failed(&err);
+    assert_eq!((w.applied, w.columns[0].0.as_str()), (0, "Status"), "{err}");
+    assert!(!plain.exists("Customer/BADSTATUS").await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
