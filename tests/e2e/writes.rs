@@ -411,3 +411,109 @@ async fn explain_shows_the_requests_a_write_would_send() {
     assert!(plan.contains("(If-None-Match: *) per row"), "{plan}");
     assert!(writes_sent(&e.sim).is_empty(), "EXPLAIN sends nothing");
 }
+
+/// A Flight SQL server over the test's catalog with `policy`; stops when the sender drops.
+async fn flight(
+    e: &Env,
+    policy: acumatica_datafusion::StatementPolicy,
+) -> (
+    arrow_flight::sql::client::FlightSqlServiceClient<tonic::transport::Channel>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server =
+        acumatica_flight::FlightSqlServer::new(e.ctx.clone(), acumatica_flight::FlightAuth::none())
+            .with_policy(policy);
+    tokio::spawn(async move {
+        let _ = server
+            .serve(listener, None, async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .expect("url")
+        .connect()
+        .await
+        .expect("connect");
+    (
+        arrow_flight::sql::client::FlightSqlServiceClient::new(channel),
+        stop,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_refuse_writes_unless_started_with_writes_allowed() {
+    use acumatica_datafusion::StatementPolicy;
+    let e = env().await;
+    let plain = Plain::sign_in(&e.sim).await;
+    let (mut client, _stop) = flight(&e, StatementPolicy::server()).await;
+    e.sim.clear_request_log();
+    for sql in [
+        "INSERT INTO Customer (CustomerID) VALUES ('FLIGHT1')",
+        "UPDATE Customer SET CustomerName = 'x' WHERE CustomerID = 'C000001'",
+        "DELETE FROM Customer WHERE CustomerID = 'C000001'",
+    ] {
+        let status =
+            tonic::Status::from(client.execute_update(sql.into(), None).await.unwrap_err());
+        assert_eq!(
+            status.code(),
+            tonic::Code::PermissionDenied,
+            "{sql}: {status}"
+        );
+        assert!(status.message().contains("read-only"), "{status}");
+    }
+    assert!(writes_sent(&e.sim).is_empty());
+    assert!(e.sim.request_log().iter().all(|r| r.method != "PUT"));
+
+    let (mut client, _stop) = flight(&e, StatementPolicy::server().with_writes(true)).await;
+    let n = client
+        .execute_update(
+            "INSERT INTO Customer (CustomerID, CustomerName) VALUES ('FLIGHT1', 'Via Flight'), ('FLIGHT2', 'Two')"
+                .into(),
+            None,
+        )
+        .await
+        .expect("insert");
+    assert_eq!(n, 2);
+    let n = client
+        .execute_update(
+            "UPDATE Customer SET CustomerName = 'Renamed via Flight' WHERE CustomerID = 'FLIGHT2'"
+                .into(),
+            None,
+        )
+        .await
+        .expect("update");
+    assert_eq!(n, 1);
+    let r = plain.record("Customer/FLIGHT2").await;
+    assert_eq!(value(&r, "CustomerName"), "Renamed via Flight");
+    // A refused record: ABORTED, with the count applied and the column.
+    let status = tonic::Status::from(
+        client
+            .execute_update(
+                "UPDATE Customer SET Status = 'Bogus' WHERE CustomerID IN ('FLIGHT1', 'FLIGHT2')"
+                    .into(),
+                None,
+            )
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(status.code(), tonic::Code::Aborted, "{status}");
+    assert!(status.message().contains("0 record(s) changed"), "{status}");
+    assert!(
+        status.message().contains("Status: The value 'Bogus'"),
+        "{status}"
+    );
+    // Files stay off even with writes allowed.
+    let status = tonic::Status::from(
+        client
+            .execute_update("COPY (SELECT 1) TO '/tmp/acusql-never.csv'".into(), None)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status}");
+}
