@@ -371,6 +371,16 @@ async fn guards_read_only_connections_and_writes_without_where() {
         let err = fails(&e, sql).await;
         assert!(refused(&err).0.contains("without WHERE"), "{sql}: {err}");
     }
+    // A WHERE reading another table would reach the table provider without that part.
+    for sql in [
+        "DELETE FROM Customer WHERE Status = 'Active' AND CustomerID IN \
+         (SELECT CustomerID FROM SalesOrder WHERE OrderNbr = 'SO000001')",
+        "UPDATE Customer SET CustomerName = 'x' WHERE CustomerID IN (SELECT 'C000001')",
+        "DELETE FROM Customer WHERE EXISTS (SELECT 1 FROM Vendor WHERE Vendor.VendorID = Customer.CustomerID)",
+    ] {
+        let err = fails(&e, sql).await;
+        assert!(refused(&err).0.contains("the WHERE reads"), "{sql}: {err}");
+    }
     let err = fails(
         &e,
         "UPDATE Customer SET CustomerID = 'X' WHERE CustomerID = 'C000001'",

@@ -251,6 +251,16 @@ pub async fn register(
             .collect();
         schemas.push((kind.segment().to_string(), catalog::RestSchema::new(tables)));
     }
+    // UPDATE/DELETE whose WHERE reads other tables are refused before planning drops it.
+    if !ctx
+        .state()
+        .analyzer()
+        .rules
+        .iter()
+        .any(|r| r.name() == "acumatica_write_guard")
+    {
+        ctx.add_analyzer_rule(Arc::new(write::WriteGuard));
+    }
     ctx.register_catalog(
         &options.catalog,
         Arc::new(AcumaticaCatalog::with_schemas(schemas)),

@@ -492,9 +492,20 @@ fn read_record(
             read_custom(def, v, &mut r);
             continue;
         }
+        if k == "note" {
+            // `"note": {"value": "…"}` (a plain string is accepted too).
+            let text = match v {
+                Value::Object(o) => o.get("value").and_then(Value::as_str),
+                other => other.as_str(),
+            };
+            if let Some(t) = text {
+                r.fields.push(("__note", FieldValue::Str(t.to_string())));
+            }
+            continue;
+        }
         if matches!(
             k.as_str(),
-            "id" | "rowNumber" | "note" | "_links" | "files" | "error"
+            "id" | "rowNumber" | "_links" | "files" | "error"
         ) {
             continue;
         }

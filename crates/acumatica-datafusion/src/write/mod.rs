@@ -14,6 +14,7 @@
 //! transactions across requests: what was applied before stays applied, and the error
 //! ([`WriteFailed`]) says how much that was.
 
+mod guard;
 mod record;
 
 use std::collections::BTreeSet;
@@ -42,6 +43,7 @@ use datafusion::physical_plan::{
 };
 use futures::StreamExt;
 
+pub use guard::WriteGuard;
 pub use record::column_of;
 use record::{place, wire_value};
 
