@@ -527,3 +527,83 @@ async fn servers_refuse_writes_unless_started_with_writes_allowed() {
     );
     assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status}");
 }
+
+/// Runs SQL as the shell does (the local statement policy, which also runs `CALL`).
+async fn local(
+    e: &Env,
+    sql: &str,
+) -> datafusion::error::Result<Vec<datafusion::arrow::array::RecordBatch>> {
+    acumatica_datafusion::StatementPolicy::local()
+        .sql(&e.ctx, sql)
+        .await?
+        .collect()
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actions_run_as_procedures_and_servers_refuse_them_by_default() {
+    let e = env().await;
+    let plain = Plain::sign_in(&e.sim).await;
+    e.sim.clear_request_log();
+    let batches = local(
+        &e,
+        "CALL SalesOrder.CancelSalesOrder(OrderType => 'SO', OrderNbr => 'SO000011')",
+    )
+    .await
+    .expect("call");
+    let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("| SalesOrder | CancelSalesOrder | completed |"),
+        "{text}"
+    );
+    let posts: Vec<String> = writes_sent(&e.sim);
+    assert_eq!(
+        posts,
+        ["POST /entity/Default/24.200.001/SalesOrder/CancelSalesOrder"]
+    );
+    // The status URL was followed until 204.
+    assert!(
+        e.sim
+            .request_log()
+            .iter()
+            .any(|r| r.url.contains("/CancelSalesOrder/status/") && r.status == 204),
+        "{:?}",
+        e.sim.request_log()
+    );
+    let r = plain.record("SalesOrder/SO/SO000011").await;
+    assert_eq!(value(&r, "Status"), "Canceled");
+
+    // An unknown action is Acumatica's error; a missing key is ours, before any request.
+    let err = local(
+        &e,
+        "CALL SalesOrder.NoSuchThing(OrderType => 'SO', OrderNbr => 'SO000011')",
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("NoSuchThing"), "{err}");
+    e.sim.clear_request_log();
+    let err = local(
+        &e,
+        "CALL SalesOrder.CancelSalesOrder(OrderNbr => 'SO000011')",
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("OrderType, OrderNbr"), "{err}");
+    assert!(writes_sent(&e.sim).is_empty());
+
+    // A server without writes allowed refuses it.
+    let err = acumatica_datafusion::StatementPolicy::server()
+        .sql(
+            &e.ctx,
+            "CALL SalesOrder.ReopenSalesOrder(OrderType => 'SO', OrderNbr => 'SO000011')",
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        acumatica_datafusion::policy::refusal(&err).is_some(),
+        "{err}"
+    );
+    assert!(writes_sent(&e.sim).is_empty());
+}

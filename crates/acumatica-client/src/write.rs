@@ -397,3 +397,96 @@ mod tests {
         );
     }
 }
+
+/// How an action ended: the processed record's URL when Acumatica gives one, and how many
+/// status requests it took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionOutcome {
+    pub location: Option<String>,
+    pub polls: u32,
+}
+
+impl Connection {
+    /// `POST <Entity>/<Action>` with `{"entity": …, "parameters": …}`; a 202 is followed by
+    /// polling its `Location` until 204 (at most `Timeout` in all). Sent once, never retried.
+    pub async fn invoke_action(
+        &self,
+        entity: &str,
+        action: &str,
+        record: &WriteRecord,
+        parameters: &WriteRecord,
+    ) -> Result<ActionOutcome, Error> {
+        let path = RestQuery::new(entity).render_keys_path(&[action]);
+        let url = self
+            .endpoint_url()
+            .join(&path)
+            .map_err(|e| Error::Config(format!("bad request URL: {e}")))?;
+        let body = format!(
+            "{{\"entity\":{},\"parameters\":{}}}",
+            record.to_json(),
+            parameters.to_json()
+        );
+        let (status, location, reply) = self
+            .send_unretried(Method::POST, url, &[], Some(body.into_bytes()))
+            .await?;
+        let mut polls = 0;
+        let mut status_url = match status {
+            StatusCode::NO_CONTENT | StatusCode::OK => {
+                return Ok(ActionOutcome { location, polls });
+            }
+            StatusCode::ACCEPTED => location.ok_or_else(|| Error::Server {
+                status: 202,
+                message: "the action was accepted without a status URL (Location)".into(),
+                exception_message: None,
+                exception_type: None,
+            })?,
+            StatusCode::UNPROCESSABLE_ENTITY => {
+                let (message, fields) = field_errors(&reply);
+                return Err(Error::Invalid { message, fields });
+            }
+            s => return Err(Error::from_response(s.as_u16(), &reply)),
+        };
+        let started = std::time::Instant::now();
+        let mut wait = std::time::Duration::from_millis(50);
+        loop {
+            let url = self
+                .endpoint_url()
+                .join(&status_url)
+                .map_err(|e| Error::Config(format!("bad status URL: {e}")))?;
+            if url.origin() != self.endpoint_url().origin() {
+                return Err(Error::Config(format!(
+                    "refusing to follow an action's status URL to another site: {}",
+                    url.origin().ascii_serialization()
+                )));
+            }
+            if started.elapsed() > self.config().timeout {
+                return Err(Error::Server {
+                    status: 202,
+                    message: format!(
+                        "{entity}/{action} did not finish within {} s (Timeout); it may still complete",
+                        self.config().timeout.as_secs()
+                    ),
+                    exception_message: None,
+                    exception_type: None,
+                });
+            }
+            // Acumatica documents polling the status URL with a delay (its client waits 1 s).
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(std::time::Duration::from_secs(1));
+            polls += 1;
+            let (status, location, reply) =
+                self.send_unretried(Method::GET, url, &[], None).await?;
+            match status {
+                StatusCode::ACCEPTED => {
+                    if let Some(l) = location {
+                        status_url = l;
+                    }
+                }
+                StatusCode::NO_CONTENT | StatusCode::OK => {
+                    return Ok(ActionOutcome { location, polls });
+                }
+                s => return Err(Error::from_response(s.as_u16(), &reply)),
+            }
+        }
+    }
+}

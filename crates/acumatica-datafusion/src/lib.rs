@@ -19,6 +19,7 @@
 //! detail collection (`SalesOrder_Details`: the parent's key columns, the line's `id`, then its
 //! fields). Type mapping and the decimal scale are described in [`types`].
 
+pub mod action;
 pub mod catalog;
 pub mod decode;
 pub mod policy;

@@ -127,7 +127,10 @@ impl Shell {
     /// Plans and runs one SQL statement, streaming its rows to `out`.
     pub async fn execute(&mut self, sql: &str, out: &mut impl Write) -> Result<()> {
         let started = Instant::now();
-        let df = self.ctx.sql(sql).await?;
+        // The local policy allows everything; it also runs `CALL <Entity>.<Action>(…)`.
+        let df = acumatica_datafusion::StatementPolicy::local()
+            .sql(&self.ctx, sql)
+            .await?;
         let mut stream = df.execute_stream().await?;
         let rows = Arc::new(AtomicU64::new(0));
         let bar = self

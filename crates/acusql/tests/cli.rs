@@ -931,5 +931,26 @@ async fn writes_from_the_shell_print_their_count_and_guards_refuse_in_one_line()
     }
     assert_eq!(plain_get(&sim, "Customer/SHELL1").await.0, 200);
     assert_eq!(plain_get(&sim, "Customer/SHELL2").await.0, 200);
+
+    // An action as a procedure.
+    let out = run(
+        acusql().args([
+            "--connect",
+            &conn,
+            "--format",
+            "csv",
+            "-c",
+            "CALL SalesOrder.CancelSalesOrder(OrderType => 'SO', OrderNbr => 'SO000012')",
+        ]),
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("SalesOrder,CancelSalesOrder,completed"),
+        "{}",
+        stdout(&out)
+    );
+    let (_, body) = plain_get(&sim, "SalesOrder/SO/SO000012").await;
+    assert!(body.contains("\"Canceled\""), "{body}");
     assert_eq!(sim.stats().open_sessions, 0);
 }
