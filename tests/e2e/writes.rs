@@ -163,6 +163,16 @@ async fn insert_update_delete_top_level_records_and_linked_fields() {
     assert_eq!(value(&one, "MainContact/Email"), "new@example.com");
     let two = plain.record("Customer/NEWCUST2").await;
     assert_eq!(value(&two, "CustomerName"), "New Two");
+    // Assignments may read the record's own columns.
+    let n = changed(
+        &e,
+        "UPDATE Customer SET CustomerName = CustomerName || ' (' || CustomerID || ')' \
+         WHERE CustomerID LIKE 'NEWCUST%'",
+    )
+    .await;
+    assert_eq!(n, 2);
+    let one = plain.record("Customer/NEWCUST1").await;
+    assert_eq!(value(&one, "CustomerName"), "Renamed (NEWCUST1)");
 
     // DELETE by id.
     e.sim.clear_request_log();
@@ -236,6 +246,20 @@ async fn detail_lines_are_added_updated_and_removed_through_their_order() {
     let line = line(&after, "ADDED1");
     assert_eq!(value(&line, "OrderQty").as_f64(), Some(9.0));
 
+    // Lines for an order that does not exist: nothing is created.
+    let err = fails(
+        &e,
+        "INSERT INTO SalesOrder_Details (OrderType, OrderNbr, InventoryID) VALUES ('SO', 'NOSUCH', 'X')",
+    )
+    .await;
+    assert!(
+        err.to_string().contains("no record with these keys exists"),
+        "{err}"
+    );
+    assert!(
+        write_failed(&err).failed.contains("OrderNbr=NOSUCH"),
+        "{err}"
+    );
     let n = changed(
         &e,
         "DELETE FROM SalesOrder_Details WHERE OrderNbr = 'SO000005' AND InventoryID IN ('ADDED1', 'ADDED2')",
@@ -606,4 +630,40 @@ async fn actions_run_as_procedures_and_servers_refuse_them_by_default() {
         "{err}"
     );
     assert!(writes_sent(&e.sim).is_empty());
+}
+
+/// The answer to a PUT is lost (the connection drops after Acumatica saved the record): the
+/// write is not sent again, the statement stops, and the error says the outcome is unknown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_whose_answer_is_lost_is_never_sent_again() {
+    let sim = SimConfig {
+        faults: acumatica_sim::Faults {
+            rate_drop: 1.0,
+            ..Default::default()
+        },
+        ..SimConfig::default()
+    };
+    let e = env_full(sim, "MaxRetries=0", AcumaticaOptions::default()).await;
+    e.sim.clear_request_log();
+    let err = fails(
+        &e,
+        "INSERT INTO Customer (CustomerID, CustomerName) VALUES ('LOST1', 'a'), ('LOST2', 'b')",
+    )
+    .await;
+    let w = write_failed(&err);
+    assert_eq!(w.applied, 0, "{err}");
+    assert!(w.failed.contains("LOST1"), "{err}");
+    assert!(err.to_string().contains("unknown"), "{err}");
+    let puts: Vec<(String, u16)> = e
+        .sim
+        .request_log()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .map(|r| (r.url, r.status))
+        .collect();
+    assert_eq!(
+        puts,
+        [("/entity/Default/24.200.001/Customer".to_string(), 200)],
+        "sent once (and saved by the server), never again"
+    );
 }

@@ -319,7 +319,7 @@ impl Connection {
                 PutMode::Insert => {
                     "a record with these keys already exists (INSERT does not overwrite; use UPDATE)"
                 }
-                PutMode::Update => "the record no longer exists",
+                PutMode::Update => "no record with these keys exists",
             })),
             s => Err(Error::from_response(s.as_u16(), &body)),
         }
