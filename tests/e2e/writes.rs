@@ -296,6 +296,32 @@ async fn custom_fields_are_written_in_the_custom_block() {
         r["custom"]["Document"]["AttributePRODUCT"]["value"], "pickles",
         "{r}"
     );
+    // A line's custom field goes in the line's own custom block.
+    let lines = e
+        .rows("SELECT id FROM SalesOrder_Details WHERE OrderNbr = 'SO000007' LIMIT 1")
+        .await;
+    let line_id = lines[0].trim_matches(|c| c == '|' || c == ' ').to_string();
+    let n = changed(
+        &e,
+        &format!(
+            "UPDATE SalesOrder_Details SET cf_Transactions_CuryUnitCost = 12.3456 \
+             WHERE OrderNbr = 'SO000007' AND id = '{line_id}'"
+        ),
+    )
+    .await;
+    assert_eq!(n, 1);
+    let r = plain
+        .record("SalesOrder/SO/SO000007?$expand=Details&$custom=Details/Transactions.CuryUnitCost")
+        .await;
+    let line = lines_of(&r)
+        .iter()
+        .find(|l| l["id"] == line_id.as_str())
+        .expect("the line");
+    assert_eq!(
+        line["custom"]["Transactions"]["CuryUnitCost"]["value"].as_f64(),
+        Some(12.3456),
+        "{line}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
