@@ -636,9 +636,16 @@ async fn requests_figure() -> Figure {
             let log: Vec<String> = sim
                 .request_log()
                 .iter()
-                .map(|r| format!("{} {}", r.method, r.url.split('?').next().unwrap_or_default()))
+                .map(|r| {
+                    format!(
+                        "{} {}",
+                        r.method,
+                        r.url.split('?').next().unwrap_or_default()
+                    )
+                })
                 .collect();
-            let least = 2 + q.data
+            let least = 2
+                + q.data
                 + usize::from(pass.starts_with("first") && !needed.contains(&q.metadata));
             if !needed.contains(&q.metadata) {
                 needed.push(q.metadata);
@@ -654,7 +661,9 @@ async fn requests_figure() -> Figure {
             ));
         }
         let ratio = sent as f64 / minimal as f64;
-        notes.push(format!("{pass}: {sent} requests / minimal {minimal} = {ratio:.2}"));
+        notes.push(format!(
+            "{pass}: {sent} requests / minimal {minimal} = {ratio:.2}"
+        ));
         ratios.push(ratio);
     }
     let (first, second) = (ratios[0], ratios[1]);

@@ -9,3 +9,5 @@ mod pushdown;
 mod slt;
 mod sql;
 mod support;
+mod write_model;
+mod writes;

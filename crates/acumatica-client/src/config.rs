@@ -99,6 +99,10 @@ pub struct ConnectionConfig {
     /// Discover each entity's custom fields (`$adHocSchema`, one request per entity, on first
     /// use of its table) and offer them as columns.
     pub include_custom_fields: bool,
+    /// Refuse every write (`INSERT`, `UPDATE`, `DELETE`) before any request is sent.
+    pub read_only: bool,
+    /// Allow `UPDATE` and `DELETE` without a `WHERE` (every record of the table).
+    pub allow_writes_without_where: bool,
     /// Requests per minute this connection may send (0 = no budget; the server delays past half
     /// of its own limit anyway).
     pub requests_per_minute: u32,
@@ -141,6 +145,8 @@ impl Default for ConnectionConfig {
             max_retries: 5,
             allow_insecure_http: false,
             include_custom_fields: false,
+            read_only: false,
+            allow_writes_without_where: false,
             requests_per_minute: 0,
             oauth_client_id: None,
             oauth_client_secret: None,
@@ -186,6 +192,9 @@ const PROPERTIES: &[&str] = &[
     "Schema",
     "MetadataCache",
     "MetadataCacheTTL",
+    "IncludeCustomFields",
+    "ReadOnly",
+    "AllowWritesWithoutWhere",
 ];
 
 fn distance(a: &str, b: &str) -> usize {
@@ -458,6 +467,8 @@ impl ConnectionConfig {
             }
             "maxretries" => self.max_retries = number(&value)? as u32,
             "includecustomfields" => self.include_custom_fields = flag(&value)?,
+            "readonly" => self.read_only = flag(&value)?,
+            "allowwriteswithoutwhere" => self.allow_writes_without_where = flag(&value)?,
             "allowinsecurehttp" => {
                 self.allow_insecure_http =
                     matches!(value.to_ascii_lowercase().as_str(), "true" | "1" | "yes")

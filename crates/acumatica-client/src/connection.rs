@@ -395,27 +395,16 @@ impl Connection {
         let mut rejected: Option<Credential> = None;
         loop {
             let credential = self.inner.auth.credential(rejected.take().as_ref()).await?;
-            self.pace().await;
-            let result = {
-                let _permit = self
-                    .inner
-                    .throttle
-                    .acquire()
-                    .await
-                    .map_err(|_| Error::Closed)?;
-                let c = &self.inner.counters;
-                c.in_flight.fetch_add(1, Ordering::Relaxed);
-                c.requests.fetch_add(1, Ordering::Relaxed);
-                let r = async {
-                    let mut req = self
-                        .inner
-                        .http
-                        .request(Method::GET, url.clone())
-                        .header("Accept", accept);
-                    if let Credential::Bearer(t) = &credential {
-                        req = req.bearer_auth(t);
-                    }
-                    let resp = req.send().await?;
+            let mut req = self
+                .inner
+                .http
+                .request(Method::GET, url.clone())
+                .header("Accept", accept);
+            if let Credential::Bearer(t) = &credential {
+                req = req.bearer_auth(t);
+            }
+            let result = self
+                .exchange(req, async |resp| {
                     let status = resp.status();
                     let retry_after = resp
                         .headers()
@@ -424,12 +413,9 @@ impl Connection {
                         .and_then(|v| v.parse::<u64>().ok());
                     let html = is_html(&resp);
                     let body = read_capped(resp).await?;
-                    Ok::<_, reqwest::Error>((status, retry_after, html, body))
-                }
-                .await;
-                c.in_flight.fetch_sub(1, Ordering::Relaxed);
-                r
-            };
+                    Ok((status, retry_after, html, body))
+                })
+                .await?;
             let result = match result {
                 Ok((status, _, _, None)) => {
                     return Err(Error::Server {
@@ -523,6 +509,107 @@ impl Connection {
                 backoff
             );
             tokio::time::sleep(backoff).await;
+        }
+    }
+
+    /// Sends one request within the requests-per-minute budget and the throttle, counting
+    /// it; `read` reads the response (its body up to the cap). The outer error: the connection
+    /// is closed; the inner: the request failed on the way.
+    async fn exchange<T>(
+        &self,
+        request: reqwest::RequestBuilder,
+        read: impl AsyncFnOnce(reqwest::Response) -> Result<T, reqwest::Error>,
+    ) -> Result<Result<T, reqwest::Error>, Error> {
+        self.pace().await;
+        let _permit = self
+            .inner
+            .throttle
+            .acquire()
+            .await
+            .map_err(|_| Error::Closed)?;
+        let c = &self.inner.counters;
+        c.in_flight.fetch_add(1, Ordering::Relaxed);
+        c.requests.fetch_add(1, Ordering::Relaxed);
+        let r = match request.send().await {
+            Ok(resp) => read(resp).await,
+            Err(e) => Err(e),
+        };
+        c.in_flight.fetch_sub(1, Ordering::Relaxed);
+        Ok(r)
+    }
+
+    /// Sends one request that must not be repeated (a write: a repeated `PUT` that had
+    /// succeeded could create a second document). Same session, throttle and
+    /// requests-per-minute budget as reads. Only a 401 (the server refused the session, so
+    /// nothing was done) is sent again, once, after signing in anew. Returns the status, the
+    /// `Location` header and the body, whatever the status.
+    pub(crate) async fn send_unretried(
+        &self,
+        method: Method,
+        url: Url,
+        headers: &[(&'static str, &'static str)],
+        body: Option<Vec<u8>>,
+    ) -> Result<(StatusCode, Option<String>, Bytes), Error> {
+        let mut rejected: Option<Credential> = None;
+        let mut signed_in_again = false;
+        loop {
+            let credential = self.inner.auth.credential(rejected.take().as_ref()).await?;
+            let mut req = self
+                .inner
+                .http
+                .request(method.clone(), url.clone())
+                .header("Accept", "application/json");
+            for (name, value) in headers {
+                req = req.header(*name, *value);
+            }
+            req = match &body {
+                Some(b) => req
+                    .header("Content-Type", "application/json")
+                    .body(b.clone()),
+                None => req.header("Content-Length", "0"),
+            };
+            if let Credential::Bearer(t) = &credential {
+                req = req.bearer_auth(t);
+            }
+            let result = self
+                .exchange(req, async |resp| {
+                    let status = resp.status();
+                    let location = resp
+                        .headers()
+                        .get("location")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string);
+                    let body = read_capped(resp).await?;
+                    Ok((status, location, body))
+                })
+                .await?;
+            match result {
+                Err(e) => return Err(transport(&url, e)),
+                Ok((status, _, None)) => {
+                    return Err(Error::Server {
+                        status: status.as_u16(),
+                        message: format!(
+                            "the response is larger than {} MiB",
+                            MAX_RESPONSE_BYTES >> 20
+                        ),
+                        exception_message: None,
+                        exception_type: None,
+                    });
+                }
+                Ok((StatusCode::UNAUTHORIZED, ..)) if !signed_in_again => {
+                    tracing::debug!("credential rejected (session expired?); signing in again");
+                    signed_in_again = true;
+                    rejected = Some(credential);
+                    continue;
+                }
+                Ok((status, location, Some(body))) => {
+                    self.inner
+                        .counters
+                        .bytes
+                        .fetch_add(body.len() as u64, Ordering::Relaxed);
+                    return Ok((status, location, body));
+                }
+            }
         }
     }
 

@@ -25,6 +25,16 @@ pub enum Error {
         exception_message: Option<String>,
         exception_type: Option<String>,
     },
+    /// Acumatica refused a record it was sent (422): the entity's message and each field's
+    /// error, as the echoed entity carries them.
+    #[error("{}", crate::write::invalid_text(message.as_deref(), fields))]
+    Invalid {
+        message: Option<String>,
+        fields: Vec<crate::write::FieldError>,
+    },
+    /// A write's precondition failed (412): the record exists (insert) or is gone (update).
+    #[error("Acumatica returned 412: {0}")]
+    Precondition(&'static str),
     /// The request did not complete (connection refused, reset, timeout).
     #[error("cannot reach {url}: {reason}")]
     Transport { url: String, reason: String },

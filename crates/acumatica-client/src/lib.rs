@@ -26,6 +26,7 @@ pub mod metadata_cache;
 pub mod odata;
 mod private_file;
 mod request;
+pub mod write;
 
 pub use config::{AuthScheme, ConnectionConfig, InitiateOAuth, Secret};
 pub use connection::{ConnectOptions, Connection, ConnectionStats, MAX_RESPONSE_BYTES};

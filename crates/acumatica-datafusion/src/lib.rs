@@ -19,6 +19,7 @@
 //! detail collection (`SalesOrder_Details`: the parent's key columns, the line's `id`, then its
 //! fields). Type mapping and the decimal scale are described in [`types`].
 
+pub mod action;
 pub mod catalog;
 pub mod decode;
 pub mod literals;
@@ -27,6 +28,7 @@ pub mod pushdown;
 pub mod scan;
 pub mod table;
 pub mod types;
+pub mod write;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -306,6 +308,16 @@ pub async fn register(
             catalog::FeedSchema::ready(kind.segment(), load().await)
         };
         schemas.push((kind.segment().to_string(), Arc::new(feed)));
+    }
+    // UPDATE/DELETE whose WHERE reads other tables are refused before planning drops it.
+    if !ctx
+        .state()
+        .analyzer()
+        .rules
+        .iter()
+        .any(|r| r.name() == "acumatica_write_guard")
+    {
+        ctx.add_analyzer_rule(Arc::new(write::WriteGuard));
     }
     ctx.register_catalog(
         &options.catalog,

@@ -116,6 +116,17 @@ impl StatementPolicy {
         ctx: &SessionContext,
         sql: &str,
     ) -> datafusion::error::Result<DataFrame> {
+        // `CALL <Entity>.<Action>(…)` runs an Acumatica action: a write.
+        if let Some(call) = crate::action::parse_call(sql) {
+            let call = call?;
+            if !self.writes {
+                return Err(DataFusionError::External(Box::new(Refused {
+                    what: format!("CALL {}.{}", call.entity, call.action),
+                    why: "this server is read-only; start it with writes allowed to run Acumatica actions",
+                })));
+            }
+            return crate::action::plan_call(ctx, call).await;
+        }
         let plan = ctx.state().create_logical_plan(sql).await?;
         self.check(&plan)
             .map_err(|r| DataFusionError::External(Box::new(r)))?;

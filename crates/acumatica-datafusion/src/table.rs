@@ -14,6 +14,7 @@ use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::{Constraint, Constraints};
 use datafusion::datasource::TableType;
 use datafusion::error::Result;
+use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 
@@ -416,5 +417,31 @@ impl TableProvider for EntityTable {
             limit,
             &self.options,
         )))
+    }
+
+    async fn insert_into(
+        &self,
+        _state: &dyn Session,
+        input: Arc<dyn ExecutionPlan>,
+        op: InsertOp,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        crate::write::insert(self, input, op).await
+    }
+
+    async fn update(
+        &self,
+        state: &dyn Session,
+        assignments: Vec<(String, Expr)>,
+        filters: Vec<Expr>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        crate::write::update(self, state, assignments, filters).await
+    }
+
+    async fn delete_from(
+        &self,
+        state: &dyn Session,
+        filters: Vec<Expr>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        crate::write::delete(self, state, filters).await
     }
 }

@@ -16,8 +16,8 @@ use arrow_flight::sql::{
     ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
     ActionCreatePreparedStatementResult, Any, CommandGetCatalogs, CommandGetDbSchemas,
     CommandGetPrimaryKeys, CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables,
-    CommandPreparedStatementQuery, CommandStatementQuery, DoPutPreparedStatementResult,
-    ProstMessageExt, SqlInfo, TicketStatementQuery,
+    CommandPreparedStatementQuery, CommandStatementQuery, CommandStatementUpdate,
+    DoPutPreparedStatementResult, ProstMessageExt, SqlInfo, TicketStatementQuery,
 };
 use arrow_flight::{
     FlightDescriptor, FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse, IpcMessage,
@@ -43,12 +43,13 @@ use crate::{FlightError, TlsFiles};
 
 type DoGetStream = Pin<Box<dyn Stream<Item = Result<arrow_flight::FlightData, Status>> + Send>>;
 
-static SQL_INFO: LazyLock<SqlInfoData> = LazyLock::new(|| {
+/// What the server tells clients about itself; read-only unless writes are allowed.
+fn sql_info(read_only: bool) -> SqlInfoData {
     let mut b = SqlInfoDataBuilder::new();
     b.append(SqlInfo::FlightSqlServerName, "acusql");
     b.append(SqlInfo::FlightSqlServerVersion, env!("CARGO_PKG_VERSION"));
     b.append(SqlInfo::FlightSqlServerArrowVersion, "1.3");
-    b.append(SqlInfo::FlightSqlServerReadOnly, true);
+    b.append(SqlInfo::FlightSqlServerReadOnly, read_only);
     b.append(SqlInfo::FlightSqlServerSql, true);
     b.append(SqlInfo::FlightSqlServerSubstrait, false);
     b.append(SqlInfo::FlightSqlServerTransaction, 0_i32);
@@ -57,7 +58,10 @@ static SQL_INFO: LazyLock<SqlInfoData> = LazyLock::new(|| {
     // A fixed set of keys cannot fail to build.
     b.build()
         .unwrap_or_else(|_| SqlInfoDataBuilder::new().build().expect("empty SqlInfo"))
-});
+}
+
+static SQL_INFO: LazyLock<SqlInfoData> = LazyLock::new(|| sql_info(true));
+static SQL_INFO_WRITABLE: LazyLock<SqlInfoData> = LazyLock::new(|| sql_info(false));
 
 /// A Flight SQL server over one [`SessionContext`].
 #[derive(Clone)]
@@ -82,6 +86,14 @@ impl FlightSqlServer {
     pub fn with_policy(mut self, policy: StatementPolicy) -> Self {
         self.policy = policy;
         self
+    }
+
+    fn sql_info(&self) -> &'static SqlInfoData {
+        if self.policy.allows_writes() {
+            &SQL_INFO_WRITABLE
+        } else {
+            &SQL_INFO
+        }
     }
 
     /// Serves until `shutdown` completes. Refuses a non-loopback address without
@@ -234,6 +246,16 @@ fn to_status(e: DataFusionError) -> Status {
         return Status::permission_denied(message);
     }
     let root = e.find_root();
+    if let DataFusionError::External(inner) = root {
+        use acumatica_datafusion::write::{WriteFailed, WriteRefused};
+        if inner.is::<WriteRefused>() {
+            return Status::failed_precondition(message);
+        }
+        if inner.is::<WriteFailed>() {
+            // Stopped part way: some records may be changed (the message says how many).
+            return Status::aborted(message);
+        }
+    }
     if let Some(upstream) = acumatica_datafusion::client_error(&e) {
         return match upstream {
             acumatica_client::Error::RateLimited { .. } | acumatica_client::Error::LoginLimit => {
@@ -254,6 +276,32 @@ fn to_status(e: DataFusionError) -> Status {
         DataFusionError::NotImplemented(_) => Status::unimplemented(message),
         _ => Status::internal(message),
     }
+}
+
+/// The records a statement changed: the `count` a write returns; -1 ("unknown", as Flight
+/// SQL defines it) for a statement that is not a write.
+fn affected(batches: &[RecordBatch]) -> i64 {
+    let mut total: Option<i64> = None;
+    for b in batches {
+        if b.num_columns() != 1 || b.schema().field(0).name() != "count" {
+            return -1;
+        }
+        let Some(counts) = b
+            .column(0)
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::UInt64Array>()
+        else {
+            return -1;
+        };
+        for n in counts.iter().flatten() {
+            total = Some(
+                total
+                    .unwrap_or(0)
+                    .saturating_add(i64::try_from(n).unwrap_or(i64::MAX)),
+            );
+        }
+    }
+    total.unwrap_or(-1)
 }
 
 fn arrow_to_df(e: datafusion::arrow::error::ArrowError) -> DataFusionError {
@@ -317,6 +365,18 @@ impl FlightSqlService for FlightSqlServer {
             .map_err(|_| Status::invalid_argument("statement ticket is not UTF-8"))?;
         let df = self.plan(sql, Vec::new()).await?;
         self.stream(df).await
+    }
+
+    /// `INSERT`/`UPDATE`/`DELETE` (when the policy allows writes): the records changed.
+    async fn do_put_statement_update(
+        &self,
+        command: CommandStatementUpdate,
+        request: Request<PeekableFlightDataStream>,
+    ) -> Result<i64, Status> {
+        self.auth.check(request.metadata())?;
+        let df = self.plan(&command.query, Vec::new()).await?;
+        let batches = df.collect().await.map_err(to_status)?;
+        Ok(affected(&batches))
     }
 
     async fn do_action_create_prepared_statement(
@@ -575,7 +635,7 @@ impl FlightSqlService for FlightSqlServer {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         self.auth.check(request.metadata())?;
-        let schema = query.clone().into_builder(&SQL_INFO).schema();
+        let schema = query.clone().into_builder(self.sql_info()).schema();
         Ok(Response::new(self.info(
             &schema,
             query.as_any().encode_to_vec(),
@@ -589,7 +649,7 @@ impl FlightSqlService for FlightSqlServer {
         request: Request<Ticket>,
     ) -> Result<Response<DoGetStream>, Status> {
         self.auth.check(request.metadata())?;
-        let b = query.into_builder(&SQL_INFO);
+        let b = query.into_builder(self.sql_info());
         let schema = b.schema();
         Ok(Self::batch_stream(schema, b.build().map_err(flight_to_df)))
     }

@@ -206,11 +206,19 @@ pub fn record(
     out.push_str("{\"id\":\"");
     out.push_str(&r.id);
     let _ = write!(out, "\",\"rowNumber\":{row},\"note\":");
-    out.push_str(if top_level {
-        "{\"value\":\"\"}"
-    } else {
-        "null"
-    });
+    match r.get("__note") {
+        // A note a client wrote comes back wrapped, on records and lines alike.
+        Some(FieldValue::Str(note)) => {
+            out.push_str("{\"value\":");
+            escape_into(out, note);
+            out.push('}');
+        }
+        _ => out.push_str(if top_level {
+            "{\"value\":\"\"}"
+        } else {
+            "null"
+        }),
+    }
     let path = |name: &str| -> String {
         if prefix.is_empty() {
             name.to_string()

@@ -149,8 +149,13 @@ impl Store {
         self.generated(data, e, i, true, &def.keys)
     }
 
+    /// `DELETE <Entity>/<keys>` or, with one GUID segment, `DELETE <Entity>/<id>`.
     pub fn delete(&self, data: &Data, def: &EntityDef, segs: &[&str]) -> Result<(), WriteError> {
-        let r = self.by_keys(data, def, segs).ok_or(WriteError::NotFound)?;
+        let found = match segs {
+            [id] if crate::data::is_guid(id) => self.by_id(data, def, id),
+            _ => self.by_keys(data, def, segs),
+        };
+        let r = found.ok_or(WriteError::NotFound)?;
         let key = key_of(&r, &def.keys);
         let mut o = self.overlays.lock().map_err(|_| WriteError::NotFound)?;
         let x = o.entry(def.name.to_ascii_lowercase()).or_default();
@@ -206,6 +211,7 @@ impl Store {
             WriteError::BadRequest("The request body must be an entity (a JSON object).".into())
         })?;
         let incoming = read_record(ep, def, obj)?;
+        check_choices(def, obj, &incoming)?;
         // Which record: by id, else by keys.
         let existing = match obj.get("id").and_then(Value::as_str) {
             Some(id) => self.by_id(data, def, id),
@@ -336,6 +342,59 @@ fn new_record_defaults(entity: &str, now: i64, branch: &str) -> Vec<(&'static st
         _ => Vec::new(),
     });
     defaults
+}
+
+/// Drop-down fields whose values are checked on writes: entity, field, the allowed values.
+const CHOICES: &[(&str, &str, &[&str])] = &[(
+    "Customer",
+    "Status",
+    &["Active", "On Hold", "Credit Hold", "Inactive", "One-Time"],
+)];
+
+/// A drop-down set to a value not in its list is refused (422) with the field's error, as
+/// Acumatica does: the entity echoed with `error` on the field and on the entity.
+fn check_choices(
+    def: &EntityDef,
+    obj: &serde_json::Map<String, Value>,
+    incoming: &Record,
+) -> Result<(), WriteError> {
+    for (entity, field, allowed) in CHOICES {
+        if def.name != *entity {
+            continue;
+        }
+        let Some(FieldValue::Str(v)) = incoming.get(field) else {
+            continue;
+        };
+        if allowed.iter().any(|a| a.eq_ignore_ascii_case(v.trim())) {
+            continue;
+        }
+        let mut echo = obj.clone();
+        let action = if echo.contains_key("id") {
+            "Updating"
+        } else {
+            "Inserting"
+        };
+        echo.insert(
+            "error".into(),
+            Value::String(format!(
+                "{action}  '{}' record raised at least one error. Please review the errors.",
+                def.name
+            )),
+        );
+        if let Some((_, Value::Object(w))) =
+            echo.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(field))
+        {
+            w.insert(
+                "error".into(),
+                Value::String(format!(
+                    "The value '{v}' is not in the list: {}.",
+                    allowed.join(", ")
+                )),
+            );
+        }
+        return Err(WriteError::Invalid(Value::Object(echo)));
+    }
+    Ok(())
 }
 
 fn new_guid(seed: u64, entity: &str, n: usize) -> String {
@@ -488,9 +547,20 @@ fn read_record(
             read_custom(def, v, &mut r);
             continue;
         }
+        if k == "note" {
+            // `"note": {"value": "…"}` (a plain string is accepted too).
+            let text = match v {
+                Value::Object(o) => o.get("value").and_then(Value::as_str),
+                other => other.as_str(),
+            };
+            if let Some(t) = text {
+                r.fields.push(("__note", FieldValue::Str(t.to_string())));
+            }
+            continue;
+        }
         if matches!(
             k.as_str(),
-            "id" | "rowNumber" | "note" | "_links" | "files" | "error"
+            "id" | "rowNumber" | "_links" | "files" | "error"
         ) {
             continue;
         }

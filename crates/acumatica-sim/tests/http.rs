@@ -590,6 +590,57 @@ async fn get_by_keys_and_id_put_and_delete() {
     assert_eq!(r.status(), 500);
     let (_, all) = get(format!("{base}/SalesOrder?$select=OrderNbr")).await;
     assert_eq!(all.as_array().unwrap().len(), 1000);
+
+    // A note is written and read back; DELETE by id answers 204, and the record is gone.
+    let (st, noted) = put(
+        serde_json::json!({"OrderType": {"value": "SO"}, "OrderNbr": {"value": "SO000009"}, "note": {"value": "Call first"}}),
+        Some(("If-Match", "*")),
+    )
+    .await;
+    assert_eq!(
+        (st, &noted["note"]["value"]),
+        (200, &Value::from("Call first"))
+    );
+    let (_, again) = get(format!("{base}/SalesOrder/SO/SO000009")).await;
+    assert_eq!(again["note"]["value"], "Call first");
+    let id = again["id"].as_str().unwrap();
+    let r = c
+        .delete(format!("{base}/SalesOrder/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let (st, _) = get(format!("{base}/SalesOrder/SO/SO000009")).await;
+    assert_eq!(st, 500);
+    let r = c
+        .delete(format!("{base}/SalesOrder/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+
+    // A drop-down value not in its list: 422 with the field's error and the entity's.
+    let r = c
+        .put(format!("{base}/Customer"))
+        .json(
+            &serde_json::json!({"CustomerID": {"value": "C000001"}, "Status": {"value": "Bogus"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let bad: Value = r.json().await.unwrap();
+    assert!(
+        bad["Status"]["error"].as_str().unwrap().contains("'Bogus'"),
+        "{bad}"
+    );
+    assert!(
+        bad["error"]
+            .as_str()
+            .unwrap()
+            .contains("raised at least one error"),
+        "{bad}"
+    );
 }
 
 #[tokio::test]

@@ -159,6 +159,11 @@ pub struct ServeArgs {
     /// TLS private key (PEM).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+
+    /// Let clients change Acumatica data (INSERT, UPDATE, DELETE). Without it the server is
+    /// read-only: writes are refused with PERMISSION_DENIED.
+    #[arg(long)]
+    pub allow_writes: bool,
 }
 
 impl Cli {

@@ -47,7 +47,8 @@ pub async fn run(cli: &Cli, args: &ServeArgs, mut signals: Signals) -> Result<()
     let scheme = if tls.is_some() { "grpc+tls" } else { "grpc" };
     // Scripts wait for this line before connecting.
     println!("Flight SQL server listening on {scheme}://{addr}");
-    let server = FlightSqlServer::new(session.ctx.clone(), auth);
+    let policy = acumatica_datafusion::StatementPolicy::server().with_writes(args.allow_writes);
+    let server = FlightSqlServer::new(session.ctx.clone(), auth).with_policy(policy);
     let result = server
         .serve(listener, tls, async move {
             // Ctrl-C, SIGTERM or SIGHUP: stop accepting, then sign out below.

@@ -332,7 +332,15 @@ impl Shell {
     /// Plans and runs one SQL statement, streaming its rows to `out`.
     pub async fn execute(&mut self, sql: &str, out: &mut impl Write) -> Result<()> {
         let started = Instant::now();
-        let (df, copy_target) = self.plan(sql).await?;
+        // `CALL <Entity>.<Action>(…)` runs an Acumatica action (the local policy allows it).
+        let (df, copy_target) = if acumatica_datafusion::action::parse_call(sql).is_some() {
+            let df = acumatica_datafusion::StatementPolicy::local()
+                .sql(&self.ctx, sql)
+                .await?;
+            (df, None)
+        } else {
+            self.plan(sql).await?
+        };
         let mut stream = df.execute_stream().await?;
         let rows = Arc::new(AtomicU64::new(0));
         let mut bar = self

@@ -1252,3 +1252,107 @@ async fn a_second_run_sends_only_sign_in_its_data_request_and_sign_out() {
         "read again after clearing"
     );
 }
+
+/// `GET <endpoint>/<path>` with a sign-in of its own (not acusql's): the status and body.
+async fn plain_get(sim: &SimHandle, path: &str) -> (u16, String) {
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = http
+        .post(format!("{}/entity/auth/login", sim.base_url()))
+        .header("Content-Type", "application/json")
+        .body(r#"{"name":"admin","password":"demo","company":"Company"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert!(login.status().is_success());
+    let r = http
+        .get(format!(
+            "{}/entity/Default/24.200.001/{path}",
+            sim.base_url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let body = r.text().await.unwrap();
+    let _ = http
+        .post(format!("{}/entity/auth/logout", sim.base_url()))
+        .send()
+        .await;
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_from_the_shell_print_their_count_and_guards_refuse_in_one_line() {
+    let sim = sim().await;
+    let conn = connect(&sim);
+    let out = run(
+        acusql().args([
+            "--connect",
+            &conn,
+            "--format",
+            "csv",
+            "-c",
+            "INSERT INTO Customer (CustomerID, CustomerName) VALUES ('SHELL1', 'From the shell')",
+        ]),
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().collect::<Vec<_>>(), ["count", "1"]);
+    let (status, body) = plain_get(&sim, "Customer/SHELL1").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("From the shell"), "{body}");
+
+    for (extra, sql, expected) in [
+        (
+            ";ReadOnly=true",
+            "DELETE FROM Customer WHERE CustomerID = 'SHELL1'",
+            "the connection is read-only (ReadOnly=true)",
+        ),
+        (
+            "",
+            "DELETE FROM Customer",
+            "DELETE without WHERE would change every record of Customer",
+        ),
+        (
+            "",
+            "INSERT INTO Customer (CustomerID) VALUES ('SHELL2'), ('SHELL1')",
+            "stopped at record 2 of 2 (CustomerID=SHELL1): 1 record(s) changed before it stay changed",
+        ),
+    ] {
+        let out = run(
+            acusql().args(["--connect", &format!("{conn}{extra}"), "-c", sql]),
+            None,
+        );
+        assert!(!out.status.success(), "{sql}");
+        let err = stderr(&out);
+        assert!(err.contains(expected), "{sql}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+    assert_eq!(plain_get(&sim, "Customer/SHELL1").await.0, 200);
+    assert_eq!(plain_get(&sim, "Customer/SHELL2").await.0, 200);
+
+    // An action as a procedure.
+    let out = run(
+        acusql().args([
+            "--connect",
+            &conn,
+            "--format",
+            "csv",
+            "-c",
+            "CALL SalesOrder.CancelSalesOrder(OrderType => 'SO', OrderNbr => 'SO000012')",
+        ]),
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("SalesOrder,CancelSalesOrder,completed"),
+        "{}",
+        stdout(&out)
+    );
+    let (_, body) = plain_get(&sim, "SalesOrder/SO/SO000012").await;
+    assert!(body.contains("\"Canceled\""), "{body}");
+    assert_eq!(sim.stats().open_sessions, 0);
+}

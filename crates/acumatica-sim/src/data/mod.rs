@@ -245,6 +245,18 @@ impl Data {
     }
 }
 
+/// True for a GUID in its canonical text form (`8-4-4-4-12` hex digits): a record's id.
+pub fn is_guid(s: &str) -> bool {
+    s.len() == 36
+        && s.chars().enumerate().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ use super::files::files_request;
 use super::list::{check_custom, check_filter_path, custom_error, list, split_list};
 use super::{State, http_error, json_response, params, percent_decode};
 use crate::custom;
-use crate::data::Entity;
+use crate::data::{Entity, is_guid};
 use crate::filter;
 use crate::json::{self, Shape};
 use crate::schema::{Endpoint, EntityDef};
@@ -26,17 +26,6 @@ pub(super) fn no_entity() -> Response {
             "PX.Api.ContractBased.NoEntitySatisfiesTheConditionException",
         )),
     )
-}
-
-fn is_guid(s: &str) -> bool {
-    s.len() == 36
-        && s.chars().enumerate().all(|(i, c)| {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                c == '-'
-            } else {
-                c.is_ascii_hexdigit()
-            }
-        })
 }
 
 /// `swagger.json` of an endpoint version, in the format that version serves.
