@@ -2,20 +2,13 @@
 //! change the meaning of the filter), requests to the generic-inquiry and DAC feeds
 //! (`/t/<tenant>/api/odata/{gi|dac}`, OData v4), and their `$metadata` (EDMX) read into tables.
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, utf8_percent_encode};
 
 use crate::metadata::WrapperType;
+use crate::request::QUERY_VALUE;
 
-/// Left as they are in an OData query value; all else is percent-encoded.
-const ODATA_VALUE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~')
-    .remove(b',')
-    .remove(b'/')
-    .remove(b'(')
-    .remove(b')');
+/// Left as they are in an OData query value: those of a REST query value but `$`.
+const ODATA_VALUE: &AsciiSet = &QUERY_VALUE.add(b'$');
 
 /// Left as they are in the entity set's name, one path segment (so `/` is encoded).
 const SET_SEGMENT: &AsciiSet = &ODATA_VALUE.add(b'/');

@@ -15,7 +15,7 @@ pub struct RestQuery {
 }
 
 /// Left as they are in a query value (and the entity's path); all else is percent-encoded.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+pub(crate) const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')
