@@ -3,7 +3,7 @@
 //! The subset of the format we use: `statement ok`, `statement error <text>` (the error message
 //! must contain the text), and `query <types> [rowsort]` followed by the SQL, `----` and the
 //! expected rows, values separated by single spaces, `NULL` for null, `(empty)` for an empty
-//! string. Set `ACUSQL_SLT_COMPLETE=1` to rewrite the files with the actual results (review
+//! string; a multi-line cell (an `EXPLAIN` plan) gives one line per line of it. Set `ACUSQL_SLT_COMPLETE=1` to rewrite the files with the actual results (review
 //! the diff before committing).
 
 use std::path::{Path, PathBuf};
@@ -11,7 +11,27 @@ use std::path::{Path, PathBuf};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
+use acumatica_datafusion::AcumaticaOptions;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
 use crate::support::env;
+
+/// The context a file runs in: the simulator's catalog with custom-field columns, and a fixed
+/// number of target partitions so that pinned plans do not depend on the machine's cores.
+async fn context(conn: &acumatica_client::Connection) -> SessionContext {
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_target_partitions(2);
+    let ctx = SessionContext::new_with_config(config);
+    let options = AcumaticaOptions {
+        custom_fields: true,
+        ..AcumaticaOptions::default()
+    };
+    acumatica_datafusion::register(&ctx, conn.clone(), options)
+        .await
+        .expect("catalog");
+    ctx
+}
 
 #[derive(Debug)]
 enum Record {
@@ -110,7 +130,8 @@ fn render(batches: &[RecordBatch]) -> Vec<String> {
                     }
                 })
                 .collect();
-            rows.push(cells.join(" "));
+            // A cell of several lines (an EXPLAIN plan) reads as one expected line each.
+            rows.extend(cells.join(" ").lines().map(|l| l.trim_end().to_string()));
         }
     }
     rows
@@ -135,6 +156,7 @@ async fn sqllogictest_files() {
     assert!(!files.is_empty(), "no .slt files");
     for file in files {
         let e = env().await;
+        let ctx = context(&e.conn).await;
         let text = std::fs::read_to_string(&file).expect("readable");
         let name = file.file_name().unwrap().to_string_lossy().to_string();
         let mut rewritten = String::new();
@@ -142,7 +164,7 @@ async fn sqllogictest_files() {
             let at = format!("{name}:{}", entry.line);
             match entry.record {
                 Record::Statement { sql, error } => {
-                    let result = match e.ctx.sql(&sql).await {
+                    let result = match ctx.sql(&sql).await {
                         Ok(df) => df.collect().await.map(|_| ()),
                         Err(err) => Err(err),
                     };
@@ -171,7 +193,7 @@ async fn sqllogictest_files() {
                     rowsort,
                     expected,
                 } => {
-                    let result = match e.ctx.sql(&sql).await {
+                    let result = match ctx.sql(&sql).await {
                         Ok(df) => df.collect().await,
                         Err(err) => Err(err),
                     };
