@@ -12,13 +12,13 @@ use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
 use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result};
 
-use crate::table::AcumaticaTable;
+use crate::table::EntityTable;
 
 /// The tables of one schema (`rest`, `gi` or `dac`).
 #[derive(Debug)]
-pub struct AcumaticaSchema {
+pub struct RestSchema {
     names: Vec<String>,
-    by_lower: HashMap<String, Arc<AcumaticaTable>>,
+    by_lower: HashMap<String, Arc<EntityTable>>,
     /// With custom fields on: each entity's `$adHocSchema` is read when one of its tables is
     /// first used, and the tables are rebuilt with the custom columns.
     custom: Option<CustomDiscovery>,
@@ -29,11 +29,11 @@ struct CustomDiscovery {
     /// Entity → its custom fields (read once per entity; failures are not remembered).
     fields: tokio::sync::Mutex<HashMap<String, Arc<Vec<CustomField>>>>,
     /// Table (lower case) → the table with its custom columns.
-    tables: Mutex<HashMap<String, Arc<AcumaticaTable>>>,
+    tables: Mutex<HashMap<String, Arc<EntityTable>>>,
 }
 
-impl AcumaticaSchema {
-    pub fn new(tables: Vec<AcumaticaTable>) -> Self {
+impl RestSchema {
+    pub fn new(tables: Vec<EntityTable>) -> Self {
         let mut names: Vec<String> = tables.iter().map(|t| t.def.name.clone()).collect();
         names.sort();
         let by_lower = tables
@@ -56,7 +56,7 @@ impl AcumaticaSchema {
 
     /// A table with its custom columns when discovery is on. A failed discovery leaves the
     /// table as the contract defines it (with a warning) and is tried again next time.
-    async fn resolve(&self, name: &str) -> Option<Arc<AcumaticaTable>> {
+    async fn resolve(&self, name: &str) -> Option<Arc<EntityTable>> {
         let base = self.get(name)?;
         let Some(d) = &self.custom else {
             return Some(base);
@@ -70,25 +70,25 @@ impl AcumaticaSchema {
         }
         let fields = {
             let mut cache = d.fields.lock().await;
-            match cache.get(&base.def.resource) {
+            match cache.get(&base.def.entity) {
                 Some(f) => f.clone(),
                 None => {
                     let read = base
                         .connection()
-                        .adhoc_schema(&base.def.resource)
+                        .adhoc_schema(&base.def.entity)
                         .await
                         .map_err(|e| e.to_string())
                         .and_then(|b| custom_fields_from_adhoc(&b));
                     match read {
                         Ok(f) => {
                             let f = Arc::new(f);
-                            cache.insert(base.def.resource.clone(), f.clone());
+                            cache.insert(base.def.entity.clone(), f.clone());
                             f
                         }
                         Err(e) => {
                             tracing::warn!(
                                 "custom fields of {} are not available: {e}",
-                                base.def.resource
+                                base.def.entity
                             );
                             return Some(base);
                         }
@@ -103,13 +103,13 @@ impl AcumaticaSchema {
         Some(table)
     }
 
-    fn get(&self, name: &str) -> Option<Arc<AcumaticaTable>> {
+    fn get(&self, name: &str) -> Option<Arc<EntityTable>> {
         self.by_lower.get(&name.to_ascii_lowercase()).cloned()
     }
 }
 
 #[async_trait]
-impl SchemaProvider for AcumaticaSchema {
+impl SchemaProvider for RestSchema {
     fn table_names(&self) -> Vec<String> {
         self.names.clone()
     }
@@ -133,16 +133,16 @@ impl SchemaProvider for AcumaticaSchema {
 /// The catalog: named schemas of tables.
 #[derive(Debug)]
 pub struct AcumaticaCatalog {
-    schemas: Vec<(String, Arc<AcumaticaSchema>)>,
+    schemas: Vec<(String, Arc<RestSchema>)>,
 }
 
 impl AcumaticaCatalog {
     /// A catalog with only the `rest` schema.
-    pub fn new(rest: AcumaticaSchema) -> Self {
+    pub fn new(rest: RestSchema) -> Self {
         Self::with_schemas(vec![("rest".into(), rest)])
     }
 
-    pub fn with_schemas(schemas: Vec<(String, AcumaticaSchema)>) -> Self {
+    pub fn with_schemas(schemas: Vec<(String, RestSchema)>) -> Self {
         Self {
             schemas: schemas.into_iter().map(|(n, s)| (n, Arc::new(s))).collect(),
         }

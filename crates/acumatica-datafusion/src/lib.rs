@@ -39,7 +39,7 @@ use datafusion::prelude::SessionContext;
 pub use catalog::AcumaticaCatalog;
 pub use policy::StatementPolicy;
 pub use scan::{AcumaticaScanExec, ScanError};
-pub use table::{AcumaticaTable, ScanOptions, TableDef};
+pub use table::{EntityTable, ScanOptions, TableDef};
 
 /// How the catalog is built and scanned.
 #[derive(Debug, Clone)]
@@ -247,9 +247,9 @@ pub async fn register(
     };
     let tables = TableDef::all(&schema)
         .into_iter()
-        .map(|def| AcumaticaTable::new(def, conn.clone(), scan.clone()))
+        .map(|def| EntityTable::new(def, conn.clone(), scan.clone()))
         .collect();
-    let mut rest = catalog::AcumaticaSchema::new(tables);
+    let mut rest = catalog::RestSchema::new(tables);
     if options.custom_fields || conn.config().include_custom_fields {
         rest = rest.with_custom_fields();
     }
@@ -258,12 +258,9 @@ pub async fn register(
         let tables = odata_tables(&conn, kind)
             .await
             .into_iter()
-            .map(|def| AcumaticaTable::new(def, conn.clone(), scan.clone()))
+            .map(|def| EntityTable::new(def, conn.clone(), scan.clone()))
             .collect();
-        schemas.push((
-            kind.segment().to_string(),
-            catalog::AcumaticaSchema::new(tables),
-        ));
+        schemas.push((kind.segment().to_string(), catalog::RestSchema::new(tables)));
     }
     ctx.register_catalog(
         &options.catalog,

@@ -59,23 +59,22 @@ pub struct ColumnDef {
 pub struct TableDef {
     /// SQL name: `Customer`, `SalesOrder_Details`.
     pub name: String,
-    /// What is requested: the top-level entity (`/SalesOrder`), or for OData tables the entity
-    /// set.
-    pub resource: String,
+    /// The top-level entity requested (`/SalesOrder`).
+    pub entity: String,
     /// The detail collection field, for detail tables.
     pub detail: Option<String>,
     pub columns: Vec<ColumnDef>,
     pub schema: SchemaRef,
     /// Indices of the key columns.
     pub keys: Vec<usize>,
-    /// For OData tables: the feed (`resource` is then the entity set).
+    /// For OData tables: the feed (`entity` is then the entity set).
     pub odata: Option<ODataKind>,
 }
 
 impl TableDef {
     fn finish(
         name: String,
-        resource: String,
+        entity: String,
         detail: Option<String>,
         columns: Vec<ColumnDef>,
         key_names: &[String],
@@ -99,7 +98,7 @@ impl TableDef {
             .collect();
         Self {
             name,
-            resource,
+            entity,
             detail,
             columns,
             schema,
@@ -272,7 +271,7 @@ impl TableDef {
             .collect();
         let mut def = Self::finish(
             self.name.clone(),
-            self.resource.clone(),
+            self.entity.clone(),
             self.detail.clone(),
             columns,
             &keys,
@@ -300,17 +299,16 @@ pub struct ScanOptions {
     pub enable_pushdown: Arc<AtomicBool>,
 }
 
-/// One Acumatica table of any kind: a contract-based REST entity or one of its detail
-/// collections, a generic inquiry or a DAC (OData), as a DataFusion table.
+/// A contract-based REST entity (or one of its detail collections) as a table.
 #[derive(Debug)]
-pub struct AcumaticaTable {
+pub struct EntityTable {
     pub def: Arc<TableDef>,
     conn: Connection,
     options: ScanOptions,
     constraints: Option<Constraints>,
 }
 
-impl AcumaticaTable {
+impl EntityTable {
     pub fn new(def: TableDef, conn: Connection, options: ScanOptions) -> Self {
         // Inquiry keys are those of the underlying tables and need not be unique per row.
         let constraints = (!def.keys.is_empty()
@@ -326,8 +324,8 @@ impl AcumaticaTable {
     }
 
     /// The same table with custom-field columns (see [`TableDef::with_custom`]).
-    pub fn with_custom(&self, fields: &[CustomField]) -> AcumaticaTable {
-        AcumaticaTable::new(
+    pub fn with_custom(&self, fields: &[CustomField]) -> EntityTable {
+        EntityTable::new(
             self.def.with_custom(fields),
             self.conn.clone(),
             self.options.clone(),
@@ -345,7 +343,7 @@ impl AcumaticaTable {
 }
 
 #[async_trait]
-impl TableProvider for AcumaticaTable {
+impl TableProvider for EntityTable {
     fn schema(&self) -> SchemaRef {
         self.def.schema.clone()
     }
