@@ -1,119 +1,124 @@
-//! sqllogictest files (`tests/slt/*.slt`) run against the simulator: SQL in, rows out.
+//! sqllogictest files (`tests/slt/*.slt`) run by the `sqllogictest` crate against the
+//! simulator: SQL in, rows out.
 //!
-//! The subset of the format we use: `statement ok`, `statement error <text>` (the error message
-//! must contain the text), and `query <types> [rowsort]` followed by the SQL, `----` and the
-//! expected rows, values separated by single spaces, `NULL` for null, `(empty)` for an empty
-//! string. Set `ACUSQL_SLT_COMPLETE=1` to rewrite the files with the actual results (review
-//! the diff before committing).
+//! Values are printed as Arrow displays them, `NULL` for null, `(empty)` for an empty string;
+//! a multi-line cell (an `EXPLAIN` plan) gives one line per line of it. `statement error <re>`
+//! matches the error message against a regular expression. Set `ACUSQL_SLT_COMPLETE=1` to
+//! rewrite the files with the actual results (review the diff before committing).
 
 use std::path::{Path, PathBuf};
 
+use acumatica_datafusion::AcumaticaOptions;
 use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::error::DataFusionError;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType};
 
 use crate::support::env;
 
-#[derive(Debug)]
-enum Record {
-    Statement {
-        sql: String,
-        error: Option<String>,
-    },
-    Query {
-        sql: String,
-        types: String,
-        rowsort: bool,
-        expected: Vec<String>,
-    },
+/// The catalog of a simulator as a database the runner talks to.
+struct Acumatica {
+    ctx: SessionContext,
 }
 
-struct Entry {
-    line: usize,
-    record: Record,
-}
+#[async_trait::async_trait]
+impl AsyncDB for Acumatica {
+    type Error = DataFusionError;
+    type ColumnType = DefaultColumnType;
 
-fn parse(text: &str) -> Vec<Entry> {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        let head = lines[i].trim();
-        if head.is_empty() || head.starts_with('#') {
-            i += 1;
-            continue;
+    async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, DataFusionError> {
+        let df = self.ctx.sql(sql).await?;
+        let types: Vec<DefaultColumnType> = df
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| column_type(f.data_type()))
+            .collect();
+        let batches = df.collect().await?;
+        if types.is_empty() {
+            return Ok(DBOutput::StatementComplete(0));
         }
-        let line = i + 1;
-        i += 1;
-        let mut sql = Vec::new();
-        while i < lines.len() && !lines[i].trim().is_empty() && lines[i].trim() != "----" {
-            sql.push(lines[i]);
-            i += 1;
-        }
-        let sql = sql.join("\n");
-        let mut words = head.split_whitespace();
-        match words.next() {
-            Some("statement") => {
-                let error = match words.next() {
-                    Some("error") => Some(words.collect::<Vec<_>>().join(" ")),
-                    _ => None,
-                };
-                out.push(Entry {
-                    line,
-                    record: Record::Statement { sql, error },
-                });
-            }
-            Some("query") => {
-                let types = words.next().unwrap_or_default().to_string();
-                let rowsort = words.next() == Some("rowsort");
-                let mut expected = Vec::new();
-                if i < lines.len() && lines[i].trim() == "----" {
-                    i += 1;
-                    while i < lines.len() && !lines[i].trim().is_empty() {
-                        expected.push(lines[i].trim_end().to_string());
-                        i += 1;
-                    }
-                }
-                out.push(Entry {
-                    line,
-                    record: Record::Query {
-                        sql,
-                        types,
-                        rowsort,
-                        expected,
-                    },
-                });
-            }
-            other => panic!("line {line}: unknown record {other:?}"),
-        }
+        Ok(DBOutput::Rows {
+            types,
+            rows: render(&batches)?,
+        })
     }
-    out
+
+    async fn shutdown(&mut self) {}
+
+    fn engine_name(&self) -> &str {
+        "acumatica"
+    }
+
+    async fn sleep(dur: std::time::Duration) {
+        tokio::time::sleep(dur).await;
+    }
 }
 
-fn render(batches: &[RecordBatch]) -> Vec<String> {
+fn column_type(t: &DataType) -> DefaultColumnType {
+    match t {
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64 => DefaultColumnType::Integer,
+        DataType::Float32 | DataType::Float64 | DataType::Decimal128(..) => {
+            DefaultColumnType::FloatingPoint
+        }
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => DefaultColumnType::Text,
+        _ => DefaultColumnType::Any,
+    }
+}
+
+/// Rows of cells; a cell of several lines becomes several rows of one cell each.
+fn render(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>, DataFusionError> {
     let options = FormatOptions::default().with_null("NULL");
     let mut rows = Vec::new();
     for b in batches {
-        let formatters: Vec<ArrayFormatter<'_>> = b
+        let formatters = b
             .columns()
             .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).expect("formattable"))
-            .collect();
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+            .collect::<Result<Vec<_>, _>>()?;
         for r in 0..b.num_rows() {
             let cells: Vec<String> = formatters
                 .iter()
                 .map(|f| {
                     let v = f.value(r).to_string();
-                    if v.is_empty() {
-                        "(empty)".to_string()
-                    } else {
-                        v
-                    }
+                    if v.is_empty() { "(empty)".into() } else { v }
                 })
                 .collect();
-            rows.push(cells.join(" "));
+            let line = cells.join(" ");
+            if line.contains('\n') {
+                rows.extend(line.lines().map(|l| vec![l.trim_end().to_string()]));
+            } else {
+                rows.push(cells);
+            }
         }
     }
-    rows
+    Ok(rows)
+}
+
+/// The context a file runs in: the simulator's catalog with custom-field columns, and a fixed
+/// number of target partitions so that pinned plans do not depend on the machine's cores.
+async fn context(conn: &acumatica_client::Connection) -> SessionContext {
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_target_partitions(2);
+    let ctx = SessionContext::new_with_config(config);
+    let options = AcumaticaOptions {
+        custom_fields: true,
+        ..AcumaticaOptions::default()
+    };
+    acumatica_datafusion::register(&ctx, conn.clone(), options)
+        .await
+        .expect("catalog");
+    ctx
 }
 
 fn files() -> Vec<PathBuf> {
@@ -130,89 +135,30 @@ fn files() -> Vec<PathBuf> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqllogictest_files() {
     let complete = std::env::var_os("ACUSQL_SLT_COMPLETE").is_some();
-    let mut failures = Vec::new();
     let files = files();
     assert!(!files.is_empty(), "no .slt files");
+    let mut failures = Vec::new();
     for file in files {
+        // A simulator per file: files never depend on each other.
         let e = env().await;
-        let text = std::fs::read_to_string(&file).expect("readable");
-        let name = file.file_name().unwrap().to_string_lossy().to_string();
-        let mut rewritten = String::new();
-        for entry in parse(&text) {
-            let at = format!("{name}:{}", entry.line);
-            match entry.record {
-                Record::Statement { sql, error } => {
-                    let result = match e.ctx.sql(&sql).await {
-                        Ok(df) => df.collect().await.map(|_| ()),
-                        Err(err) => Err(err),
-                    };
-                    match (&error, result) {
-                        (None, Err(err)) => {
-                            failures.push(format!("{at}: {sql}\n  unexpected error: {err}"))
-                        }
-                        (Some(want), Ok(())) => failures.push(format!(
-                            "{at}: {sql}\n  expected an error containing {want:?}"
-                        )),
-                        (Some(want), Err(err)) if !err.to_string().contains(want.as_str()) => {
-                            failures.push(format!(
-                                "{at}: {sql}\n  error {err}\n  does not contain {want:?}"
-                            ))
-                        }
-                        _ => {}
-                    }
-                    rewritten.push_str(&match &error {
-                        None => format!("statement ok\n{sql}\n\n"),
-                        Some(w) => format!("statement error {w}\n{sql}\n\n"),
-                    });
-                }
-                Record::Query {
-                    sql,
-                    types,
-                    rowsort,
-                    expected,
-                } => {
-                    let result = match e.ctx.sql(&sql).await {
-                        Ok(df) => df.collect().await,
-                        Err(err) => Err(err),
-                    };
-                    let mut actual = match result {
-                        Ok(batches) => render(&batches),
-                        Err(err) => {
-                            failures.push(format!("{at}: {sql}\n  error: {err}"));
-                            expected.clone()
-                        }
-                    };
-                    if rowsort {
-                        actual.sort();
-                    }
-                    let mut want = expected.clone();
-                    if rowsort {
-                        want.sort();
-                    }
-                    if actual != want && !complete {
-                        failures.push(format!(
-                            "{at}: {sql}\n  expected:\n    {}\n  actual:\n    {}",
-                            want.join("\n    "),
-                            actual.join("\n    ")
-                        ));
-                    }
-                    let sort = if rowsort { " rowsort" } else { "" };
-                    rewritten.push_str(&format!(
-                        "query {types}{sort}\n{sql}\n----\n{}\n\n",
-                        actual.join("\n")
-                    ));
-                }
-            }
-        }
+        let ctx = context(&e.conn).await;
+        let mut runner = sqllogictest::Runner::new(move || {
+            let ctx = ctx.clone();
+            async move { Ok(Acumatica { ctx }) }
+        });
         if complete {
-            // Comments are kept by writing them back in front of the records they preceded.
-            let header: String = text
-                .lines()
-                .take_while(|l| l.starts_with('#') || l.trim().is_empty())
-                .map(|l| format!("{l}\n"))
-                .collect();
-            std::fs::write(&file, format!("{header}{}", rewritten.trim_end()) + "\n")
-                .expect("writable");
+            runner
+                .update_test_file(
+                    &file,
+                    " ",
+                    sqllogictest::default_validator,
+                    sqllogictest::default_normalizer,
+                    sqllogictest::default_column_validator,
+                )
+                .await
+                .unwrap_or_else(|err| panic!("{}: {err}", file.display()));
+        } else if let Err(err) = runner.run_file_async(&file).await {
+            failures.push(err.display(false).to_string());
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));

@@ -2,7 +2,16 @@
 //! change the meaning of the filter), requests to the generic-inquiry and DAC feeds
 //! (`/t/<tenant>/api/odata/{gi|dac}`, OData v4), and their `$metadata` (EDMX) read into tables.
 
+use percent_encoding::{AsciiSet, utf8_percent_encode};
+
 use crate::metadata::WrapperType;
+use crate::request::QUERY_VALUE;
+
+/// Left as they are in an OData query value: those of a REST query value but `$`.
+const ODATA_VALUE: &AsciiSet = &QUERY_VALUE.add(b'$');
+
+/// Left as they are in the entity set's name, one path segment (so `/` is encoded).
+const SET_SEGMENT: &AsciiSet = &ODATA_VALUE.add(b'/');
 
 /// Which OData v4 feed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,17 +52,7 @@ impl ODataQuery {
 
     /// `<set>?<options>` relative to the feed URL, percent-encoded.
     pub fn render_path(&self) -> String {
-        let enc = |s: &str| -> String {
-            s.bytes()
-                .map(|b| {
-                    if b.is_ascii_alphanumeric() || b"-_.~,/()".contains(&b) {
-                        (b as char).to_string()
-                    } else {
-                        format!("%{b:02X}")
-                    }
-                })
-                .collect()
-        };
+        let enc = |s: &str| utf8_percent_encode(s, ODATA_VALUE).to_string();
         let mut parts = Vec::new();
         if let Some(f) = &self.filter {
             parts.push(format!("$filter={}", enc(f)));
@@ -70,7 +69,7 @@ impl ODataQuery {
         if let Some(n) = self.top {
             parts.push(format!("$top={n}"));
         }
-        let set = enc(&self.set).replace('/', "%2F");
+        let set = utf8_percent_encode(&self.set, SET_SEGMENT).to_string();
         if parts.is_empty() {
             set
         } else {
@@ -198,6 +197,19 @@ mod tests {
         assert_eq!(
             q.render_path(),
             "Open%20Lines?$filter=Name%20eq%20%27A%26B%27&$orderby=OrderNbr&$top=5"
+        );
+    }
+
+    #[test]
+    fn set_names_stay_one_segment() {
+        let q = ODataQuery {
+            set: "A/B (x)".into(),
+            filter: Some("P eq '$ü/'".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            q.render_path(),
+            "A%2FB%20(x)?$filter=P%20eq%20%27%24%C3%BC/%27"
         );
     }
 

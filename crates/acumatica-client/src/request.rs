@@ -1,6 +1,6 @@
 //! Contract-based REST list requests: `$filter`, `$select`, `$expand`, `$custom`, `$top`, `$skip`.
 
-use std::fmt::Write;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// One list request on an entity. `to_query_string` is what EXPLAIN shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -14,17 +14,28 @@ pub struct RestQuery {
     pub skip: Option<u64>,
 }
 
-/// Characters left as they are in a query value; everything else is percent-encoded.
+/// Left as they are in a query value (and the entity's path); all else is percent-encoded.
+pub(crate) const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b',')
+    .remove(b'/')
+    .remove(b'$')
+    .remove(b'(')
+    .remove(b')');
+
+/// Left as they are in a key's path segment: a key may hold `/`, `?` or `#`, each encoded so
+/// it stays one segment.
+const KEY_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 fn encode(out: &mut String, s: &str) {
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~,/$()".contains(&b) {
-            out.push(b as char);
-        } else if b == b' ' {
-            out.push_str("%20");
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
+    out.extend(utf8_percent_encode(s, QUERY_VALUE));
 }
 
 impl RestQuery {
@@ -96,14 +107,7 @@ impl RestQuery {
         encode(&mut path, &self.entity);
         for k in keys {
             path.push('/');
-            // A key may hold `/`, `?` or `#`: each is encoded so it stays one segment.
-            for b in k.bytes() {
-                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                    path.push(b as char);
-                } else {
-                    path.push_str(&format!("%{b:02X}"));
-                }
-            }
+            path.extend(utf8_percent_encode(k, KEY_SEGMENT));
         }
         let q = Self {
             filter: None,
@@ -135,6 +139,20 @@ impl RestQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_stay_one_segment_and_non_ascii_is_utf8_encoded() {
+        let q = RestQuery::new("SalesOrder").expand(["Details"]);
+        assert_eq!(
+            q.render_keys_path(&["SO", "a/b?c#d é(1)"]),
+            "SalesOrder/SO/a%2Fb%3Fc%23d%20%C3%A9%281%29?$expand=Details"
+        );
+        let q = RestQuery::new("Customer").filter("Name eq 'Zoë ~_.-$()'");
+        assert_eq!(
+            q.render_path(),
+            "Customer?$filter=Name%20eq%20%27Zo%C3%AB%20~_.-$()%27"
+        );
+    }
 
     #[test]
     fn encodes_literals_so_they_cannot_break_the_url() {

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use base64::Engine;
+use subtle::ConstantTimeEq;
 use tonic::Status;
 use tonic::metadata::MetadataMap;
 
@@ -92,13 +93,9 @@ impl FlightAuth {
     }
 }
 
-/// Compares without an early exit, so timing does not reveal how much of a secret matched.
+/// Compares in constant time, so timing does not reveal how much of a secret matched.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = a.len() ^ b.len();
-    for (i, x) in a.iter().enumerate() {
-        diff |= usize::from(x ^ b.get(i).copied().unwrap_or(0));
-    }
-    diff == 0
+    a.ct_eq(b).into()
 }
 
 /// The server's view of authentication: configuration plus the tokens it issued.

@@ -1,5 +1,8 @@
 //! The Flight SQL service: statements, prepared statements and the metadata calls clients use
 //! to browse (catalogs, schemas, tables, table types, SQL info, primary keys).
+//!
+//! Longer than most files (about 740 lines) because it is one implementation of the
+//! `FlightSqlService` trait, whose methods read best side by side.
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use oauth2::TokenResponse;
 use oauth2::basic::BasicTokenResponse;
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 use url::Url;
 
 use crate::config::AuthScheme;
@@ -114,13 +115,8 @@ impl StoredTokens {
             return false;
         };
         let expected = credential_hash(salt, c);
-        // Compared without an early exit: the hash is a secret's digest.
-        expected.len() == hash.len()
-            && expected
-                .bytes()
-                .zip(hash.bytes())
-                .fold(0u8, |d, (a, b)| d | (a ^ b))
-                == 0
+        // Compared in constant time: the hash is a secret's digest.
+        expected.as_bytes().ct_eq(hash.as_bytes()).into()
     }
 
     /// Usable now, and not within the refresh margin of its expiry.

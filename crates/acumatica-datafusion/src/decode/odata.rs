@@ -5,17 +5,18 @@ use std::collections::HashMap;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
+use rustc_hash::FxBuildHasher;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::builder::Builder;
-use super::{DecodeError, KeyHasher, finish_batch, html_hint, shown};
+use super::{DecodeError, finish_batch, html_hint, shown};
 use crate::table::{ColumnSource, TableDef};
 
 /// A record's members by name. Member names are short ASCII keys from the server: a simple
 /// multiplicative hash (FxHash's) is several times cheaper than the default SipHash, which
 /// dominated the decoder's profile.
-type Obj<'a> = HashMap<&'a str, &'a RawValue, std::hash::BuildHasherDefault<KeyHasher>>;
+type Obj<'a> = HashMap<&'a str, &'a RawValue, FxBuildHasher>;
 
 #[derive(Deserialize)]
 struct Wrapper<'a> {

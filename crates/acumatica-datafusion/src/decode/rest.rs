@@ -7,10 +7,11 @@ use std::collections::HashMap;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
+use rustc_hash::FxBuildHasher;
 use serde_json::value::RawValue;
 
 use super::builder::Builder;
-use super::{DecodeError, KeyHasher, finish_batch, html_hint};
+use super::{DecodeError, finish_batch, html_hint};
 use crate::table::{ColumnSource, TableDef};
 
 /// What to do with a member of an object.
@@ -34,7 +35,7 @@ type SeenKey = (Box<[u8]>, Option<usize>);
 struct Level {
     members: Vec<(Box<[u8]>, Action)>,
     /// Name (bytes: serde_json hands keys over raw, without a UTF-8 check) → `members` index.
-    index: HashMap<Box<[u8]>, usize, std::hash::BuildHasherDefault<KeyHasher>>,
+    index: HashMap<Box<[u8]>, usize, FxBuildHasher>,
     /// The member names of the last object read at this level, with what they matched.
     seen: std::cell::RefCell<Vec<SeenKey>>,
     pos: std::cell::Cell<usize>,
