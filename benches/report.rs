@@ -230,20 +230,7 @@ async fn pg_figure() -> Figure {
          in-process: DataFrame::collect; Postgres: `benches/pg_fetch.py` (psycopg 3, binary results, \
          cursor.execute + fetchall into Python tuples)"
     )];
-    let mut best_in = f64::INFINITY;
-    let mut rows = 0;
-    for _ in 0..3 {
-        let t = Instant::now();
-        let batches = ctx
-            .sql(sql)
-            .await
-            .expect("plan")
-            .collect()
-            .await
-            .expect("run");
-        best_in = best_in.min(t.elapsed().as_secs_f64());
-        rows = batches.iter().map(|b| b.num_rows()).sum::<usize>();
-    }
+    let (rows, best_in) = best_in_process(&ctx, sql).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -841,6 +828,26 @@ async fn python_figure() -> Figure {
     }
 }
 
+/// Rows of `sql` and the best of 3 in-process runs (DataFrame::collect), in seconds: the
+/// baseline of the transport figures (6 and 7).
+async fn best_in_process(ctx: &SessionContext, sql: &str) -> (usize, f64) {
+    let mut best = f64::INFINITY;
+    let mut rows = 0;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let batches = ctx
+            .sql(sql)
+            .await
+            .expect("plan")
+            .collect()
+            .await
+            .expect("run");
+        best = best.min(t.elapsed().as_secs_f64());
+        rows = batches.iter().map(|b| b.num_rows()).sum::<usize>();
+    }
+    (rows, best)
+}
+
 // ---------------------------------------------------------------------------------------------
 // 6. Flight SQL
 
@@ -854,20 +861,7 @@ async fn flight_figure() -> Figure {
         "`{sql}` at simulator scale {scale} without latency (so transport costs show); best of 3 each; \
          in-process: DataFrame::collect; Flight: `benches/flight_fetch.py` (ADBC Flight SQL, cursor.execute + fetch_arrow_table)"
     )];
-    let mut best_in = f64::INFINITY;
-    let mut rows = 0;
-    for _ in 0..3 {
-        let t = Instant::now();
-        let batches = ctx
-            .sql(sql)
-            .await
-            .expect("plan")
-            .collect()
-            .await
-            .expect("run");
-        best_in = best_in.min(t.elapsed().as_secs_f64());
-        rows = batches.iter().map(|b| b.num_rows()).sum::<usize>();
-    }
+    let (rows, best_in) = best_in_process(&ctx, sql).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

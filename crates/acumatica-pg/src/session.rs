@@ -617,14 +617,17 @@ impl SimpleQueryHandler for Conn {
         let cancel = self.begin(client);
         let statements = match self.parser.parse(query) {
             Ok(s) if s.is_empty() => return Ok(vec![Response::EmptyQuery]),
-            Ok(s) => s.into_iter().map(Pending::Parsed).collect(),
+            Ok(s) => s
+                .into_iter()
+                .map(|s| Pending::Parsed(Box::new(s)))
+                .collect(),
             Err(e) => vec![Pending::Prepared(self.parser.fallback(query, e).await)],
         };
         let mut out = Vec::with_capacity(statements.len());
         for statement in statements {
             // Planned one by one as they run, so a `SET search_path` applies to the next.
             let prepared = match statement {
-                Pending::Parsed(s) => self.parser.prepare(s).await,
+                Pending::Parsed(s) => self.parser.prepare(*s).await,
                 Pending::Prepared(p) => p,
             };
             let result = match prepared {
@@ -651,7 +654,7 @@ impl SimpleQueryHandler for Conn {
 }
 
 enum Pending {
-    Parsed(Statement),
+    Parsed(Box<Statement>),
     Prepared(PgWireResult<PgStatement>),
 }
 

@@ -102,6 +102,8 @@ pub struct Cli {
     pub verbose: u8,
 }
 
+// Parsed once per run: the size of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the Acumatica tables over Arrow Flight SQL (Python/ADBC, Flight SQL JDBC/ODBC)
