@@ -73,13 +73,14 @@ fn main() {
     let started = Instant::now();
     let mut figures = Vec::new();
     type Step<'a> = (u8, &'a dyn Fn(&tokio::runtime::Runtime) -> Figure);
-    let steps: [Step<'_>; 7] = [
+    let steps: [Step<'_>; 8] = [
         (1, &decode_figure),
         (2, &|rt| rt.block_on(scan_figure())),
         (3, &|rt| rt.block_on(pushdown_figure())),
         (4, &memory_figure),
         (5, &|rt| rt.block_on(python_figure())),
         (6, &|rt| rt.block_on(flight_figure())),
+        (7, &|rt| rt.block_on(pg_figure())),
         (8, &|rt| rt.block_on(requests_figure())),
     ];
     for (n, step) in steps {
@@ -213,6 +214,84 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn mb(bytes: f64) -> f64 {
     bytes / 1_000_000.0
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. PostgreSQL protocol
+
+async fn pg_figure() -> Figure {
+    let scale = 20;
+    let sql = "SELECT * FROM SalesOrder_Details";
+    let name = "PostgreSQL protocol (Python psycopg, binary) rows/s / in-process rows/s";
+    let target = "≥ 0.7";
+    let sim = start_sim(scale, Duration::ZERO).await;
+    let conn = common::connect(&sim.base_url(), "").await;
+    let ctx = session(conn.clone(), AcumaticaOptions::default()).await;
+    let mut notes = vec![format!(
+        "`{sql}` at simulator scale {scale} without latency (so transport costs show); best of 3 each; \
+         in-process: DataFrame::collect; Postgres: `benches/pg_fetch.py` (psycopg 3, binary results, \
+         cursor.execute + fetchall into Python tuples)"
+    )];
+    let (rows, best_in) = best_in_process(&ctx, sql).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server =
+        acumatica_pg::PgServer::new(&ctx, acumatica_pg::PgAuth::none()).expect("pg server");
+    let serving = tokio::spawn(server.serve(listener, None, async {
+        let _ = stopped.await;
+    }));
+    let script = bench_dir().join("pg_fetch.py");
+    let py = tokio::task::spawn_blocking(move || {
+        run_python(
+            &script,
+            &["--port", &port.to_string(), "--sql", sql, "--repeat", "3"],
+        )
+    })
+    .await
+    .expect("join");
+    let _ = stop.send(());
+    let _ = serving.await;
+    let _ = conn.close().await;
+    let in_rate = rows as f64 / best_in;
+    notes.push(format!(
+        "in-process: {rows} rows in {best_in:.2} s = {:.0}k rows/s",
+        in_rate / 1000.0
+    ));
+    match py {
+        Err(why) => Figure {
+            number: 7,
+            name,
+            measured: "—".into(),
+            target,
+            verdict: Verdict::Skipped(why),
+            notes,
+        },
+        Ok(v) => {
+            let secs = v["seconds"].as_f64().unwrap_or(f64::NAN);
+            let py_rows = v["rows"].as_u64().unwrap_or(0);
+            let rate = py_rows as f64 / secs;
+            let ratio = rate / in_rate;
+            notes.push(format!(
+                "psycopg over the Postgres protocol: {py_rows} rows in {secs:.2} s = {:.0}k rows/s → {ratio:.2}",
+                rate / 1000.0
+            ));
+            Figure {
+                number: 7,
+                name,
+                measured: format!("{ratio:.2}"),
+                target,
+                verdict: if ratio >= 0.7 && py_rows as usize == rows {
+                    Verdict::Pass
+                } else {
+                    Verdict::Miss
+                },
+                notes,
+            }
+        }
+    }
 }
 
 fn python() -> String {
@@ -869,6 +948,26 @@ async fn python_figure() -> Figure {
     }
 }
 
+/// Rows of `sql` and the best of 3 in-process runs (DataFrame::collect), in seconds: the
+/// baseline of the transport figures (6 and 7).
+async fn best_in_process(ctx: &SessionContext, sql: &str) -> (usize, f64) {
+    let mut best = f64::INFINITY;
+    let mut rows = 0;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let batches = ctx
+            .sql(sql)
+            .await
+            .expect("plan")
+            .collect()
+            .await
+            .expect("run");
+        best = best.min(t.elapsed().as_secs_f64());
+        rows = batches.iter().map(|b| b.num_rows()).sum::<usize>();
+    }
+    (rows, best)
+}
+
 // ---------------------------------------------------------------------------------------------
 // 6. Flight SQL
 
@@ -882,20 +981,7 @@ async fn flight_figure() -> Figure {
         "`{sql}` at simulator scale {scale} without latency (so transport costs show); best of 3 each; \
          in-process: DataFrame::collect; Flight: `benches/flight_fetch.py` (ADBC Flight SQL, cursor.execute + fetch_arrow_table)"
     )];
-    let mut best_in = f64::INFINITY;
-    let mut rows = 0;
-    for _ in 0..3 {
-        let t = Instant::now();
-        let batches = ctx
-            .sql(sql)
-            .await
-            .expect("plan")
-            .collect()
-            .await
-            .expect("run");
-        best_in = best_in.min(t.elapsed().as_secs_f64());
-        rows = batches.iter().map(|b| b.num_rows()).sum::<usize>();
-    }
+    let (rows, best_in) = best_in_process(&ctx, sql).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

