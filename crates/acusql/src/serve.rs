@@ -119,7 +119,7 @@ async fn serve(
         Some(_) => Some(
             PgServer::new(ctx, pg_auth)
                 .context("PostgreSQL server")?
-                .with_policy(policy.clone()),
+                .with_policy(policy),
         ),
         None => None,
     };
@@ -155,7 +155,7 @@ async fn serve(
             .clone()
             .map(|(cert, key)| acumatica_flight::TlsFiles { cert, key });
         let r = FlightSqlServer::new(ctx.clone(), flight_auth)
-            .with_policy(policy.clone())
+            .with_policy(policy)
             .serve(listener, files, wait(stopped.clone()))
             .await
             .context("Flight SQL server");
