@@ -9,7 +9,7 @@
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
-use datafusion::common::{DataFusionError, Result, ScalarValue};
+use datafusion::common::{DataFusionError, Result};
 use datafusion::logical_expr::expr::{Between, Cast, InList};
 use datafusion::logical_expr::{BinaryExpr, Expr, LogicalPlan};
 use datafusion::optimizer::AnalyzerRule;
@@ -92,11 +92,9 @@ fn literal_fits(operand: &Expr, column: &str, comparison: impl Fn() -> String) -
     let Expr::Literal(value, _) = expr.as_ref() else {
         return Ok(());
     };
-    let text = match value {
-        ScalarValue::Utf8(Some(s))
-        | ScalarValue::LargeUtf8(Some(s))
-        | ScalarValue::Utf8View(Some(s)) => s,
-        _ => return Ok(()),
+    // Text literals only (DataFusion's `try_as_str` covers every string type).
+    let Some(Some(text)) = value.try_as_str() else {
+        return Ok(());
     };
     if value.cast_to(field.data_type()).is_ok() {
         return Ok(());
@@ -113,15 +111,10 @@ fn shown(e: &Expr) -> String {
     match e {
         Expr::Cast(Cast { expr, .. }) => shown(expr),
         Expr::Column(c) => c.name.clone(),
-        Expr::Literal(
-            ScalarValue::Utf8(Some(s))
-            | ScalarValue::LargeUtf8(Some(s))
-            | ScalarValue::Utf8View(Some(s)),
-            _,
-        ) => {
-            format!("'{}'", s.replace('\'', "''"))
-        }
-        Expr::Literal(v, _) => v.to_string(),
+        Expr::Literal(v, _) => match v.try_as_str() {
+            Some(Some(text)) => format!("'{}'", text.replace('\'', "''")),
+            _ => v.to_string(),
+        },
         other => other.to_string(),
     }
 }
