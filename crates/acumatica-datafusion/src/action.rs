@@ -34,7 +34,7 @@ use datafusion::sql::sqlparser::ast::{
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
-use crate::table::{ColumnSource, EntityTable};
+use crate::table::{ColumnSource, AcumaticaTable};
 use crate::write::WriteRefused;
 
 /// A parsed `CALL <Entity>.<Action>(name => value, …)`.
@@ -149,7 +149,7 @@ fn literal(e: &ast::Expr) -> Option<WireValue> {
 /// returned DataFrame is read.
 pub async fn plan_call(ctx: &SessionContext, call: Call) -> Result<DataFrame> {
     let provider = ctx.table_provider(call.entity.as_str()).await?;
-    let Some(table) = provider.downcast_ref::<EntityTable>() else {
+    let Some(table) = provider.downcast_ref::<AcumaticaTable>() else {
         return Err(bad(format!(
             "CALL: {} is not an Acumatica entity",
             call.entity
@@ -201,7 +201,7 @@ pub async fn plan_call(ctx: &SessionContext, call: Call) -> Result<DataFrame> {
     }
     let action = ActionTable {
         conn: table.connection().clone(),
-        entity: def.entity.clone(),
+        entity: def.resource.clone(),
         action: call.action,
         record,
         parameters,

@@ -13,13 +13,13 @@ use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result};
 use futures::future::BoxFuture;
 
-use crate::table::EntityTable;
+use crate::table::AcumaticaTable;
 
 /// The tables of one schema (`rest`, `gi` or `dac`).
 #[derive(Debug)]
-pub struct RestSchema {
+pub struct AcumaticaSchema {
     names: Vec<String>,
-    by_lower: HashMap<String, Arc<EntityTable>>,
+    by_lower: HashMap<String, Arc<AcumaticaTable>>,
     /// With custom fields on: each entity's `$adHocSchema` is read when one of its tables is
     /// first used, and the tables are rebuilt with the custom columns.
     custom: Option<CustomDiscovery>,
@@ -30,11 +30,11 @@ struct CustomDiscovery {
     /// Entity → its custom fields (read once per entity; failures are not remembered).
     fields: tokio::sync::Mutex<HashMap<String, Arc<Vec<CustomField>>>>,
     /// Table (lower case) → the table with its custom columns.
-    tables: Mutex<HashMap<String, Arc<EntityTable>>>,
+    tables: Mutex<HashMap<String, Arc<AcumaticaTable>>>,
 }
 
-impl RestSchema {
-    pub fn new(tables: Vec<EntityTable>) -> Self {
+impl AcumaticaSchema {
+    pub fn new(tables: Vec<AcumaticaTable>) -> Self {
         let mut names: Vec<String> = tables.iter().map(|t| t.def.name.clone()).collect();
         names.sort();
         let by_lower = tables
@@ -57,7 +57,7 @@ impl RestSchema {
 
     /// A table with its custom columns when discovery is on. A failed discovery leaves the
     /// table as the contract defines it (with a warning) and is tried again next time.
-    async fn resolve(&self, name: &str) -> Option<Arc<EntityTable>> {
+    async fn resolve(&self, name: &str) -> Option<Arc<AcumaticaTable>> {
         let base = self.get(name)?;
         let Some(d) = &self.custom else {
             return Some(base);
@@ -71,25 +71,25 @@ impl RestSchema {
         }
         let fields = {
             let mut cache = d.fields.lock().await;
-            match cache.get(&base.def.entity) {
+            match cache.get(&base.def.resource) {
                 Some(f) => f.clone(),
                 None => {
                     let read = base
                         .connection()
-                        .adhoc_schema(&base.def.entity)
+                        .adhoc_schema(&base.def.resource)
                         .await
                         .map_err(|e| e.to_string())
                         .and_then(|b| custom_fields_from_adhoc(&b));
                     match read {
                         Ok(f) => {
                             let f = Arc::new(f);
-                            cache.insert(base.def.entity.clone(), f.clone());
+                            cache.insert(base.def.resource.clone(), f.clone());
                             f
                         }
                         Err(e) => {
                             tracing::warn!(
                                 "custom fields of {} are not available: {e}",
-                                base.def.entity
+                                base.def.resource
                             );
                             return Some(base);
                         }
@@ -104,13 +104,13 @@ impl RestSchema {
         Some(table)
     }
 
-    fn get(&self, name: &str) -> Option<Arc<EntityTable>> {
+    fn get(&self, name: &str) -> Option<Arc<AcumaticaTable>> {
         self.by_lower.get(&name.to_ascii_lowercase()).cloned()
     }
 }
 
 #[async_trait]
-impl SchemaProvider for RestSchema {
+impl SchemaProvider for AcumaticaSchema {
     fn table_names(&self) -> Vec<String> {
         self.names.clone()
     }
@@ -132,7 +132,7 @@ impl SchemaProvider for RestSchema {
 }
 
 /// Reads a feed's tables (its `$metadata`).
-pub type FeedLoader = Box<dyn Fn() -> BoxFuture<'static, RestSchema> + Send + Sync>;
+pub type FeedLoader = Box<dyn Fn() -> BoxFuture<'static, AcumaticaSchema> + Send + Sync>;
 
 /// The tables of an OData feed (`gi`, `dac`), read from its `$metadata` when a query or a
 /// listing first needs them: a query on `rest.Customer` sends no OData request.
@@ -144,7 +144,7 @@ pub type FeedLoader = Box<dyn Fn() -> BoxFuture<'static, RestSchema> + Send + Sy
 pub struct FeedSchema {
     feed: String,
     load: FeedLoader,
-    loaded: tokio::sync::OnceCell<RestSchema>,
+    loaded: tokio::sync::OnceCell<AcumaticaSchema>,
 }
 
 impl std::fmt::Debug for FeedSchema {
@@ -166,21 +166,21 @@ impl FeedSchema {
     }
 
     /// A feed whose tables are already read.
-    pub fn ready(feed: impl Into<String>, tables: RestSchema) -> Self {
+    pub fn ready(feed: impl Into<String>, tables: AcumaticaSchema) -> Self {
         let s = Self::new(
             feed,
-            Box::new(|| Box::pin(async { RestSchema::new(Vec::new()) })),
+            Box::new(|| Box::pin(async { AcumaticaSchema::new(Vec::new()) })),
         );
         let _ = s.loaded.set(tables);
         s
     }
 
-    async fn tables(&self) -> &RestSchema {
+    async fn tables(&self) -> &AcumaticaSchema {
         self.loaded.get_or_init(|| (self.load)()).await
     }
 
     /// The tables, read now if need be and if this thread may wait for them.
-    fn tables_now(&self) -> Option<&RestSchema> {
+    fn tables_now(&self) -> Option<&AcumaticaSchema> {
         if let Some(t) = self.loaded.get() {
             return Some(t);
         }
@@ -227,7 +227,7 @@ pub struct AcumaticaCatalog {
 
 impl AcumaticaCatalog {
     /// A catalog with only the `rest` schema.
-    pub fn new(rest: RestSchema) -> Self {
+    pub fn new(rest: AcumaticaSchema) -> Self {
         Self::with_schemas(vec![("rest".into(), Arc::new(rest))])
     }
 

@@ -42,7 +42,7 @@ use datafusion::prelude::SessionContext;
 pub use catalog::AcumaticaCatalog;
 pub use policy::StatementPolicy;
 pub use scan::{AcumaticaScanExec, ScanError};
-pub use table::{EntityTable, ScanOptions, TableDef};
+pub use table::{AcumaticaTable, ScanOptions, TableDef};
 
 /// How the catalog is built and scanned.
 #[derive(Debug, Clone)]
@@ -275,9 +275,9 @@ pub async fn register(
     };
     let tables = TableDef::all(&schema)
         .into_iter()
-        .map(|def| EntityTable::new(def, conn.clone(), scan.clone()))
+        .map(|def| AcumaticaTable::new(def, conn.clone(), scan.clone()))
         .collect();
-    let mut rest = catalog::RestSchema::new(tables);
+    let mut rest = catalog::AcumaticaSchema::new(tables);
     if options.custom_fields || conn.config().include_custom_fields {
         rest = rest.with_custom_fields();
     }
@@ -290,15 +290,15 @@ pub async fn register(
     for kind in [ODataKind::Gi, ODataKind::Dac] {
         let load = {
             let (conn, scan) = (conn.clone(), scan.clone());
-            move || -> futures::future::BoxFuture<'static, catalog::RestSchema> {
+            move || -> futures::future::BoxFuture<'static, catalog::AcumaticaSchema> {
                 let (conn, scan) = (conn.clone(), scan.clone());
                 Box::pin(async move {
                     let tables = odata_tables(&conn, kind)
                         .await
                         .into_iter()
-                        .map(|def| EntityTable::new(def, conn.clone(), scan.clone()))
+                        .map(|def| AcumaticaTable::new(def, conn.clone(), scan.clone()))
                         .collect();
-                    catalog::RestSchema::new(tables)
+                    catalog::AcumaticaSchema::new(tables)
                 })
             }
         };

@@ -60,22 +60,23 @@ pub struct ColumnDef {
 pub struct TableDef {
     /// SQL name: `Customer`, `SalesOrder_Details`.
     pub name: String,
-    /// The top-level entity requested (`/SalesOrder`).
-    pub entity: String,
+    /// The resource requested: a top-level entity (`/SalesOrder`) for REST
+    /// tables, the entity set for OData tables.
+    pub resource: String,
     /// The detail collection field, for detail tables.
     pub detail: Option<String>,
     pub columns: Vec<ColumnDef>,
     pub schema: SchemaRef,
     /// Indices of the key columns.
     pub keys: Vec<usize>,
-    /// For OData tables: the feed (`entity` is then the entity set).
+    /// For OData tables: the feed (`resource` is then the entity set).
     pub odata: Option<ODataKind>,
 }
 
 impl TableDef {
     fn finish(
         name: String,
-        entity: String,
+        resource: String,
         detail: Option<String>,
         columns: Vec<ColumnDef>,
         key_names: &[String],
@@ -99,7 +100,7 @@ impl TableDef {
             .collect();
         Self {
             name,
-            entity,
+            resource,
             detail,
             columns,
             schema,
@@ -272,7 +273,7 @@ impl TableDef {
             .collect();
         let mut def = Self::finish(
             self.name.clone(),
-            self.entity.clone(),
+            self.resource.clone(),
             self.detail.clone(),
             columns,
             &keys,
@@ -302,14 +303,14 @@ pub struct ScanOptions {
 
 /// A contract-based REST entity (or one of its detail collections) as a table.
 #[derive(Debug)]
-pub struct EntityTable {
+pub struct AcumaticaTable {
     pub def: Arc<TableDef>,
     conn: Connection,
     options: ScanOptions,
     constraints: Option<Constraints>,
 }
 
-impl EntityTable {
+impl AcumaticaTable {
     pub fn new(def: TableDef, conn: Connection, options: ScanOptions) -> Self {
         // Inquiry keys are those of the underlying tables and need not be unique per row.
         let constraints = (!def.keys.is_empty()
@@ -325,8 +326,8 @@ impl EntityTable {
     }
 
     /// The same table with custom-field columns (see [`TableDef::with_custom`]).
-    pub fn with_custom(&self, fields: &[CustomField]) -> EntityTable {
-        EntityTable::new(
+    pub fn with_custom(&self, fields: &[CustomField]) -> AcumaticaTable {
+        AcumaticaTable::new(
             self.def.with_custom(fields),
             self.conn.clone(),
             self.options.clone(),
@@ -344,7 +345,7 @@ impl EntityTable {
 }
 
 #[async_trait]
-impl TableProvider for EntityTable {
+impl TableProvider for AcumaticaTable {
     fn schema(&self) -> SchemaRef {
         self.def.schema.clone()
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use acumatica_client::odata::ODataKind;
 use acumatica_datafusion::table::ColumnSource;
-use acumatica_datafusion::{EntityTable, TableDef};
+use acumatica_datafusion::{AcumaticaTable, TableDef};
 use arrow::array::{ArrayRef, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 
@@ -22,7 +22,7 @@ pub struct Description {
 /// from, and for entities their detail tables, linked entities and actions.
 pub fn describe(found: &Found, others: &[Found], actions: &[String], verbose: bool) -> Description {
     let schema = found.provider.schema();
-    let entity = found.provider.downcast_ref::<EntityTable>();
+    let entity = found.provider.downcast_ref::<AcumaticaTable>();
     let def = entity.map(|t| t.def.clone());
     let keys: Vec<String> = def
         .as_ref()
@@ -79,18 +79,18 @@ pub fn describe(found: &Found, others: &[Found], actions: &[String], verbose: bo
         return Description { columns, footer };
     };
     let what = match (def.odata, &def.detail) {
-        (Some(ODataKind::Gi), _) => format!("Generic inquiry {} (OData)", quote(&def.entity)),
-        (Some(ODataKind::Dac), _) => format!("DAC {} (OData)", def.entity),
+        (Some(ODataKind::Gi), _) => format!("Generic inquiry {} (OData)", quote(&def.resource)),
+        (Some(ODataKind::Dac), _) => format!("DAC {} (OData)", def.resource),
         (None, Some(detail)) => format!(
             "Detail lines {}.{detail} (one row per line; the parent's keys first)",
-            def.entity
+            def.resource
         ),
-        (None, None) => format!("Entity {} (contract-based REST)", def.entity),
+        (None, None) => format!("Entity {} (contract-based REST)", def.resource),
     };
     footer.push(what);
     if !keys.is_empty() {
         let whose = if def.detail.is_some() {
-            format!(" (of the parent {})", def.entity)
+            format!(" (of the parent {})", def.resource)
         } else {
             String::new()
         };
@@ -104,8 +104,8 @@ pub fn describe(found: &Found, others: &[Found], actions: &[String], verbose: bo
             .iter()
             .filter(|o| {
                 o.provider
-                    .downcast_ref::<EntityTable>()
-                    .is_some_and(|t| t.def.entity == def.entity && t.def.detail.is_some())
+                    .downcast_ref::<AcumaticaTable>()
+                    .is_some_and(|t| t.def.resource == def.resource && t.def.detail.is_some())
             })
             .map(Found::reference)
             .collect();
@@ -130,7 +130,7 @@ pub fn describe(found: &Found, others: &[Found], actions: &[String], verbose: bo
             footer.push(format!("Actions: {}", actions.join(", ")));
         }
     } else {
-        footer.push(format!("Parent table: {}", quote(&def.entity)));
+        footer.push(format!("Parent table: {}", quote(&def.resource)));
     }
     Description { columns, footer }
 }
@@ -147,11 +147,11 @@ fn column_description(source: &ColumnSource, def: &TableDef) -> String {
             "the {}record's id (GUID)",
             if line.is_empty() { "" } else { "line " }
         ),
-        ColumnSource::Field(f) => format!("{}.{line}{f}", def.entity),
-        ColumnSource::ParentId => format!("the parent {}'s id (GUID)", def.entity),
-        ColumnSource::ParentField(f) => format!("{}.{f} of the parent", def.entity),
-        ColumnSource::Plain(p) => format!("property {p} of {}", def.entity),
-        ColumnSource::Linked(link, f) => format!("{}.{link}/{f} (linked entity)", def.entity),
+        ColumnSource::Field(f) => format!("{}.{line}{f}", def.resource),
+        ColumnSource::ParentId => format!("the parent {}'s id (GUID)", def.resource),
+        ColumnSource::ParentField(f) => format!("{}.{f} of the parent", def.resource),
+        ColumnSource::Plain(p) => format!("property {p} of {}", def.resource),
+        ColumnSource::Linked(link, f) => format!("{}.{link}/{f} (linked entity)", def.resource),
         ColumnSource::Custom(view, f) => format!("custom field {view}.{f}"),
     }
 }

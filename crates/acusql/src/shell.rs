@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use acumatica_client::Connection;
-use acumatica_datafusion::{EntityTable, SchemaSource};
+use acumatica_datafusion::{AcumaticaTable, SchemaSource};
 use anyhow::{Result, anyhow};
 use arrow::array::{RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
@@ -220,12 +220,12 @@ impl Shell {
         let mut others = Vec::new();
         let mut actions = Vec::new();
         if verbose
-            && let Some(table) = found.provider.downcast_ref::<EntityTable>()
+            && let Some(table) = found.provider.downcast_ref::<AcumaticaTable>()
             && table.def.odata.is_none()
         {
             let def = table.def.clone();
             // The entity's detail tables are named after it.
-            let prefix = format!("{}_", def.entity);
+            let prefix = format!("{}_", def.resource);
             for name in catalog::tables(&self.ctx, &found.schema) {
                 if name.starts_with(&prefix)
                     && let Some(t) = catalog::find(&self.ctx, &[found.schema.clone(), name]).await?
@@ -235,7 +235,7 @@ impl Shell {
             }
             match acumatica_datafusion::endpoint_schema(&self.conn, SchemaSource::Auto).await {
                 Ok(schema) => {
-                    if let Some(e) = schema.entity(&def.entity) {
+                    if let Some(e) = schema.entity(&def.resource) {
                         actions = e.actions.clone();
                     }
                 }

@@ -30,7 +30,7 @@ pub(super) async fn records_one_by_one(
             _ => None,
         })
         .collect();
-    let mut keys_query = RestQuery::new(def.entity.clone());
+    let mut keys_query = RestQuery::new(def.resource.clone());
     keys_query.filter = page.filter.clone();
     keys_query.top = page.top;
     keys_query.skip = page.skip;

@@ -13,7 +13,7 @@ pub(super) fn rest_request(
     projection: &[usize],
     filter: Option<String>,
 ) -> RestQuery {
-    let mut request = RestQuery::new(def.entity.clone());
+    let mut request = RestQuery::new(def.resource.clone());
     request.filter = filter;
     let fields: Vec<&ColumnSource> = projection.iter().map(|i| &def.columns[*i].source).collect();
     match &def.detail {
@@ -97,7 +97,7 @@ pub(super) fn odata_request(
     projection: &[usize],
     filter: Option<String>,
 ) -> ODataQuery {
-    let mut q = ODataQuery::new(def.entity.clone());
+    let mut q = ODataQuery::new(def.resource.clone());
     q.filter = filter;
     q.select = projection
         .iter()

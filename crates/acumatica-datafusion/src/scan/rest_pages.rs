@@ -75,7 +75,7 @@ impl RestPages {
             Err(e) if cannot_optimize(&e) && def.detail.is_some() => {
                 tracing::debug!(
                     "{}: the server cannot expand {} in a list; reading keys, then records one by one",
-                    def.entity,
+                    def.resource,
                     def.detail.as_deref().unwrap_or_default()
                 );
                 self.one_by_one = true;

@@ -14,7 +14,7 @@ use datafusion::logical_expr::{Expr, LogicalPlan, WriteOp};
 use datafusion::optimizer::AnalyzerRule;
 
 use super::refuse;
-use crate::table::EntityTable;
+use crate::table::AcumaticaTable;
 
 /// The analyzer rule [`crate::register`] adds to the session.
 #[derive(Debug, Default)]
@@ -62,7 +62,7 @@ impl AnalyzerRule for WriteGuard {
         plan.apply(|node| {
             if let LogicalPlan::Dml(dml) = node
                 && matches!(dml.op, WriteOp::Update | WriteOp::Delete)
-                && source_as_provider(&dml.target).is_ok_and(|p| p.is::<EntityTable>())
+                && source_as_provider(&dml.target).is_ok_and(|p| p.is::<AcumaticaTable>())
                 && let Some(what) = beyond_target(&dml.input, &dml.table_name)
             {
                 refused = Some(format!(

@@ -47,7 +47,7 @@ pub use guard::WriteGuard;
 pub use record::column_of;
 use record::{place, wire_value};
 
-use crate::table::{ColumnSource, EntityTable, TableDef};
+use crate::table::{ColumnSource, AcumaticaTable, TableDef};
 
 /// The kind of a write statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +97,7 @@ fn refuse<T>(text: String) -> Result<T> {
 }
 
 /// Checks that apply to every write on `table`.
-fn check_writable(table: &EntityTable, statement: Statement) -> Result<()> {
+fn check_writable(table: &AcumaticaTable, statement: Statement) -> Result<()> {
     let def = &table.def;
     if let Some(kind) = def.odata {
         return refuse(format!(
@@ -115,7 +115,7 @@ fn check_writable(table: &EntityTable, statement: Statement) -> Result<()> {
     Ok(())
 }
 
-fn check_where(table: &EntityTable, statement: Statement, filters: &[Expr]) -> Result<()> {
+fn check_where(table: &AcumaticaTable, statement: Statement, filters: &[Expr]) -> Result<()> {
     if filters.is_empty() && !table.connection().config().allow_writes_without_where {
         return refuse(format!(
             "{statement} without WHERE would change every record of {}; add a WHERE (or set AllowWritesWithoutWhere=true on the connection)",
@@ -127,7 +127,7 @@ fn check_where(table: &EntityTable, statement: Statement, filters: &[Expr]) -> R
 
 /// `INSERT INTO <table> …`.
 pub async fn insert(
-    table: &EntityTable,
+    table: &AcumaticaTable,
     input: Arc<dyn ExecutionPlan>,
     op: InsertOp,
 ) -> Result<Arc<dyn ExecutionPlan>> {
@@ -150,7 +150,7 @@ pub async fn insert(
 
 /// `UPDATE <table> SET … WHERE …`.
 pub async fn update(
-    table: &EntityTable,
+    table: &AcumaticaTable,
     state: &dyn Session,
     assignments: Vec<(String, Expr)>,
     filters: Vec<Expr>,
@@ -169,7 +169,7 @@ pub async fn update(
             ColumnSource::Id => Some("the record's id is given by Acumatica".to_string()),
             ColumnSource::ParentId | ColumnSource::ParentField(_) => Some(format!(
                 "it belongs to the parent {} record, not to the line",
-                def.entity
+                def.resource
             )),
             _ if def.detail.is_none() && def.keys.contains(&i) => Some(format!(
                 "it is a key of {}: Acumatica finds the record by it",
@@ -204,7 +204,7 @@ pub async fn update(
 
 /// `DELETE FROM <table> WHERE …`.
 pub async fn delete(
-    table: &EntityTable,
+    table: &AcumaticaTable,
     state: &dyn Session,
     filters: Vec<Expr>,
 ) -> Result<Arc<dyn ExecutionPlan>> {
@@ -233,7 +233,7 @@ fn column_indices(def: &TableDef, expr: &Expr) -> Vec<usize> {
 /// those `also` and the filters read, with the filters pushed as in a query and all of them
 /// re-checked here (a pushed string comparison is case-insensitive on the server).
 async fn resolve(
-    table: &EntityTable,
+    table: &AcumaticaTable,
     state: &dyn Session,
     filters: &[Expr],
     also: Vec<usize>,
@@ -318,7 +318,7 @@ fn count_schema() -> SchemaRef {
 impl AcumaticaWriteExec {
     fn new(
         statement: Statement,
-        table: &EntityTable,
+        table: &AcumaticaTable,
         input: Arc<dyn ExecutionPlan>,
         columns: Vec<usize>,
         assignments: Vec<(usize, Arc<dyn PhysicalExpr>)>,
@@ -350,7 +350,7 @@ impl AcumaticaWriteExec {
         let base = self.conn.endpoint_url().path();
         let put = |mode: PutMode| {
             let (h, v) = mode.header();
-            format!("PUT {base}{} ({h}: {v})", def.entity)
+            format!("PUT {base}{} ({h}: {v})", def.resource)
         };
         let assigned: Vec<&str> = self
             .assignments
@@ -362,7 +362,7 @@ impl AcumaticaWriteExec {
             (Statement::Insert, Some(d)) => format!(
                 "{} per {} with its new {d} lines",
                 put(PutMode::Update),
-                def.entity
+                def.resource
             ),
             (Statement::Update, None) => format!(
                 "{} per record: {} + {}",
@@ -373,14 +373,14 @@ impl AcumaticaWriteExec {
             (Statement::Update, Some(d)) => format!(
                 "{} per {}: {d} lines by id + {}",
                 put(PutMode::Update),
-                def.entity,
+                def.resource,
                 assigned.join(", ")
             ),
-            (Statement::Delete, None) => format!("DELETE {base}{}/<id> per record", def.entity),
+            (Statement::Delete, None) => format!("DELETE {base}{}/<id> per record", def.resource),
             (Statement::Delete, Some(d)) => format!(
                 "{} per {}: {d} lines by id with \"delete\": true",
                 put(PutMode::Update),
-                def.entity
+                def.resource
             ),
         }
     }
@@ -607,7 +607,7 @@ impl Writer {
                 self.statement,
                 def.name,
                 missing.join(" and "),
-                def.entity
+                def.resource
             ));
         }
         Ok((parent, identity))
@@ -725,7 +725,7 @@ impl Writer {
             out.push(Request {
                 what: format!(
                     "{} {} of {parents} ({shown}, {records} line(s))",
-                    def.entity,
+                    def.resource,
                     n + 1
                 ),
                 op: Op::Put(parent, PutMode::Update),
@@ -740,8 +740,8 @@ impl Writer {
         let mut applied = 0;
         for r in requests {
             let sent = match &r.op {
-                Op::Put(rec, mode) => self.conn.put(&self.def.entity, rec, *mode).await.map(drop),
-                Op::Delete(id) => self.conn.delete_by_id(&self.def.entity, id).await,
+                Op::Put(rec, mode) => self.conn.put(&self.def.resource, rec, *mode).await.map(drop),
+                Op::Delete(id) => self.conn.delete_by_id(&self.def.resource, id).await,
             };
             if let Err(source) = sent {
                 return Err(DataFusionError::External(Box::new(
