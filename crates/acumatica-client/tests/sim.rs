@@ -334,7 +334,7 @@ async fn implicit_flow_reauthorizes_on_expiry_and_static_tokens_work() {
     .await
     .unwrap();
     conn.list(&RestQuery::new("Customer").top(1)).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    s.advance_clock(Duration::from_millis(2100));
     conn.list(&RestQuery::new("Customer").top(1)).await.unwrap();
     assert_eq!(
         *opened.lock().unwrap(),
@@ -369,7 +369,7 @@ async fn implicit_flow_reauthorizes_on_expiry_and_static_tokens_work() {
     .unwrap();
     let conn = Connection::connect(cfg).await.unwrap();
     conn.list(&RestQuery::new("Customer").top(1)).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    s.advance_clock(Duration::from_millis(2100));
     let e = conn
         .list(&RestQuery::new("Customer").top(1))
         .await

@@ -20,11 +20,21 @@ use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use tonic::transport::Channel;
 
-/// An endless table that counts the batches it produced.
+/// An endless table that counts the batches it produced and its streams still alive.
 #[derive(Debug)]
 struct Endless {
     schema: SchemaRef,
     produced: Arc<AtomicUsize>,
+    live: Arc<AtomicUsize>,
+}
+
+/// Held by a stream of [`Endless`]: counts it among the live ones until it is dropped.
+struct Alive(Arc<AtomicUsize>);
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl PartitionStream for Endless {
@@ -35,7 +45,10 @@ impl PartitionStream for Endless {
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
         let schema = self.schema.clone();
         let produced = self.produced.clone();
+        self.live.fetch_add(1, Ordering::SeqCst);
+        let alive = Alive(self.live.clone());
         let stream = futures::stream::unfold(0_i64, move |i| {
+            let _alive = &alive;
             let schema = schema.clone();
             let produced = produced.clone();
             async move {
@@ -54,6 +67,7 @@ impl PartitionStream for Endless {
 struct Fixture {
     addr: std::net::SocketAddr,
     produced: Arc<AtomicUsize>,
+    live: Arc<AtomicUsize>,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -77,12 +91,14 @@ async fn start(auth: FlightAuth) -> Fixture {
     )
     .unwrap();
     let produced = Arc::new(AtomicUsize::new(0));
+    let live = Arc::new(AtomicUsize::new(0));
     let endless_schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, true)]));
     let endless = StreamingTable::try_new(
         endless_schema.clone(),
         vec![Arc::new(Endless {
             schema: endless_schema,
             produced: produced.clone(),
+            live: live.clone(),
         })],
     )
     .unwrap();
@@ -103,6 +119,7 @@ async fn start(auth: FlightAuth) -> Fixture {
     Fixture {
         addr,
         produced,
+        live,
         _stop: stop,
     }
 }
@@ -345,16 +362,19 @@ async fn a_client_leaving_mid_stream_stops_the_work() {
     for _ in 0..3 {
         stream.next().await.unwrap().unwrap();
     }
+    assert_eq!(f.live.load(Ordering::SeqCst), 1, "the scan is under way");
     drop(stream);
     drop(c);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let after_drop = f.produced.load(Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let later = f.produced.load(Ordering::SeqCst);
-    assert_eq!(
-        after_drop, later,
-        "the server kept producing after the client left"
-    );
+    // The server drops the scan's stream once the client has gone: nothing can produce after.
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    while f.live.load(Ordering::SeqCst) > 0 {
+        assert!(
+            std::time::Instant::now() < until,
+            "the server kept producing after the client left ({} batches)",
+            f.produced.load(Ordering::SeqCst)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@
 //! ```
 
 pub mod browser;
+mod clock;
 mod custom;
 mod data;
 mod filter;
@@ -19,6 +20,7 @@ mod lenient;
 mod oauth;
 mod odata;
 mod ops;
+mod percent;
 mod schema;
 mod server;
 mod sessions;
@@ -199,6 +201,13 @@ impl SimHandle {
 
     pub fn clear_request_log(&self) {
         self.state.clear_log();
+    }
+
+    /// Moves the simulator's clock forward by `by`, for expiries only: sessions idle longer
+    /// than `idle_timeout` close, access tokens and authorization codes expire, as if that much
+    /// time had passed. Tests use it instead of sleeping.
+    pub fn advance_clock(&self, by: Duration) {
+        self.state.advance_clock(by);
     }
 
     pub async fn shutdown(self) {

@@ -4,7 +4,7 @@
 //! refused) and revocation. One connected application is configured (`SimConfig::oauth`).
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -307,12 +307,13 @@ pub fn authorize_submit(state: &State, body: &[u8]) -> Response {
         }
         return redirect(&redirect_uri, true, &pairs);
     }
+    let expires = sessions.now() + Duration::from_secs(300);
     let code = sessions.store_code(Code {
         client_id,
         redirect_uri: redirect_uri.clone(),
         scope: scope.clone(),
         challenge: p.get("code_challenge").cloned(),
-        expires: Instant::now() + Duration::from_secs(300),
+        expires,
     });
     let mut pairs = vec![("code", code.as_str()), ("scope", scope.as_str())];
     if let Some(s) = &state_param {

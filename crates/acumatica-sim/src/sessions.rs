@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 
+use crate::clock::Clock;
+
 /// An opaque random string of `len` base64url characters (tokens, codes, session ids).
 pub fn random_token(len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -77,13 +79,27 @@ pub struct Sessions {
     pub tokens_issued: u64,
     /// Most sessions open at once.
     pub peak: usize,
+    /// What expiries are measured on.
+    clock: Clock,
 }
 
 impl Sessions {
+    pub(crate) fn with_clock(clock: Clock) -> Self {
+        Self {
+            clock,
+            ..Self::default()
+        }
+    }
+
+    /// Now, on the clock expiries are measured on.
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
     /// Closes sessions idle for longer than `idle`, and the sessions of expired tokens without
     /// `offline_access`; forgets expired tokens and codes.
     pub fn sweep(&mut self, idle: Duration) {
-        let now = Instant::now();
+        let now = self.clock.now();
         self.sessions
             .retain(|_, s| now.duration_since(s.last_seen) < idle);
         let expired: Vec<u64> = self
@@ -130,7 +146,7 @@ impl Sessions {
         self.sessions.insert(
             id.clone(),
             Session {
-                last_seen: Instant::now(),
+                last_seen: self.clock.now(),
                 branch: 0,
             },
         );
@@ -164,7 +180,7 @@ impl Sessions {
     pub fn touch(&mut self, id: &str) -> bool {
         match self.sessions.get_mut(id) {
             Some(s) => {
-                s.last_seen = Instant::now();
+                s.last_seen = self.clock.now();
                 true
             }
             None => false,
@@ -174,7 +190,7 @@ impl Sessions {
     /// The session a bearer token's request runs in, opened on first use.
     pub fn bearer(&mut self, token: &str, max: usize) -> Result<String, Denied> {
         let t = self.tokens.get(token).ok_or(Denied::NotSignedIn)?;
-        if t.revoked || t.expires <= Instant::now() {
+        if t.revoked || t.expires <= self.clock.now() {
             return Err(Denied::NotSignedIn);
         }
         let g = t.grant;
@@ -197,7 +213,7 @@ impl Sessions {
         self.tokens.insert(
             access.clone(),
             Token {
-                expires: Instant::now() + lifetime,
+                expires: self.clock.now() + lifetime,
                 grant,
                 revoked: false,
             },
@@ -262,7 +278,7 @@ impl Sessions {
     pub fn take_code(&mut self, code: &str) -> Option<Code> {
         self.codes
             .remove(code)
-            .filter(|c| c.expires > Instant::now())
+            .filter(|c| c.expires > self.clock.now())
     }
 
     pub fn revoke(&mut self, token: &str) {
@@ -275,7 +291,7 @@ impl Sessions {
     /// Makes a token look expired (fault injection) without closing its session.
     pub fn expire_token(&mut self, token: &str) {
         if let Some(t) = self.tokens.get_mut(token) {
-            t.expires = Instant::now();
+            t.expires = self.clock.now();
         }
     }
 

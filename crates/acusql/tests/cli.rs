@@ -593,13 +593,16 @@ fn python_flight_clients() {
 /// cancelling a slow scan without leaving the shell.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repl_multiline_completion_describe_and_ctrl_c() {
-    let sim = acumatica_sim::start(SimConfig {
-        latency: std::time::Duration::from_millis(1500),
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
+    let sim = std::sync::Arc::new(
+        acumatica_sim::start(SimConfig {
+            latency: std::time::Duration::from_millis(1500),
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap(),
+    );
     let conn = connect(&sim);
+    let s = sim.clone();
     let result = tokio::task::spawn_blocking(move || -> Result<(), rexpect::error::Error> {
         let mut cmd = acusql();
         cmd.args(["--connect", &conn]);
@@ -626,8 +629,11 @@ async fn repl_multiline_completion_describe_and_ctrl_c() {
         p.exp_string("InventoryID")?;
         p.exp_string("acusql> ")?;
         // Ctrl-C cancels the running query, not the shell.
+        let before = s.stats().received;
         p.send_line("SELECT COUNT(*) FROM SalesOrder_Details;")?;
-        std::thread::sleep(std::time::Duration::from_millis(500));
+        wait_until("the scan's first requests reach the server", || {
+            s.stats().received > before
+        });
         p.send_control('c')?;
         p.exp_string("query cancelled")?;
         p.send_line("SELECT 'still here' AS s;")?;
@@ -639,6 +645,16 @@ async fn repl_multiline_completion_describe_and_ctrl_c() {
     .await
     .unwrap();
     result.expect("REPL session");
+}
+
+/// Waits until `done` holds, polling the simulator's state (never a fixed sleep): fails after
+/// 30 s with what was awaited.
+fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done() {
+        assert!(std::time::Instant::now() < until, "timed out: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 /// A one-shot scan of the big detail table, under way on a slow simulator.
@@ -687,28 +703,30 @@ async fn repl_ctrl_c_cancels_at_once_and_quits_only_twice_on_an_empty_line() {
         p.exp_string("acusql> ")?;
         p.send_line("SELECT COUNT(*) FROM SalesOrder_Details;")?;
         // Under way: its first page requests have reached the server.
-        let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while !s
-            .stats()
-            .requests_by_path
-            .keys()
-            .any(|k| k.contains("SalesOrder"))
-        {
-            assert!(std::time::Instant::now() < until, "the scan never started");
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        wait_until("the scan's first requests reach the server", || {
+            s.stats().in_flight > 0
+        });
         let pressed = std::time::Instant::now();
         p.send_control('c')?;
         p.exp_string("query cancelled")?;
         p.exp_string("acusql> ")?;
         let took = pressed.elapsed();
         assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
-        // No request of the cancelled scan reaches the server afterwards (the ones already in
-        // flight are counted when the server answers them, after its latency).
-        std::thread::sleep(std::time::Duration::from_millis(900));
-        let requests = s.stats().requests;
-        std::thread::sleep(std::time::Duration::from_millis(1500));
-        assert_eq!(s.stats().requests, requests, "requests stopped");
+        // No request of the cancelled scan reaches the server afterwards: once the requests
+        // that were in flight have ended, a statement that itself waits on the server (its
+        // latency is the window) is the only one the server hears from.
+        wait_until("the cancelled scan's requests end", || {
+            s.stats().in_flight == 0
+        });
+        s.clear_request_log();
+        p.send_line("SELECT COUNT(*) FROM Customer;")?;
+        p.exp_string("count(*)")?;
+        p.exp_string("acusql> ")?;
+        let after: Vec<String> = s.request_log().into_iter().map(|r| r.url).collect();
+        assert!(
+            after.iter().all(|u| !u.contains("SalesOrder")),
+            "requests stopped: {after:?}"
+        );
         // Ctrl-C on a line being typed discards it; the shell stays.
         p.send("SELECT 'half")?;
         p.send_control('c')?;
@@ -786,8 +804,9 @@ async fn sigterm_at_the_prompt_restores_the_terminal() {
     assert_eq!(sim.stats().open_sessions, 0, "signed out");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn interrupted_terminated_and_hung_up_runs_sign_out_with_their_exit_codes() {
+/// A signal to a one-shot run during its scan: the run ends with the signal's exit code and one
+/// line on stderr, after signing out.
+async fn signal_during_a_scan(signal: &str, code: i32, line: &str) {
     let sim = acumatica_sim::start(SimConfig {
         scale: 5,
         latency: std::time::Duration::from_millis(300),
@@ -795,35 +814,35 @@ async fn interrupted_terminated_and_hung_up_runs_sign_out_with_their_exit_codes(
     })
     .await
     .unwrap();
-    for (signal, code, line) in [
-        ("-INT", 130, "interrupted (SIGINT)"),
-        ("-TERM", 143, "terminated (SIGTERM)"),
-        ("-HUP", 129, "hung up (SIGHUP)"),
-    ] {
-        let child = slow_scan(&sim);
-        // Wait until the scan is under way (up to 20 s: a loaded machine starts slowly).
-        for _ in 0..400 {
-            if sim.stats().open_sessions == 1
-                && sim
-                    .stats()
-                    .requests_by_path
-                    .keys()
-                    .any(|p| p.contains("SalesOrder"))
-            {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        assert_eq!(sim.stats().open_sessions, 1);
-        kill(&child, signal);
-        let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-            .await
-            .unwrap();
-        assert_eq!(out.status.code(), Some(code), "{signal}: {}", stderr(&out));
-        assert_eq!(stderr(&out).trim(), line, "{signal}: one line");
-        assert_eq!(sim.stats().open_sessions, 0, "{signal}: signed out");
-        sim.clear_request_log();
-    }
+    let child = slow_scan(&sim);
+    tokio::task::block_in_place(|| {
+        wait_until("the scan is under way", || {
+            let stats = sim.stats();
+            stats.open_sessions == 1 && stats.in_flight > 0
+        })
+    });
+    kill(&child, signal);
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(code), "{signal}: {}", stderr(&out));
+    assert_eq!(stderr(&out).trim(), line, "{signal}: one line");
+    assert_eq!(sim.stats().open_sessions, 0, "{signal}: signed out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_during_a_scan_signs_out_and_exits_130() {
+    signal_during_a_scan("-INT", 130, "interrupted (SIGINT)").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_scan_signs_out_and_exits_143() {
+    signal_during_a_scan("-TERM", 143, "terminated (SIGTERM)").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_during_a_scan_signs_out_and_exits_129() {
+    signal_during_a_scan("-HUP", 129, "hung up (SIGHUP)").await;
 }
 
 /// Signals at arbitrary points of a one-shot run (before, during and after sign-in, during the

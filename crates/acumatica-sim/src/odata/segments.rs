@@ -9,30 +9,7 @@ use super::response::{ODataError, err, unknown_property};
 use crate::data::FieldValue;
 use crate::filter::{self, Dialect, Expr, Lit, Op};
 
-/// Decodes the `%XX` escapes of a URL path segment (`+` stays a plus in a path).
-pub(super) fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = (b[i] == b'%')
-            .then(|| b.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match hex {
-            Some(x) => {
-                out.push(x);
-                i += 3;
-            }
-            None => {
-                out.push(b[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+pub(super) use crate::percent::decode as percent_decode;
 
 /// Splits `text` on `sep` where it is neither inside a quoted literal nor inside parentheses:
 /// `A($select=B,C),D` → `A($select=B,C)`, `D`.

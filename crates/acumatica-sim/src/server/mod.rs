@@ -31,11 +31,13 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::SimConfig;
+use crate::clock::Clock;
 use crate::data::Data;
 use crate::json;
 use crate::oauth;
 use crate::odata;
 use crate::ops::Operations;
+use crate::percent::decode as percent_decode;
 use crate::schema::Endpoint;
 use crate::sessions::Sessions;
 use crate::store::Store;
@@ -59,7 +61,13 @@ pub struct RequestRecord {
 /// Counters a test can read.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SimStats {
+    /// Requests answered.
     pub requests: u64,
+    /// Requests that have arrived, answered or not.
+    pub received: u64,
+    /// Requests arrived and not yet answered nor abandoned by their client: what a test waits
+    /// on (instead of sleeping) to know that work in flight has ended.
+    pub in_flight: u64,
     pub bytes_sent: u64,
     pub open_sessions: usize,
     /// Most sessions open at once so far.
@@ -84,8 +92,12 @@ pub struct State {
     store: Store,
     ops: Operations,
     sessions: Mutex<Sessions>,
+    /// What expiries are measured on (shared with `sessions`).
+    clock: Clock,
     log: Mutex<Vec<RequestRecord>>,
     requests: AtomicU64,
+    received: AtomicU64,
+    in_flight: Arc<AtomicU64>,
     bytes: AtomicU64,
     logins: AtomicU64,
     logouts: AtomicU64,
@@ -102,6 +114,7 @@ pub struct State {
 
 impl State {
     pub fn new(config: SimConfig, addr: SocketAddr) -> Self {
+        let clock = Clock::default();
         Self {
             data: Data {
                 seed: config.seed,
@@ -113,9 +126,12 @@ impl State {
             config,
             endpoints: Endpoint::all(),
             store: Store::default(),
-            sessions: Mutex::default(),
+            sessions: Mutex::new(Sessions::with_clock(clock.clone())),
+            clock,
             log: Mutex::default(),
             requests: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+            in_flight: Arc::default(),
             bytes: AtomicU64::new(0),
             logins: AtomicU64::new(0),
             logouts: AtomicU64::new(0),
@@ -151,6 +167,8 @@ impl State {
         };
         SimStats {
             requests: self.requests.load(Ordering::Relaxed),
+            received: self.received.load(Ordering::Relaxed),
+            in_flight: self.in_flight.load(Ordering::Relaxed),
             bytes_sent: self.bytes.load(Ordering::Relaxed),
             open_sessions,
             peak_sessions,
@@ -163,6 +181,12 @@ impl State {
             requests_by_path: by_path,
             last_urls: log.iter().rev().take(20).map(|r| r.url.clone()).collect(),
         }
+    }
+
+    /// Moves the clock of expiries forward (sessions idle, tokens and codes expire as if `by`
+    /// had passed).
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        self.clock.advance(by);
     }
 
     pub fn log(&self) -> Vec<RequestRecord> {
@@ -218,6 +242,10 @@ async fn handle(
     let path = uri.path().to_string();
     let query = uri.query().unwrap_or_default().to_string();
     let decoded_query = percent_decode(&query.replace('+', " "));
+    state.received.fetch_add(1, Ordering::Relaxed);
+    // Counted down when the request is answered, or when its client hangs up and the handler
+    // is dropped unanswered.
+    let _in_flight = InFlight::enter(&state.in_flight);
     let response = route(&state, &method, &path, &query, &headers, &body).await;
     let bytes = response_len(&response);
     state.requests.fetch_add(1, Ordering::Relaxed);
@@ -244,24 +272,20 @@ fn response_len(r: &Response) -> usize {
     r.body().size_hint().exact().unwrap_or(0) as usize
 }
 
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Ok(v) =
-                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
+/// One request being handled.
+struct InFlight(Arc<AtomicU64>);
+
+impl InFlight {
+    fn enter(count: &Arc<AtomicU64>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count.clone())
     }
-    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// The query string's parameters the way ASP.NET reads them: split on `&` first, then each name
@@ -432,6 +456,5 @@ mod tests {
         // A bare `&` ends the value, as on the real server.
         let p = params("$filter=Name eq 'A&B'&$top=5");
         assert_eq!(p.get("$filter").unwrap(), "Name eq 'A");
-        assert_eq!(percent_decode("a%27b%20c"), "a'b c");
     }
 }
