@@ -389,8 +389,13 @@ async fn refused_records_stop_the_statement_and_name_the_column() {
     assert!(!plain.exists("Customer/BADSTATUS").await);
 }
 
+/// On a `ReadOnly=true` connection every write is refused before any request but reads.
+#[rstest::rstest]
+#[case::insert("INSERT INTO Customer (CustomerID) VALUES ('RO1')")]
+#[case::update("UPDATE Customer SET CustomerName = 'x' WHERE CustomerID = 'C000001'")]
+#[case::delete("DELETE FROM Customer WHERE CustomerID = 'C000001'")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn guards_read_only_connections_and_writes_without_where() {
+async fn read_only_connections_refuse_writes(#[case] sql: &str) {
     let e = env_full(
         SimConfig::default(),
         "ReadOnly=true",
@@ -398,45 +403,44 @@ async fn guards_read_only_connections_and_writes_without_where() {
     )
     .await;
     e.sim.clear_request_log();
-    for sql in [
-        "INSERT INTO Customer (CustomerID) VALUES ('RO1')",
-        "UPDATE Customer SET CustomerName = 'x' WHERE CustomerID = 'C000001'",
-        "DELETE FROM Customer WHERE CustomerID = 'C000001'",
-    ] {
-        let err = fails(&e, sql).await;
-        assert!(refused(&err).0.contains("ReadOnly=true"), "{sql}: {err}");
-    }
+    let err = fails(&e, sql).await;
+    assert!(refused(&err).0.contains("ReadOnly=true"), "{sql}: {err}");
     assert!(
         e.sim
             .request_log()
             .iter()
             .all(|r| r.method == "GET" || r.url.contains("/auth/"))
     );
+}
 
+/// Refused before anything is sent: a write of every row without `WHERE` (unless allowed), a
+/// `WHERE` reading another table (it would reach the table provider without that part), and
+/// a change of key.
+#[rstest::rstest]
+#[case::delete_without_where("DELETE FROM Customer", "without WHERE")]
+#[case::update_without_where("UPDATE SalesOrder_Details SET OrderQty = 0", "without WHERE")]
+#[case::where_with_a_join_subquery(
+    "DELETE FROM Customer WHERE Status = 'Active' AND CustomerID IN \
+     (SELECT CustomerID FROM SalesOrder WHERE OrderNbr = 'SO000001')",
+    "the WHERE reads"
+)]
+#[case::where_with_a_scalar_subquery(
+    "UPDATE Customer SET CustomerName = 'x' WHERE CustomerID IN (SELECT 'C000001')",
+    "the WHERE reads"
+)]
+#[case::where_exists(
+    "DELETE FROM Customer WHERE EXISTS (SELECT 1 FROM Vendor WHERE Vendor.VendorID = Customer.CustomerID)",
+    "the WHERE reads"
+)]
+#[case::key_change(
+    "UPDATE Customer SET CustomerID = 'X' WHERE CustomerID = 'C000001'",
+    "key"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsafe_writes_are_refused_before_any_request(#[case] sql: &str, #[case] why: &str) {
     let e = env().await;
-    for sql in [
-        "DELETE FROM Customer",
-        "UPDATE SalesOrder_Details SET OrderQty = 0",
-    ] {
-        let err = fails(&e, sql).await;
-        assert!(refused(&err).0.contains("without WHERE"), "{sql}: {err}");
-    }
-    // A WHERE reading another table would reach the table provider without that part.
-    for sql in [
-        "DELETE FROM Customer WHERE Status = 'Active' AND CustomerID IN \
-         (SELECT CustomerID FROM SalesOrder WHERE OrderNbr = 'SO000001')",
-        "UPDATE Customer SET CustomerName = 'x' WHERE CustomerID IN (SELECT 'C000001')",
-        "DELETE FROM Customer WHERE EXISTS (SELECT 1 FROM Vendor WHERE Vendor.VendorID = Customer.CustomerID)",
-    ] {
-        let err = fails(&e, sql).await;
-        assert!(refused(&err).0.contains("the WHERE reads"), "{sql}: {err}");
-    }
-    let err = fails(
-        &e,
-        "UPDATE Customer SET CustomerID = 'X' WHERE CustomerID = 'C000001'",
-    )
-    .await;
-    assert!(refused(&err).0.contains("key"), "{err}");
+    let err = fails(&e, sql).await;
+    assert!(refused(&err).0.contains(why), "{sql}: {err}");
     assert!(writes_sent(&e.sim).is_empty());
 }
 

@@ -316,31 +316,30 @@ fn a_wide_table_error_is_summarised() {
     assert!(short.len() <= 310, "{short}");
 }
 
-/// Remote clients get SQL, not the server's files: COPY, DDL and SET are refused with
-/// PERMISSION_DENIED before anything runs.
+/// Remote clients get SQL, not the server's files: COPY, DDL, SET and writes are refused with
+/// PERMISSION_DENIED before anything runs (`{file}` is a path in a fresh directory).
+#[rstest::rstest]
+#[case::copy_to_a_file("COPY (SELECT 1) TO '{file}'")]
+#[case::external_table("CREATE EXTERNAL TABLE p STORED AS CSV LOCATION '/etc/passwd'")]
+#[case::view("CREATE VIEW v AS SELECT 1")]
+#[case::drop("DROP TABLE customers")]
+#[case::datafusion_setting("SET datafusion.runtime.temp_directory = '/tmp'")]
+#[case::insert("INSERT INTO customers VALUES ('X', 1)")]
 #[tokio::test]
-async fn files_ddl_and_settings_are_refused_with_permission_denied() {
+async fn files_ddl_settings_and_writes_are_refused_with_permission_denied(#[case] sql: &str) {
     let f = start(FlightAuth::none()).await;
     let mut c = client(f.addr).await;
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("stolen.csv");
-    for sql in [
-        format!("COPY (SELECT 1) TO '{}'", target.display()),
-        "CREATE EXTERNAL TABLE p STORED AS CSV LOCATION '/etc/passwd'".to_string(),
-        "CREATE VIEW v AS SELECT 1".to_string(),
-        "DROP TABLE customers".to_string(),
-        "SET datafusion.runtime.temp_directory = '/tmp'".to_string(),
-        "INSERT INTO customers VALUES ('X', 1)".to_string(),
-    ] {
-        let err = c.execute(sql.clone(), None).await.unwrap_err();
-        let status = tonic::Status::from(err);
-        assert_eq!(
-            status.code(),
-            tonic::Code::PermissionDenied,
-            "{sql}: {status}"
-        );
-        assert!(status.message().contains("not allowed"), "{status}");
-    }
+    let sql = sql.replace("{file}", &target.display().to_string());
+    let err = c.execute(sql.clone(), None).await.unwrap_err();
+    let status = tonic::Status::from(err);
+    assert_eq!(
+        status.code(),
+        tonic::Code::PermissionDenied,
+        "{sql}: {status}"
+    );
+    assert!(status.message().contains("not allowed"), "{status}");
     assert!(!target.exists(), "no file was written");
     let info = c
         .execute("SELECT COUNT(*) AS n FROM customers".into(), None)

@@ -188,24 +188,6 @@ async fn errors_are_one_clear_line_and_a_failure_status() {
     assert!(last.starts_with("error: syntax error: "), "{err}");
     assert_eq!(last.matches("SELEC").count(), 1, "said once: {err}");
 
-    // Unknown tables get a did-you-mean, in SQL and in \d.
-    for command in [
-        "SELECT * FROM Custmer",
-        "\\d Custmer",
-        "\\d gi.\"Customer Contact\"",
-    ] {
-        let out = run(acusql().args(["--demo", "-c", command]), None);
-        assert!(!out.status.success());
-        let err = stderr(&out);
-        assert!(err.contains("did you mean"), "{command}: {err}");
-        let hint = if command.contains("gi.") {
-            "gi.\"Customer Contacts\""
-        } else {
-            "Customer"
-        };
-        assert!(err.contains(hint), "{command}: {err}");
-    }
-
     let sim = sim().await;
     let bad = connect(&sim).replace("Password=demo", "Password=wrong");
     let out = run(acusql().args(["--connect", &bad, "-c", "SELECT 1"]), None);
@@ -236,6 +218,19 @@ async fn errors_are_one_clear_line_and_a_failure_status() {
         "did-you-mean hint: {}",
         stderr(&out)
     );
+}
+
+/// Unknown tables get a did-you-mean, in SQL and in `\d`.
+#[rstest::rstest]
+#[case::in_sql("SELECT * FROM Custmer", "Customer")]
+#[case::in_describe("\\d Custmer", "Customer")]
+#[case::quoted_inquiry("\\d gi.\"Customer Contact\"", "gi.\"Customer Contacts\"")]
+fn unknown_tables_get_a_did_you_mean(#[case] command: &str, #[case] hint: &str) {
+    let out = run(acusql().args(["--demo", "-c", command]), None);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("did you mean"), "{command}: {err}");
+    assert!(err.contains(hint), "{command}: {err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
