@@ -363,71 +363,69 @@ async fn an_html_503_is_one_clean_line() {
     );
 }
 
+/// A field of the wrong JSON type is an error naming the row, the field and what was found.
+#[rstest::rstest]
+#[case::text_for_a_decimal(
+    r#""CreditLimit":{"value":"abc"}"#,
+    "CreditLimit",
+    r#"expected a decimal number, found "abc""#
+)]
+#[case::boolean_for_a_decimal(
+    r#""CreditLimit":{"value":true}"#,
+    "CreditLimit",
+    "expected a decimal number, found true"
+)]
+#[case::object_for_a_string(
+    r#""CustomerName":{"value":{"first":"A"}}"#,
+    "CustomerName",
+    "expected a string"
+)]
+#[case::not_wrapped(r#""CustomerName":"not wrapped""#, "CustomerName", "wrapper")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_json_types_are_clear_errors() {
-    for (record, field, problem) in [
-        (
-            r#""CreditLimit":{"value":"abc"}"#,
-            "CreditLimit",
-            r#"expected a decimal number, found "abc""#,
-        ),
-        (
-            r#""CreditLimit":{"value":true}"#,
-            "CreditLimit",
-            "expected a decimal number, found true",
-        ),
-        (
-            r#""CustomerName":{"value":{"first":"A"}}"#,
-            "CustomerName",
-            "expected a string",
-        ),
-        (r#""CustomerName":"not wrapped""#, "CustomerName", "wrapper"),
-    ] {
-        let body = format!(r#"[{{"id":"a","CustomerID":{{"value":"C1"}},{record}}}]"#);
-        let err = error_of(json(body), "", AcumaticaOptions::default(), SQL).await;
-        assert!(
-            err.contains(&format!("cannot read Customer row 1, field {field}: ")),
-            "{err}"
-        );
-        assert!(err.contains(problem), "{record}: {err}");
-    }
+async fn wrong_json_types_are_clear_errors(
+    #[case] record: &str,
+    #[case] field: &str,
+    #[case] problem: &str,
+) {
+    let body = format!(r#"[{{"id":"a","CustomerID":{{"value":"C1"}},{record}}}]"#);
+    let err = error_of(json(body), "", AcumaticaOptions::default(), SQL).await;
+    assert!(
+        err.contains(&format!("cannot read Customer row 1, field {field}: ")),
+        "{err}"
+    );
+    assert!(err.contains(problem), "{record}: {err}");
 }
 
+const FORTY_DIGITS: &str = "1234567890123456789012345678901234567890";
+
+/// Numbers no column type can hold are errors, not rounded or wrapped values.
+#[rstest::rstest]
+#[case::forty_digits(r#""CreditLimit":{"value":FORTY}"#, "does not fit DECIMAL(38, 8)")]
+#[case::forty_digits_negative(r#""CreditLimit":{"value":-FORTY.5}"#, "does not fit DECIMAL(38, 8)")]
+#[case::zero_with_a_huge_exponent(
+    r#""CreditLimit":{"value":0e2000000000}"#,
+    "does not fit DECIMAL(38, 8)"
+)]
+#[case::largest_exponent(
+    r#""CreditLimit":{"value":1e2147483647}"#,
+    "does not fit DECIMAL(38, 8)"
+)]
+#[case::integer_of_forty_digits(r#""BAccountID":{"value":FORTY}"#, "expected a 32-bit integer")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn numbers_with_forty_digits_or_absurd_exponents_are_clear_errors() {
-    let forty = "1234567890123456789012345678901234567890";
-    for (record, problem) in [
-        (
-            format!(r#""CreditLimit":{{"value":{forty}}}"#),
-            "does not fit DECIMAL(38, 8)",
-        ),
-        (
-            format!(r#""CreditLimit":{{"value":-{forty}.5}}"#),
-            "does not fit DECIMAL(38, 8)",
-        ),
-        (
-            r#""CreditLimit":{"value":0e2000000000}"#.to_string(),
-            "does not fit DECIMAL(38, 8)",
-        ),
-        (
-            r#""CreditLimit":{"value":1e2147483647}"#.to_string(),
-            "does not fit DECIMAL(38, 8)",
-        ),
-        (
-            format!(r#""BAccountID":{{"value":{forty}}}"#),
-            "expected a 32-bit integer",
-        ),
-    ] {
-        let body = format!(r#"[{{"id":"a","CustomerID":{{"value":"C1"}},{record}}}]"#);
-        let err = error_of(
-            json(body),
-            "",
-            AcumaticaOptions::default(),
-            "SELECT CustomerID, CreditLimit, BAccountID FROM Customer",
-        )
-        .await;
-        assert!(err.contains(problem), "{record}: {err}");
-    }
+async fn numbers_with_forty_digits_or_absurd_exponents_are_clear_errors(
+    #[case] record: &str,
+    #[case] problem: &str,
+) {
+    let record = record.replace("FORTY", FORTY_DIGITS);
+    let body = format!(r#"[{{"id":"a","CustomerID":{{"value":"C1"}},{record}}}]"#);
+    let err = error_of(
+        json(body),
+        "",
+        AcumaticaOptions::default(),
+        "SELECT CustomerID, CreditLimit, BAccountID FROM Customer",
+    )
+    .await;
+    assert!(err.contains(problem), "{record}: {err}");
 }
 
 /// A 50 MB string value is decoded (memory is bounded by the response cap,
