@@ -720,7 +720,7 @@ fn index_of(data: &Data, e: Entity, segs: &[&str]) -> Option<usize> {
     };
     let i = match e {
         Entity::Customer => num("C")?,
-        Entity::StockItem => num("ITEM")?,
+        Entity::StockItem => data.item_index(&last)?,
         Entity::SalesOrder => num("SO")?,
         Entity::Vendor => num("V")?,
         Entity::Contact => last.parse::<usize>().ok()?.checked_sub(100)?,

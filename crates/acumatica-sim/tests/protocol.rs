@@ -411,27 +411,28 @@ async fn odata_rows(base: &str, path_and_query: &str) -> Vec<Value> {
 /// The contract API trims them (`"InventoryID":{"value":"EJECTOR03"}`, DOC `Get_Attachment`)
 /// while an attached file's name shows them padded (`Stock Items (JUICER20C   )\…`), and the
 /// OData feeds, which read the columns, return them padded (`"MAIN01    "`, HB). Comparisons
-/// ignore trailing blanks either way, as SQL Server's `=` does.
+/// ignore trailing blanks either way, as SQL Server's `=` does. The company stocks the items
+/// the documents name (`EJECTOR03`), beside its numbered ones.
 #[tokio::test]
 async fn keys_keep_their_padding_where_the_database_pads_them() {
     let s = sim().await;
     let base = s.base_url();
     let c = signed_in(&base).await;
     let ep = format!("{base}/entity/Default/24.200.001");
-    let (st, item) = get_json(&c, &format!("{ep}/StockItem/ITEM00001?$select=InventoryID")).await;
+    let (st, item) = get_json(&c, &format!("{ep}/StockItem/EJECTOR03?$select=InventoryID")).await;
     assert_eq!(st, 200);
-    assert_eq!(item["InventoryID"]["value"], "ITEM00001");
+    assert_eq!(item["InventoryID"]["value"], "EJECTOR03");
     // A padded literal finds the record.
     let (st, found) = get_json(
         &c,
-        &format!("{ep}/StockItem?$filter=InventoryID eq 'ITEM00001   '&$select=InventoryID"),
+        &format!("{ep}/StockItem?$filter=InventoryID eq 'EJECTOR03   '&$select=InventoryID"),
     )
     .await;
     assert_eq!(st, 200);
     assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
     // The file's name carries the screen's title and the padded key.
     let r = c
-        .put(format!("{ep}/StockItem/ITEM00001/files/photo.jpg"))
+        .put(format!("{ep}/StockItem/EJECTOR03/files/photo.jpg"))
         .body(b"JFIF".to_vec())
         .send()
         .await
@@ -439,12 +440,12 @@ async fn keys_keep_their_padding_where_the_database_pads_them() {
     assert_eq!(r.status(), 204);
     let (_, with_files) = get_json(
         &c,
-        &format!("{ep}/StockItem/ITEM00001?$select=InventoryID,files&$expand=files"),
+        &format!("{ep}/StockItem/EJECTOR03?$select=InventoryID,files&$expand=files"),
     )
     .await;
     assert_eq!(
         with_files["files"][0]["filename"],
-        "Stock Items (ITEM00001   )\\photo.jpg"
+        "Stock Items (EJECTOR03   )\\photo.jpg"
     );
     // An inquiry's key column comes padded to its width; an unpadded literal matches it.
     let rows = odata_rows(
@@ -457,11 +458,11 @@ async fn keys_keep_their_padding_where_the_database_pads_them() {
     // So does a DAC's.
     let rows = odata_rows(
         &base,
-        "dac/InventoryItem?$filter=InventoryCD eq 'ITEM00001'&$select=InventoryCD",
+        "dac/InventoryItem?$filter=InventoryCD eq 'ejector03'&$select=InventoryCD",
     )
     .await;
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0]["InventoryCD"], "ITEM00001   ");
+    assert_eq!(rows[0]["InventoryCD"], "EJECTOR03   ");
     let rows = odata_rows(
         &base,
         "dac/Customer?$filter=AcctCD eq 'c000001'&$select=AcctCD",

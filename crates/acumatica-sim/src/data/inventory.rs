@@ -10,9 +10,58 @@ pub fn default_warehouse(i: usize) -> usize {
     usize::from(i % 3 == 2)
 }
 
+/// Stock items the official courses ask for by ID (ACUMATICA-API.md §2 `StockItem/EJECTOR03`,
+/// `CGFEEDER`; the Integration Development Guide's `AAMACHINE1`, `APL-16OZ-GBT`, `PLUMJAM96`,
+/// `JUICER20C`): the company stocks them too, after its numbered items.
+const COURSE_ITEMS: &[(&str, &str)] = &[
+    ("AAMACHINE1", "Assembly machine, automatic"),
+    ("APL-16OZ-GBT", "Apple juice 16 oz, glass bottle"),
+    ("CGFEEDER", "Conveyor gravity feeder"),
+    ("EJECTOR03", "Ejector pin, size 3"),
+    ("JUICER20C", "Commercial citrus juicer 20C"),
+    ("PLUMJAM96", "Plum jam, 96 jars"),
+];
+
 impl Data {
+    /// How many stock items are numbered `ITEM00001`…; the course items follow them.
+    pub(super) fn numbered_items(&self) -> usize {
+        100 * self.scale.max(1) as usize
+    }
+
+    pub(super) fn stock_items(&self) -> usize {
+        self.numbered_items() + COURSE_ITEMS.len()
+    }
+
+    /// The InventoryID of stock item `i`.
+    pub fn item_id(&self, i: usize) -> String {
+        match i.checked_sub(self.numbered_items()) {
+            Some(k) => COURSE_ITEMS
+                .get(k)
+                .map_or_else(String::new, |c| c.0.to_string()),
+            None => format!("ITEM{:05}", i + 1),
+        }
+    }
+
+    /// The index of the stock item whose InventoryID is `id` (upper case, unpadded).
+    pub fn item_index(&self, id: &str) -> Option<usize> {
+        if let Some(k) = COURSE_ITEMS.iter().position(|c| c.0 == id) {
+            return Some(self.numbered_items() + k);
+        }
+        let i = id
+            .strip_prefix("ITEM")?
+            .parse::<usize>()
+            .ok()?
+            .checked_sub(1)?;
+        (i < self.numbered_items()).then_some(i)
+    }
+
     /// The description of stock item `i` (its sales-order lines default to it).
     pub(super) fn item_description(&self, i: usize) -> String {
+        if let Some(k) = i.checked_sub(self.numbered_items()) {
+            return COURSE_ITEMS
+                .get(k)
+                .map_or_else(String::new, |c| c.1.to_string());
+        }
         let h = self.h(2, i as u64, 1);
         format!("{} #{}", ITEMS[(h % ITEMS.len() as u64) as usize], i + 1)
     }
@@ -37,7 +86,7 @@ impl Data {
                     FieldValue::Str(WAREHOUSES[default_warehouse(i)].into()),
                 ),
                 ("Description", FieldValue::Str(self.item_description(i))),
-                ("InventoryID", FieldValue::Str(Self::item_id(i))),
+                ("InventoryID", FieldValue::Str(self.item_id(i))),
                 ("IsAKit", FieldValue::Bool(false)),
                 ("ItemClass", FieldValue::Str("FOOD".into())),
                 (

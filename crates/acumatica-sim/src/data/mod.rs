@@ -261,7 +261,7 @@ impl Data {
         let s = self.scale.max(1) as usize;
         match e {
             Entity::Customer => 200 * s,
-            Entity::StockItem => 100 * s,
+            Entity::StockItem => self.stock_items(),
             Entity::SalesOrder => 1000 * s,
             Entity::Vendor => 50 * s,
             Entity::Contact => 300 * s,
@@ -302,10 +302,6 @@ impl Data {
 
     pub fn customer_id(i: usize) -> String {
         format!("C{:06}", i + 1)
-    }
-
-    pub fn item_id(i: usize) -> String {
-        format!("ITEM{:05}", i + 1)
     }
 
     /// Record `i` of entity `e`; detail collections only `with_details`.

@@ -110,7 +110,7 @@ impl Data {
                         ("DiscountPercent", FieldValue::Dec(0, 6)),
                         ("ExtendedPrice", FieldValue::Dec(amount, 4)),
                         ("FreeItem", FieldValue::Bool(false)),
-                        ("InventoryID", FieldValue::Str(Self::item_id(item))),
+                        ("InventoryID", FieldValue::Str(self.item_id(item))),
                         // The line takes the item's description, as the form defaults it;
                         // cleared (NULL) on a few lines, blanked to `""` on others.
                         (

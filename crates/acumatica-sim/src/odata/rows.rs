@@ -221,7 +221,7 @@ pub(super) fn inventory_item(data: &Data, i: usize) -> Record {
         s.id.clone(),
         vec![
             ("InventoryID", FieldValue::Int(i as i64 + 1)),
-            ("InventoryCD", segmented("InventoryCD", &Data::item_id(i))),
+            ("InventoryCD", segmented("InventoryCD", &data.item_id(i))),
             ("Descr", field(&s, "Description")),
             ("ItemStatus", FieldValue::Str(status.into())),
             ("StkItem", FieldValue::Bool(true)),
@@ -317,7 +317,7 @@ pub(super) fn so_lines(data: &Data, i: usize) -> Vec<Record> {
         .first()
         .map(|d| d.1.as_slice())
         .unwrap_or_default();
-    lines.iter().map(|l| so_line(&o, l)).collect()
+    lines.iter().map(|l| so_line(data, &o, l)).collect()
 }
 
 /// Every row of a set, in key order, lazily.
@@ -477,10 +477,11 @@ pub fn rows<'a>(
     }
 }
 
-fn so_line(o: &Record, l: &Record) -> Record {
+fn so_line(data: &Data, o: &Record, l: &Record) -> Record {
     let g = |k: &str| field(l, k);
+    // The DAC refers to the item by its internal id (its index + 1).
     let item = match l.get("InventoryID") {
-        Some(FieldValue::Str(s)) => s.trim_start_matches("ITEM").parse::<i64>().unwrap_or(0),
+        Some(FieldValue::Str(s)) => data.item_index(s).map_or(0, |i| i as i64 + 1),
         _ => 0,
     };
     row(
