@@ -142,7 +142,7 @@ fn balance_wo(r: &Record, _: &str) -> FieldValue {
 /// The cash-discount date: ten days after the document date.
 fn disc_date(r: &Record, _: &str) -> FieldValue {
     match r.get("Date") {
-        Some(FieldValue::Time(t)) => FieldValue::Time(t + 10 * 86_400),
+        Some(FieldValue::Time(t)) => FieldValue::Time(t.plus_secs(10 * 86_400)),
         _ => FieldValue::Null,
     }
 }

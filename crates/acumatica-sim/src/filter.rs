@@ -4,7 +4,7 @@
 
 use std::cmp::Ordering;
 
-use crate::data::{FieldValue, Record};
+use crate::data::{FieldValue, Record, Stamp};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Lit {
@@ -13,7 +13,7 @@ pub enum Lit {
     /// Fixed point with 8 decimals.
     Num(i128),
     Bool(bool),
-    Time(i64),
+    Time(Stamp),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -379,18 +379,20 @@ fn parse_num(n: &str) -> Result<i128, FilterError> {
     Ok(if neg { -v } else { v })
 }
 
-fn parse_time(s: &str) -> Result<i64, FilterError> {
+/// A literal keeps every digit it has (to the microsecond): SQL Server compares a `datetime`
+/// column with a finer parameter exactly.
+fn parse_time(s: &str) -> Result<Stamp, FilterError> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Ok(t.timestamp());
+        return Ok(Stamp::from_micros(t.timestamp_micros()));
     }
     if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f") {
-        return Ok(t.and_utc().timestamp());
+        return Ok(Stamp::from_micros(t.and_utc().timestamp_micros()));
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return Ok(d
             .and_hms_opt(0, 0, 0)
-            .map(|t| t.and_utc().timestamp())
-            .unwrap_or(0));
+            .map(|t| Stamp::from_micros(t.and_utc().timestamp_micros()))
+            .unwrap_or(Stamp::from_secs(0)));
     }
     Err(FilterError(format!("bad date-time literal '{s}'")))
 }
@@ -533,7 +535,7 @@ mod tests {
                 ("Total", FieldValue::Dec(1_234_500, 4)),
                 ("Email", FieldValue::Null),
                 ("Hold", FieldValue::Bool(false)),
-                ("Date", FieldValue::Time(1_700_000_000)),
+                ("Date", FieldValue::Time(Stamp::from_secs(1_700_000_000))),
             ],
             ..Default::default()
         }
@@ -578,7 +580,7 @@ mod tests {
         );
         let hook = |p: &str, _: &Record| match p {
             "Document.CuryBalanceWOTotal" => FieldValue::Dec(0, 4),
-            _ => FieldValue::Time(1_800_000_000),
+            _ => FieldValue::Time(Stamp::from_secs(1_800_000_000)),
         };
         assert!(eval_with(&e, &rec(), &hook).unwrap());
         assert!(!eval(&e, &rec()).unwrap());

@@ -99,7 +99,8 @@ fn value(out: &mut String, v: &FieldValue) {
         }),
         FieldValue::Time(t) => {
             out.push_str("{\"value\":\"");
-            date_time(out, *t);
+            date_time(out, t.secs());
+            t.write_fraction(out);
             out.push_str("+00:00\"}");
         }
     }

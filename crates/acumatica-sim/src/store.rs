@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
-use crate::data::{Data, Entity, FieldValue, Record};
+use crate::data::{Data, Entity, FieldValue, Record, Stamp};
 use crate::schema::{Endpoint, EntityDef};
 
 /// What clients changed in one entity.
@@ -204,7 +204,7 @@ impl Store {
         body: &Value,
         if_match: bool,
         if_none_match: bool,
-        now: i64,
+        now: Stamp,
         branch: &str,
     ) -> Result<Record, WriteError> {
         let obj = body.as_object().ok_or_else(|| {
@@ -310,17 +310,27 @@ impl Store {
 
 /// What a new record of `entity` holds when the request does not say (the entry screen's
 /// defaults; a customer takes the `DEFAULT` class's).
-fn new_record_defaults(entity: &str, now: i64, branch: &str) -> Vec<(&'static str, FieldValue)> {
+fn new_record_defaults(entity: &str, now: Stamp, branch: &str) -> Vec<(&'static str, FieldValue)> {
     let s = |v: &str| FieldValue::Str(v.to_string());
     let zero = || FieldValue::Dec(0, 4);
     let mut defaults = vec![("Branch", s(branch))];
     defaults.extend(match entity {
+        // As the JB capture of a new customer shows them (`PUT Customer`, Dec 2023).
         "Customer" => vec![
             ("Status", s("Active")),
             ("CustomerClass", s("DEFAULT")),
             ("CurrencyID", s("USD")),
             ("CreditLimit", zero()),
             ("WriteOffLimit", zero()),
+            ("ApplyOverdueCharges", FieldValue::Bool(false)),
+            ("AutoApplyPayments", FieldValue::Bool(false)),
+            ("EnableWriteOffs", FieldValue::Bool(true)),
+            ("LocationName", s("Primary Location")),
+            ("OrderPriority", FieldValue::Int(0)),
+            ("PrintInvoices", FieldValue::Bool(false)),
+            ("SendInvoicesbyEmail", FieldValue::Bool(false)),
+            ("StatementCycleID", s("DEFAULT")),
+            ("Terms", s("NET30")),
         ],
         "Vendor" => vec![("Status", s("Active")), ("CurrencyID", s("USD"))],
         "StockItem" => vec![
@@ -336,8 +346,10 @@ fn new_record_defaults(entity: &str, now: i64, branch: &str) -> Vec<(&'static st
         "SalesOrder" => vec![
             ("Status", s("Open")),
             ("Hold", FieldValue::Bool(false)),
-            ("Date", FieldValue::Time(now / 86_400 * 86_400)),
+            ("Date", FieldValue::Time(now.day())),
             ("CurrencyID", s("USD")),
+            ("CurrencyRate", FieldValue::Dec(100_000_000, 8)),
+            ("TaxTotal", zero()),
         ],
         _ => Vec::new(),
     });
@@ -660,17 +672,14 @@ fn value_of(wrapper: &str, v: &Value) -> Result<FieldValue, String> {
                 return Err(bad());
             };
             let t = chrono::DateTime::parse_from_rfc3339(s)
-                .map(|d| d.timestamp())
+                .map(|d| Stamp::from_chrono(&d))
                 .or_else(|_| {
                     chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-                        .map(|d| d.and_utc().timestamp())
+                        .map(|d| Stamp::from_chrono(&d.and_utc()))
                 })
                 .or_else(|_| {
                     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map(|d| {
-                        d.and_hms_opt(0, 0, 0)
-                            .unwrap_or_default()
-                            .and_utc()
-                            .timestamp()
+                        Stamp::from_chrono(&d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
                     })
                 })
                 .map_err(|_| bad())?;
@@ -711,7 +720,7 @@ fn index_of(data: &Data, e: Entity, segs: &[&str]) -> Option<usize> {
     };
     let i = match e {
         Entity::Customer => num("C")?,
-        Entity::StockItem => num("ITEM")?,
+        Entity::StockItem => data.item_index(&last)?,
         Entity::SalesOrder => num("SO")?,
         Entity::Vendor => num("V")?,
         Entity::Contact => last.parse::<usize>().ok()?.checked_sub(100)?,

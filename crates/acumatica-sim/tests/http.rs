@@ -782,7 +782,7 @@ async fn odata_inquiries_and_dacs() {
     );
     assert_eq!(s.stats().open_sessions, 0);
     let (st, body) = get(format!(
-        "{base}/t/Company/api/odata/gi/OpenSalesOrderLines?$filter=contains(Description,'order 1') and Quantity gt 10 and OrderDate ge 2023-06-01T00:00:00Z&$select=OrderNbr,LineNbr,Quantity&$orderby=OrderType,OrderNbr,LineNbr&$top=5&$skip=2"
+        "{base}/t/Company/api/odata/gi/OpenSalesOrderLines?$filter=contains(Description,'juice') and Quantity gt 10 and OrderDate ge 2023-06-01T00:00:00Z&$select=OrderNbr,LineNbr,Quantity&$orderby=OrderType,OrderNbr,LineNbr&$top=5&$skip=2"
     ))
     .await;
     assert_eq!(st, 200, "{body}");

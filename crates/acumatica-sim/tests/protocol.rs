@@ -393,3 +393,185 @@ async fn branches_are_chosen_at_sign_in_or_per_request_and_documents_carry_them(
     branches.dedup();
     assert_eq!(branches, ["HEADOFFICE", "RETAIL"]);
 }
+
+/// An OData feed's rows, read with HTTP Basic as the courses do.
+async fn odata_rows(base: &str, path_and_query: &str) -> Vec<Value> {
+    let r = client()
+        .get(format!("{base}/t/Company/api/odata/{path_and_query}"))
+        .basic_auth("admin", Some("demo"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 200, "{path_and_query}");
+    let v: Value = r.json().await.expect("json");
+    v["value"].as_array().expect("rows").clone()
+}
+
+/// §2 and §4.2, item 7 of the protocol list: segmented keys are blank-padded in the database.
+/// The contract API trims them (`"InventoryID":{"value":"EJECTOR03"}`, DOC `Get_Attachment`)
+/// while an attached file's name shows them padded (`Stock Items (JUICER20C   )\…`), and the
+/// OData feeds, which read the columns, return them padded (`"MAIN01    "`, HB). Comparisons
+/// ignore trailing blanks either way, as SQL Server's `=` does. The company stocks the items
+/// the documents name (`EJECTOR03`), beside its numbered ones.
+#[tokio::test]
+async fn keys_keep_their_padding_where_the_database_pads_them() {
+    let s = sim().await;
+    let base = s.base_url();
+    let c = signed_in(&base).await;
+    let ep = format!("{base}/entity/Default/24.200.001");
+    let (st, item) = get_json(&c, &format!("{ep}/StockItem/EJECTOR03?$select=InventoryID")).await;
+    assert_eq!(st, 200);
+    assert_eq!(item["InventoryID"]["value"], "EJECTOR03");
+    // A padded literal finds the record.
+    let (st, found) = get_json(
+        &c,
+        &format!("{ep}/StockItem?$filter=InventoryID eq 'EJECTOR03   '&$select=InventoryID"),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
+    // The file's name carries the screen's title and the padded key.
+    let r = c
+        .put(format!("{ep}/StockItem/EJECTOR03/files/photo.jpg"))
+        .body(b"JFIF".to_vec())
+        .send()
+        .await
+        .expect("attach");
+    assert_eq!(r.status(), 204);
+    let (_, with_files) = get_json(
+        &c,
+        &format!("{ep}/StockItem/EJECTOR03?$select=InventoryID,files&$expand=files"),
+    )
+    .await;
+    assert_eq!(
+        with_files["files"][0]["filename"],
+        "Stock Items (EJECTOR03   )\\photo.jpg"
+    );
+    // An inquiry's key column comes padded to its width; an unpadded literal matches it.
+    let rows = odata_rows(
+        &base,
+        "gi/InventoryOnHand?$filter=Warehouse eq 'MAIN' and InventoryID eq 'ITEM00001'",
+    )
+    .await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["Warehouse"], "MAIN      ");
+    // So does a DAC's.
+    let rows = odata_rows(
+        &base,
+        "dac/InventoryItem?$filter=InventoryCD eq 'ejector03'&$select=InventoryCD",
+    )
+    .await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["InventoryCD"], "EJECTOR03   ");
+    let rows = odata_rows(
+        &base,
+        "dac/Customer?$filter=AcctCD eq 'c000001'&$select=AcctCD",
+    )
+    .await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["AcctCD"], "C000001   ");
+}
+
+/// "Data that looks like a real company" (issue 16), after the real responses of §2 (JB
+/// `PUT Customer`: `"ApplyOverdueCharges":{"value":false}`,
+/// `"CreatedDateTime":{"value":"2023-12-14T17:20:45.16+00:00"}`; `PUT SalesOrder`: `TaxTotal`,
+/// `CurrencyRate`): trimmed fractions of seconds, booleans filled, `""` apart from `{}`,
+/// names with quotes, accents and trailing blanks, descriptions that `LIKE` can tell apart,
+/// the same for the same seed.
+#[tokio::test]
+async fn generated_data_has_the_texture_of_a_real_company() {
+    let s = sim().await;
+    let base = s.base_url();
+    let c = signed_in(&base).await;
+    let ep = format!("{base}/entity/Default/24.200.001");
+    let (st, customers) = get_json(&c, &format!("{ep}/Customer")).await;
+    assert_eq!(st, 200);
+    let customers = customers.as_array().expect("list").clone();
+    let text = |r: &Value, f: &str| r[f]["value"].as_str().map(str::to_string);
+    // Date-times: an offset, and a fraction only when there is one, without trailing zeros.
+    let created: Vec<String> = customers
+        .iter()
+        .filter_map(|r| text(r, "CreatedDateTime"))
+        .collect();
+    assert_eq!(created.len(), customers.len());
+    let fractions: Vec<&str> = created
+        .iter()
+        .filter_map(|t| t.strip_suffix("+00:00")?.split_once('.').map(|(_, f)| f))
+        .collect();
+    assert!(created.iter().all(|t| t.ends_with("+00:00")));
+    assert!(fractions.len() > customers.len() / 2, "{created:?}");
+    assert!(
+        fractions
+            .iter()
+            .all(|f| (1..=3).contains(&f.len()) && !f.ends_with('0'))
+    );
+    assert!(
+        fractions.iter().any(|f| f.len() < 3),
+        "trimmed: {fractions:?}"
+    );
+    // Booleans are filled, with both values.
+    let overdue: Vec<Option<bool>> = customers
+        .iter()
+        .map(|r| r["ApplyOverdueCharges"]["value"].as_bool())
+        .collect();
+    assert!(overdue.contains(&Some(true)) && overdue.contains(&Some(false)));
+    assert!(!overdue.contains(&None));
+    // An empty e-mail is not a missing one.
+    let empty = customers
+        .iter()
+        .filter(|r| r["Email"]["value"] == "")
+        .count();
+    let null = customers
+        .iter()
+        .filter(|r| r["Email"] == serde_json::json!({}))
+        .count();
+    assert!(empty > 0 && null > 0, "{empty} empty, {null} null");
+    let (_, blank) = get_json(
+        &c,
+        &format!("{ep}/Customer?$filter=Email eq ''&$select=CustomerID"),
+    )
+    .await;
+    assert_eq!(blank.as_array().map(Vec::len), Some(empty));
+    // Names as people type them.
+    let names: Vec<String> = customers
+        .iter()
+        .filter_map(|r| text(r, "CustomerName"))
+        .collect();
+    assert!(names.iter().any(|n| n.contains('\'')));
+    assert!(names.iter().any(|n| n.contains('"')));
+    assert!(names.iter().any(|n| !n.is_ascii()));
+    assert!(names.iter().any(|n| n.ends_with(' ')));
+    assert!(names.iter().any(|n| n.chars().any(char::is_lowercase)));
+    // Sales orders carry what the real ones carry.
+    let (_, orders) = get_json(&c, &format!("{ep}/SalesOrder?$top=50")).await;
+    let orders = orders.as_array().expect("orders");
+    for o in orders {
+        assert!(o["TaxTotal"]["value"].is_number(), "{o}");
+        assert!(o["CurrencyRate"]["value"].is_number(), "{o}");
+        assert!(o["Approved"]["value"].is_boolean(), "{o}");
+    }
+    assert!(
+        orders
+            .iter()
+            .any(|o| o["TaxTotal"]["value"].as_f64() > Some(0.0))
+    );
+    // Descriptions `LIKE` can tell apart: a phrase selects some items, not all, not none.
+    let (_, items) = get_json(&c, &format!("{ep}/StockItem?$select=Description")).await;
+    let all = items.as_array().map_or(0, Vec::len);
+    let (_, juice) = get_json(
+        &c,
+        &format!("{ep}/StockItem?$filter=substringof('juice', Description)&$select=Description"),
+    )
+    .await;
+    let some = juice.as_array().map_or(0, Vec::len);
+    assert!(some > 0 && some < all, "{some} of {all}");
+    // The same seed, the same company.
+    let again = sim().await;
+    let c2 = signed_in(&again.base_url()).await;
+    let (_, customers2) = get_json(
+        &c2,
+        &format!("{}/entity/Default/24.200.001/Customer", again.base_url()),
+    )
+    .await;
+    assert_eq!(customers2.as_array(), Some(&customers));
+}

@@ -41,7 +41,7 @@ impl Data {
                 ),
                 (
                     "LastModifiedDateTime",
-                    FieldValue::Time(created + (h % 6_000_000) as i64),
+                    FieldValue::Time(created.later(h, 6_000_000)),
                 ),
                 ("LastName", FieldValue::Str(last.into())),
                 (

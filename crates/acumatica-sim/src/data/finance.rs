@@ -1,7 +1,7 @@
 //! Finance: customer payments (with their application history), journal transactions and the
 //! chart of accounts.
 
-use super::{Data, EPOCH_2023, Entity, FieldValue, Record};
+use super::{Data, EPOCH_2023, Entity, FieldValue, Record, Stamp};
 
 impl Data {
     /// Payment `i`: its application history when `with_details`.
@@ -9,7 +9,7 @@ impl Data {
         let n = i as u64;
         let customers = self.count(Entity::Customer);
         let h = self.h(15, n, 1);
-        let date = self.time(15, n, 2) / 86_400 * 86_400;
+        let date = self.date(15, n, 2);
         let customer = Self::customer_id((h % customers as u64) as usize);
         let invoices = self.count(Entity::SalesInvoice) as u64;
         let history: Vec<Record> = if with_details {
@@ -56,11 +56,19 @@ impl Data {
                     "CustomerID",
                     FieldValue::Str(Self::customer_id((h % customers as u64) as usize)),
                 ),
-                ("Description", FieldValue::Null),
+                (
+                    "Description",
+                    match (h >> 12) % 5 {
+                        0 => FieldValue::Null,
+                        1 => FieldValue::Str(String::new()),
+                        2 => FieldValue::Str("Prepayment".into()),
+                        _ => FieldValue::Str(format!("Payment for {customer}")),
+                    },
+                ),
                 ("Hold", FieldValue::Bool(false)),
                 (
                     "LastModifiedDateTime",
-                    FieldValue::Time(date + (h % 1_000_000) as i64),
+                    FieldValue::Time(date.later(h, 1_000_000)),
                 ),
                 (
                     "PaymentAmount",
@@ -99,7 +107,7 @@ impl Data {
     pub(super) fn journal_transaction(&self, i: usize, with_details: bool) -> Record {
         let n = i as u64;
         let h = self.h(16, n, 1);
-        let date = self.time(16, n, 2) / 86_400 * 86_400;
+        let date = self.date(16, n, 2);
         let pairs = 1 + (h % 3) as usize;
         let mut lines = Vec::new();
         if with_details {
@@ -142,7 +150,10 @@ impl Data {
             vec![
                 ("BatchNbr", FieldValue::Str(format!("GL{:06}", i + 1))),
                 ("BranchID", FieldValue::Str("MAIN".into())),
-                ("CreatedDateTime", FieldValue::Time(date)),
+                (
+                    "CreatedDateTime",
+                    FieldValue::Time(date.later(h >> 20, 36_000)),
+                ),
                 ("CurrencyID", FieldValue::Str("USD".into())),
                 (
                     "Description",
@@ -151,14 +162,14 @@ impl Data {
                 ("Hold", FieldValue::Bool(false)),
                 (
                     "LastModifiedDateTime",
-                    FieldValue::Time(date + (h % 500_000) as i64),
+                    FieldValue::Time(date.later(h, 500_000)),
                 ),
                 ("LedgerID", FieldValue::Str("ACTUAL".into())),
                 ("Module", FieldValue::Str("GL".into())),
                 (
                     "PostPeriod",
                     FieldValue::Str(
-                        chrono::DateTime::from_timestamp(date, 0)
+                        chrono::DateTime::from_timestamp(date.secs(), 0)
                             .unwrap_or_default()
                             .format("%m%Y")
                             .to_string(),
@@ -190,7 +201,9 @@ impl Data {
                 ("Description", FieldValue::Str(desc.into())),
                 (
                     "LastModifiedDateTime",
-                    FieldValue::Time(EPOCH_2023 + i as i64 * 3600),
+                    FieldValue::Time(
+                        Stamp::from_secs(EPOCH_2023 + i as i64 * 3600).later(n * 7919, 60),
+                    ),
                 ),
                 ("Type", FieldValue::Str(ty.into())),
             ],

@@ -12,6 +12,7 @@ mod purchasing;
 mod sales;
 
 pub use finance::ACCOUNTS;
+pub use inventory::default_warehouse;
 pub use sales::customer_city;
 
 /// A field value as the simulator stores it.
@@ -23,8 +24,80 @@ pub enum FieldValue {
     /// Fixed point: `units / 10^scale`, written with exactly `scale` decimals (the DB scale).
     Dec(i128, u8),
     Bool(bool),
-    /// Seconds since the Unix epoch, written in UTC with an offset.
-    Time(i64),
+    /// A date-time, written in UTC with an offset and its trimmed fraction.
+    Time(Stamp),
+}
+
+/// A point in time, in microseconds since the Unix epoch. Acumatica's audit fields are SQL
+/// Server `datetime`s (1/300 s), written with the fraction trimmed of its trailing zeros:
+/// `2023-12-14T17:20:45.16+00:00` (ACUMATICA-API.md §2, the JB `PUT Customer` capture).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Stamp(i64);
+
+impl Stamp {
+    const PER_SEC: i64 = 1_000_000;
+
+    pub const fn from_secs(secs: i64) -> Self {
+        Self(secs * Self::PER_SEC)
+    }
+
+    pub const fn from_micros(micros: i64) -> Self {
+        Self(micros)
+    }
+
+    /// Rounded to SQL Server `datetime` precision (1/300 s, kept as whole milliseconds:
+    /// `.000`, `.003`, `.007`), as a stored value comes back.
+    pub fn from_chrono<Tz: chrono::TimeZone>(t: &chrono::DateTime<Tz>) -> Self {
+        let micros = i128::from(t.timestamp_micros());
+        let per_sec = i128::from(Self::PER_SEC);
+        let ticks = (micros * 300 + per_sec / 2).div_euclid(per_sec);
+        Self::from_ticks(ticks as i64)
+    }
+
+    /// `ticks` 1/300 s since the epoch, in whole milliseconds as SQL Server reads them back.
+    pub const fn from_ticks(ticks: i64) -> Self {
+        let secs = ticks.div_euclid(300);
+        let ms = (ticks.rem_euclid(300) * 10 + 1) / 3;
+        Self(secs * Self::PER_SEC + ms * 1000)
+    }
+
+    /// Up to `span_secs` seconds later, drawn from `h`, in `datetime` steps (1/300 s): an
+    /// audit time after another.
+    pub fn later(self, h: u64, span_secs: u64) -> Self {
+        let per_sec = i128::from(Self::PER_SEC);
+        let ticks = (i128::from(self.0) * 300 + per_sec / 2).div_euclid(per_sec) as i64;
+        Self::from_ticks(ticks + (h % (span_secs * 300)) as i64)
+    }
+
+    pub const fn secs(self) -> i64 {
+        self.0.div_euclid(Self::PER_SEC)
+    }
+
+    /// The fraction of the second, in microseconds.
+    pub const fn subsec_micros(self) -> i64 {
+        self.0.rem_euclid(Self::PER_SEC)
+    }
+
+    pub const fn plus_secs(self, secs: i64) -> Self {
+        Self(self.0 + secs * Self::PER_SEC)
+    }
+
+    /// Midnight (UTC) of the day.
+    pub const fn day(self) -> Self {
+        Self::from_secs(self.secs().div_euclid(86_400) * 86_400)
+    }
+
+    /// `.16` for 160 ms, nothing for a whole second: the fraction as .NET's round-trip format
+    /// writes it, trailing zeros trimmed.
+    pub fn write_fraction(self, out: &mut String) {
+        let f = self.subsec_micros();
+        if f == 0 {
+            return;
+        }
+        let digits = format!("{f:06}");
+        out.push('.');
+        out.push_str(digits.trim_end_matches('0'));
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -188,7 +261,7 @@ impl Data {
         let s = self.scale.max(1) as usize;
         match e {
             Entity::Customer => 200 * s,
-            Entity::StockItem => 100 * s,
+            Entity::StockItem => self.stock_items(),
             Entity::SalesOrder => 1000 * s,
             Entity::Vendor => 50 * s,
             Entity::Contact => 300 * s,
@@ -207,8 +280,16 @@ impl Data {
         guid_from(self.h(entity, i, 90), self.h(entity, i, 91))
     }
 
-    fn time(&self, entity: u64, i: u64, salt: u64) -> i64 {
-        EPOCH_2023 + (self.h(entity, i, salt) % TWO_YEARS) as i64
+    /// An audit time in the two years from 2023: whole seconds plus a `datetime` fraction.
+    fn time(&self, entity: u64, i: u64, salt: u64) -> Stamp {
+        let h = self.h(entity, i, salt);
+        let secs = EPOCH_2023 + (h % TWO_YEARS) as i64;
+        Stamp::from_ticks(secs * 300 + ((h >> 40) % 300) as i64)
+    }
+
+    /// A document date: midnight of a day in the two years from 2023.
+    fn date(&self, entity: u64, i: u64, salt: u64) -> Stamp {
+        Stamp::from_secs(EPOCH_2023 + (self.h(entity, i, salt) % TWO_YEARS) as i64).day()
     }
 
     pub fn vendor_id(i: usize) -> String {
@@ -221,10 +302,6 @@ impl Data {
 
     pub fn customer_id(i: usize) -> String {
         format!("C{:06}", i + 1)
-    }
-
-    pub fn item_id(i: usize) -> String {
-        format!("ITEM{:05}", i + 1)
     }
 
     /// Record `i` of entity `e`; detail collections only `with_details`.
@@ -245,6 +322,18 @@ impl Data {
     }
 }
 
+/// The width of a segmented key's column: its values are blank-padded to it in the database,
+/// so the DAC and inquiry feeds and attached files' names show them padded, while the
+/// contract API trims them (`"InventoryID":{"value":"EJECTOR03"}`, file name
+/// `(EJECTOR03   )`: ACUMATICA-API.md §2).
+pub fn key_width(field: &str) -> Option<usize> {
+    match field {
+        "InventoryID" | "InventoryCD" => Some(12),
+        "CustomerID" | "VendorID" | "AcctCD" => Some(10),
+        _ => None,
+    }
+}
+
 /// True for a GUID in its canonical text form (`8-4-4-4-12` hex digits): a record's id.
 pub fn is_guid(s: &str) -> bool {
     s.len() == 36
@@ -260,6 +349,28 @@ pub fn is_guid(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stamps_keep_datetime_precision_and_write_trimmed_fractions() {
+        let text = |t: Stamp| {
+            let mut s = String::new();
+            t.write_fraction(&mut s);
+            s
+        };
+        // 1/300 s steps read back as whole milliseconds: .003, .007, .01.
+        assert_eq!(text(Stamp::from_ticks(1)), ".003");
+        assert_eq!(text(Stamp::from_ticks(2)), ".007");
+        assert_eq!(text(Stamp::from_ticks(3)), ".01");
+        assert_eq!(text(Stamp::from_ticks(48)), ".16");
+        assert_eq!(text(Stamp::from_ticks(300)), "");
+        let t = chrono::DateTime::parse_from_rfc3339("2023-12-14T17:20:45.1234567+00:00").unwrap();
+        let s = Stamp::from_chrono(&t);
+        assert_eq!(s.secs(), t.timestamp());
+        assert_eq!(text(s), ".123");
+        assert_eq!(text(s.day()), "");
+        assert_eq!(s.plus_secs(60).secs(), t.timestamp() + 60);
+        assert!(s.later(5, 10) >= s);
+    }
 
     #[test]
     fn deterministic_and_referentially_intact() {

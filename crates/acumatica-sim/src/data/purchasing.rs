@@ -15,7 +15,7 @@ impl Data {
                 ("CurrencyID", FieldValue::Str("USD".into())),
                 (
                     "LastModifiedDateTime",
-                    FieldValue::Time(created + (h % 4_000_000) as i64),
+                    FieldValue::Time(created.later(h, 4_000_000)),
                 ),
                 ("MaxReceipt", FieldValue::Dec(1_000_000, 6)),
                 (
@@ -59,7 +59,7 @@ impl Data {
         let n = i as u64;
         let vendors = self.count(Entity::Vendor);
         let h = self.h(14, n, 1);
-        let date = self.time(14, n, 2) / 86_400 * 86_400;
+        let date = self.date(14, n, 2);
         let amount = ((h >> 3) % 2_000_000) as i128 * 100;
         let paid = h.is_multiple_of(4);
         Record::new(
@@ -73,11 +73,11 @@ impl Data {
                     "Description",
                     FieldValue::Str(format!("Purchase {}", i + 1)),
                 ),
-                ("DueDate", FieldValue::Time(date + 30 * 86_400)),
+                ("DueDate", FieldValue::Time(date.plus_secs(30 * 86_400))),
                 ("Hold", FieldValue::Bool(h.is_multiple_of(15))),
                 (
                     "LastModifiedDateTime",
-                    FieldValue::Time(date + (h % 2_000_000) as i64),
+                    FieldValue::Time(date.later(h, 2_000_000)),
                 ),
                 ("ReferenceNbr", FieldValue::Str(format!("BILL{:05}", i + 1))),
                 (

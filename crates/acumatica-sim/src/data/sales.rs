@@ -8,16 +8,29 @@ impl Data {
     pub(super) fn customer(&self, i: usize) -> Record {
         let i64_ = i as u64;
         let h = self.h(1, i64_, 1);
-        let name = format!("{} {}", NAMES[(h % NAMES.len() as u64) as usize], i + 1);
+        let mut name = format!("{} {}", NAMES[(h % NAMES.len() as u64) as usize], i + 1);
+        if (h >> 29).is_multiple_of(13) {
+            // Typed with trailing blanks, which SQL Server keeps and `=` ignores.
+            name.push_str("  ");
+        }
         let created = self.time(1, i64_, 2);
+        // No e-mail is NULL on some accounts and an empty string on others (cleared on the
+        // form): `""` and `{}` are different values.
         let email = if h.is_multiple_of(7) {
             FieldValue::Null
+        } else if h.is_multiple_of(11) {
+            FieldValue::Str(String::new())
         } else {
             FieldValue::Str(format!("billing{}@example.com", i + 1))
         };
+        let mailed = matches!(&email, FieldValue::Str(e) if !e.is_empty());
+        let write_off = if h.is_multiple_of(3) { 0 } else { 300_000 };
+        let flag = |bit: u32, one_in: u64| FieldValue::Bool((h >> bit).is_multiple_of(one_in));
         Record {
             id: self.guid(1, i64_),
             fields: vec![
+                ("ApplyOverdueCharges", flag(11, 4)),
+                ("AutoApplyPayments", flag(13, 3)),
                 ("CreatedDateTime", FieldValue::Time(created)),
                 (
                     "CreditLimit",
@@ -34,18 +47,33 @@ impl Data {
                 ("CustomerID", FieldValue::Str(Self::customer_id(i))),
                 ("CustomerName", FieldValue::Str(name)),
                 ("Email", email),
+                ("EnableWriteOffs", FieldValue::Bool(write_off != 0)),
                 (
                     "LastModifiedDateTime",
-                    FieldValue::Time(created + (h % 5_000_000) as i64),
+                    FieldValue::Time(created.later(h, 5_000_000)),
                 ),
+                ("LocationName", FieldValue::Str("Primary Location".into())),
+                ("OrderPriority", FieldValue::Int(((h >> 15) % 3) as i64)),
+                ("PrintInvoices", flag(17, 2)),
+                (
+                    "SendInvoicesbyEmail",
+                    FieldValue::Bool(mailed && (h >> 18).is_multiple_of(2)),
+                ),
+                (
+                    "ShipVia",
+                    FieldValue::Str(SHIP_VIA[((h >> 19) % SHIP_VIA.len() as u64) as usize].into()),
+                ),
+                ("StatementCycleID", FieldValue::Str("DEFAULT".into())),
                 (
                     "Status",
                     FieldValue::Str(STATUSES[((h >> 5) % STATUSES.len() as u64) as usize].into()),
                 ),
+                ("TaxZone", FieldValue::Str(tax_zone(i).0.into())),
                 (
-                    "WriteOffLimit",
-                    FieldValue::Dec(if h.is_multiple_of(3) { 0 } else { 300_000 }, 4),
+                    "Terms",
+                    FieldValue::Str(TERMS[((h >> 21) % TERMS.len() as u64) as usize].into()),
                 ),
+                ("WriteOffLimit", FieldValue::Dec(write_off, 4)),
             ],
             details: vec![],
             linked: vec![],
@@ -58,9 +86,10 @@ impl Data {
         let h = self.h(3, i64_, 1);
         let customers = self.count(Entity::Customer);
         let items = self.count(Entity::StockItem);
-        let date = self.time(3, i64_, 2) / 86_400 * 86_400;
+        let date = self.date(3, i64_, 2);
         let n_lines = 1 + (h % 19) as usize;
         let mut lines = Vec::with_capacity(if with_details { n_lines } else { 0 });
+        let status = ORDER_STATUS[((h >> 7) % ORDER_STATUS.len() as u64) as usize];
         let mut total: i128 = 0;
         let mut qty_total: i128 = 0;
         for l in 0..n_lines {
@@ -71,20 +100,27 @@ impl Data {
             total += amount;
             qty_total += qty;
             if with_details {
+                let item = (lh % items as u64) as usize;
                 lines.push(Record {
                     id: self.guid(4, i64_ << 8 | l as u64),
                     fields: vec![
                         ("Amount", FieldValue::Dec(amount, 4)),
-                        (
-                            "InventoryID",
-                            FieldValue::Str(Self::item_id((lh % items as u64) as usize)),
-                        ),
+                        ("Completed", FieldValue::Bool(status == "Completed")),
+                        ("DiscountAmount", FieldValue::Dec(0, 4)),
+                        ("DiscountPercent", FieldValue::Dec(0, 6)),
+                        ("ExtendedPrice", FieldValue::Dec(amount, 4)),
+                        ("FreeItem", FieldValue::Bool(false)),
+                        ("InventoryID", FieldValue::Str(self.item_id(item))),
+                        // The line takes the item's description, as the form defaults it;
+                        // cleared (NULL) on a few lines, blanked to `""` on others.
                         (
                             "LineDescription",
                             if lh.is_multiple_of(13) {
                                 FieldValue::Null
+                            } else if lh.is_multiple_of(17) {
+                                FieldValue::Str(String::new())
                             } else {
-                                FieldValue::Str(format!("Line {} of order {}", l + 1, i + 1))
+                                FieldValue::Str(self.item_description(item))
                             },
                         ),
                         ("LineNbr", FieldValue::Int(l as i64 + 1)),
@@ -108,42 +144,66 @@ impl Data {
                 });
             }
         }
+        let customer = (h % customers as u64) as usize;
+        // Sales tax at the customer's zone rate, rounded to the cent; the total includes it.
+        let tax = (total * i128::from(tax_zone(customer).1) / 10_000 + 50) / 100 * 100;
+        let hold = h.is_multiple_of(10);
+        let city = CITIES[customer % CITIES.len()].0;
         Record {
             id: self.guid(3, i64_),
             fields: vec![
+                ("Approved", FieldValue::Bool(!hold)),
+                ("BaseCurrencyID", FieldValue::Str("USD".into())),
                 (
                     "Branch",
                     FieldValue::Str(super::BRANCHES[(h >> 9) as usize % 2].0.into()),
                 ),
+                ("ControlTotal", FieldValue::Dec(0, 4)),
+                ("CreditHold", FieldValue::Bool((h >> 13).is_multiple_of(29))),
                 ("CurrencyID", FieldValue::Str("USD".into())),
+                ("CurrencyRate", FieldValue::Dec(100_000_000, 8)),
+                ("CustomerID", FieldValue::Str(Self::customer_id(customer))),
                 (
-                    "CustomerID",
-                    FieldValue::Str(Self::customer_id((h % customers as u64) as usize)),
+                    "CustomerOrder",
+                    match (h >> 23) % 4 {
+                        0 => FieldValue::Null,
+                        1 => FieldValue::Str(String::new()),
+                        _ => FieldValue::Str(format!("PO-{:05}", (h >> 30) % 100_000)),
+                    },
                 ),
                 ("Date", FieldValue::Time(date)),
                 (
                     "Description",
                     if h.is_multiple_of(9) {
                         FieldValue::Null
+                    } else if h.is_multiple_of(14) {
+                        FieldValue::Str(String::new())
                     } else {
-                        FieldValue::Str(format!("Order {}", i + 1))
+                        let d = ORDER_DESCRIPTIONS
+                            [((h >> 25) % ORDER_DESCRIPTIONS.len() as u64) as usize];
+                        FieldValue::Str(d.replace("{city}", city))
                     },
                 ),
-                ("Hold", FieldValue::Bool(h.is_multiple_of(10))),
-                (
-                    "LastModified",
-                    FieldValue::Time(date + (h % 2_000_000) as i64),
-                ),
+                ("EffectiveDate", FieldValue::Time(date)),
+                ("Hold", FieldValue::Bool(hold)),
+                ("IsTaxValid", FieldValue::Bool(true)),
+                ("LastModified", FieldValue::Time(date.later(h, 2_000_000))),
+                ("LocationID", FieldValue::Str("MAIN".into())),
                 ("OrderedQty", FieldValue::Dec(qty_total / 10_000, 2)),
                 ("OrderNbr", FieldValue::Str(Self::order_nbr(i))),
-                ("OrderTotal", FieldValue::Dec(total, 4)),
+                ("OrderTotal", FieldValue::Dec(total + tax, 4)),
                 ("OrderType", FieldValue::Str("SO".into())),
+                ("ReciprocalRate", FieldValue::Dec(100_000_000, 8)),
                 (
-                    "Status",
-                    FieldValue::Str(
-                        ORDER_STATUS[((h >> 7) % ORDER_STATUS.len() as u64) as usize].into(),
-                    ),
+                    "RequestedOn",
+                    FieldValue::Time(date.plus_secs(86_400 * ((h >> 27) % 10) as i64)),
                 ),
+                (
+                    "ShipVia",
+                    FieldValue::Str(SHIP_VIA[((h >> 33) % SHIP_VIA.len() as u64) as usize].into()),
+                ),
+                ("Status", FieldValue::Str(status.into())),
+                ("TaxTotal", FieldValue::Dec(tax, 4)),
             ],
             details: if with_details {
                 vec![("Details", lines)]
@@ -151,7 +211,7 @@ impl Data {
                 vec![]
             },
             linked: {
-                let c = (h % customers as u64) as usize;
+                let c = customer;
                 vec![
                     (
                         "ShipToContact",
@@ -230,16 +290,16 @@ impl Data {
                     order.get("CustomerID").cloned().unwrap_or(FieldValue::Null),
                 ),
                 ("CustomerOrder", FieldValue::Str(Self::order_nbr(i))),
-                ("Date", FieldValue::Time(date + 86_400)),
+                ("Date", FieldValue::Time(date.plus_secs(86_400))),
                 (
                     "Description",
                     FieldValue::Str(format!("Invoice for {}", Self::order_nbr(i))),
                 ),
-                ("DueDate", FieldValue::Time(date + 31 * 86_400)),
+                ("DueDate", FieldValue::Time(date.plus_secs(31 * 86_400))),
                 ("Hold", FieldValue::Bool(false)),
                 (
                     "LastModifiedDateTime",
-                    FieldValue::Time(date + 86_400 + (h % 3_000_000) as i64),
+                    FieldValue::Time(date.plus_secs(86_400).later(h, 3_000_000)),
                 ),
                 ("ReferenceNbr", FieldValue::Str(format!("INV{:06}", i + 1))),
                 (
@@ -265,11 +325,44 @@ const NAMES: &[&str] = &[
     "Zephyr Ltd  ",
     "Candy Shop",
     "Müller GmbH",
+    "Café Zoë",
+    "\"Sunny Side\" Diner",
+    "Ærø Fisk A/S",
     "alpha omega",
     "Delta Corp",
     "Echo Foods",
 ];
 const CLASSES: &[&str] = &["DEFAULT", "LOCAL", "INTL", "WHOLESALE"];
+const SHIP_VIA: &[&str] = &["TRUCK", "UPSGROUND", "FEDEX2DAY", "PICKUP"];
+const TERMS: &[&str] = &["NET30", "NET30", "30D", "COD"];
+/// What orders are for: some phrases repeat, so `LIKE` patterns pick real subsets.
+const ORDER_DESCRIPTIONS: &[&str] = &[
+    "Weekly restock",
+    "Weekly restock - {city}",
+    "Rush order for {city}",
+    "Holiday promotion",
+    "Café supplies, spring",
+    "Replacement for damaged goods",
+    "Standing order",
+    "\"Grand opening\" event catering",
+    "Sample request  ",
+    "RESTOCK (urgent)",
+];
+
+/// The sales-tax zone of customer `c` and its rate in basis points: the zone of the city its
+/// orders ship to, or exempt.
+fn tax_zone(c: usize) -> (&'static str, u32) {
+    if c % 7 == 3 {
+        return ("EXEMPT", 0);
+    }
+    [
+        ("SEATTLE", 1025),
+        ("PORTLAND", 0),
+        ("AUSTIN", 825),
+        ("DENVER", 881),
+        ("BOSTON", 625),
+    ][c % CITIES.len()]
+}
 const ORDER_STATUS: &[&str] = &[
     "Open",
     "Open",

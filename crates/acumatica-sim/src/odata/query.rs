@@ -612,7 +612,7 @@ mod tests {
         let Some(FieldValue::Time(t)) = item.get("LastModifiedDateTime").cloned() else {
             panic!()
         };
-        let day = chrono::DateTime::from_timestamp(t, 0)
+        let day = chrono::DateTime::from_timestamp(t.secs(), 0)
             .unwrap()
             .format("%Y-%m-%d")
             .to_string();

@@ -43,14 +43,14 @@ fn write_value(out: &mut String, v: &FieldValue, feed: Feed) {
             ));
         }
         FieldValue::Time(t) => {
-            let d = chrono::DateTime::from_timestamp(*t, 0).unwrap_or_default();
-            let f = if feed == Feed::GiV3 {
-                "%Y-%m-%dT%H:%M:%S"
-            } else {
-                "%Y-%m-%dT%H:%M:%SZ"
-            };
+            // OData writes the fraction trimmed, like the contract API (v4 in UTC with `Z`).
+            let d = chrono::DateTime::from_timestamp(t.secs(), 0).unwrap_or_default();
             out.push('"');
-            out.push_str(&d.format(f).to_string());
+            out.push_str(&d.format("%Y-%m-%dT%H:%M:%S").to_string());
+            t.write_fraction(out);
+            if feed != Feed::GiV3 {
+                out.push('Z');
+            }
             out.push('"');
         }
     }

@@ -48,7 +48,7 @@ fn balances(data: &Data) -> &'static [(i128, i64)] {
     })
 }
 
-/// Warehouses: (SiteID, SiteCD, Descr).
+/// Warehouses: (SiteID, SiteCD, Descr), in the order of `data::WAREHOUSES`.
 pub(super) const SITES: &[(i64, &str, &str)] =
     &[(1, "MAIN", "Main warehouse"), (2, "RETAIL", "Retail store")];
 
@@ -66,14 +66,14 @@ fn stock(data: &Data, i: usize, w: usize) -> (i128, i128) {
     (on_hand, on_hand - (h >> 20) as i128 % 50 * 1_000_000)
 }
 
-/// The default warehouse of stock item `i` (an index into `SITES`).
-fn default_site(i: usize) -> usize {
-    usize::from(i % 3 == 2)
-}
-
 /// Space-padded to the column width, as key values come from SQL Server.
 fn padded(s: &str, width: usize) -> FieldValue {
     FieldValue::Str(format!("{s:<width$}"))
+}
+
+/// A segmented key (`InventoryCD`, `AcctCD`) as the database holds it.
+fn segmented(field: &str, s: &str) -> FieldValue {
+    padded(s, crate::data::key_width(field).unwrap_or(s.len()))
 }
 
 pub(super) fn field(r: &Record, k: &str) -> FieldValue {
@@ -116,7 +116,7 @@ pub(super) fn dac_customer(data: &Data, c: usize) -> Record {
         r.id.clone(),
         vec![
             ("BAccountID", FieldValue::Int(baccount_id(c))),
-            ("AcctCD", padded(&Data::customer_id(c), 10)),
+            ("AcctCD", segmented("AcctCD", &Data::customer_id(c))),
             ("AcctName", field(&r, "CustomerName")),
             ("CustomerClassID", field(&r, "CustomerClass")),
             ("Status", FieldValue::Str(status.into())),
@@ -221,7 +221,7 @@ pub(super) fn inventory_item(data: &Data, i: usize) -> Record {
         s.id.clone(),
         vec![
             ("InventoryID", FieldValue::Int(i as i64 + 1)),
-            ("InventoryCD", padded(&Data::item_id(i), 30)),
+            ("InventoryCD", segmented("InventoryCD", &data.item_id(i))),
             ("Descr", field(&s, "Description")),
             ("ItemStatus", FieldValue::Str(status.into())),
             ("StkItem", FieldValue::Bool(true)),
@@ -229,7 +229,10 @@ pub(super) fn inventory_item(data: &Data, i: usize) -> Record {
             ("LastModifiedDateTime", field(&s, "LastModifiedDateTime")),
             ("BaseUnit", field(&s, "BaseUOM")),
             ("ItemClassID", FieldValue::Int(ITEM_CLASSES[0].0)),
-            ("DfltSiteID", FieldValue::Int(SITES[default_site(i)].0)),
+            (
+                "DfltSiteID",
+                FieldValue::Int(SITES[crate::data::default_warehouse(i)].0),
+            ),
         ],
     )
 }
@@ -314,7 +317,7 @@ pub(super) fn so_lines(data: &Data, i: usize) -> Vec<Record> {
         .first()
         .map(|d| d.1.as_slice())
         .unwrap_or_default();
-    lines.iter().map(|l| so_line(&o, l)).collect()
+    lines.iter().map(|l| so_line(data, &o, l)).collect()
 }
 
 /// Every row of a set, in key order, lazily.
@@ -448,7 +451,7 @@ pub fn rows<'a>(
                     ("InventoryID", field(&s, "InventoryID")),
                     ("Description", field(&s, "Description")),
                     ("BaseUnit", field(&s, "BaseUOM")),
-                    ("DefaultWarehouse", padded(SITES[default_site(i)].1, 10)),
+                    ("DefaultWarehouse", padded(SITES[crate::data::default_warehouse(i)].1, 10)),
                     ("QtyOnHand", FieldValue::Dec(on_hand, 6)),
                     ("QtyAvailable", FieldValue::Dec(available, 6)),
                     ("LastModifiedOn", field(&s, "LastModifiedDateTime")),
@@ -474,10 +477,11 @@ pub fn rows<'a>(
     }
 }
 
-fn so_line(o: &Record, l: &Record) -> Record {
+fn so_line(data: &Data, o: &Record, l: &Record) -> Record {
     let g = |k: &str| field(l, k);
+    // The DAC refers to the item by its internal id (its index + 1).
     let item = match l.get("InventoryID") {
-        Some(FieldValue::Str(s)) => s.trim_start_matches("ITEM").parse::<i64>().unwrap_or(0),
+        Some(FieldValue::Str(s)) => data.item_index(s).map_or(0, |i| i as i64 + 1),
         _ => 0,
     };
     row(

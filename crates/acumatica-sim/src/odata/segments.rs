@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::catalog::{DT, Feed, Set};
 use super::response::{ODataError, err, unknown_property};
-use crate::data::FieldValue;
+use crate::data::{FieldValue, Stamp};
 use crate::filter::{self, Dialect, Expr, Lit, Op};
 
 pub(super) use crate::percent::decode as percent_decode;
@@ -266,18 +266,18 @@ fn bare_dates(text: &str) -> Vec<i64> {
 /// Acumatica answers `LastModifiedDateTime eq 2024-05-01` (I300 course, activity 2.3.1).
 fn widen_days(e: Expr, days: &[i64], is_time: &dyn Fn(&str) -> bool) -> Expr {
     let w = |x: Box<Expr>| Box::new(widen_days(*x, days, is_time));
-    let day = |t: &i64| days.contains(t);
+    let day = |t: &Stamp| t.subsec_micros() == 0 && days.contains(&t.secs());
     match e {
         Expr::And(a, b) => Expr::And(w(a), w(b)),
         Expr::Or(a, b) => Expr::Or(w(a), w(b)),
         Expr::Not(a) => Expr::Not(w(a)),
         Expr::Cmp(f, Op::Eq, Lit::Time(t)) if day(&t) && is_time(&f) => Expr::And(
             Box::new(Expr::Cmp(f.clone(), Op::Ge, Lit::Time(t))),
-            Box::new(Expr::Cmp(f, Op::Lt, Lit::Time(t + 86_400))),
+            Box::new(Expr::Cmp(f, Op::Lt, Lit::Time(t.plus_secs(86_400)))),
         ),
         Expr::Cmp(f, Op::Ne, Lit::Time(t)) if day(&t) && is_time(&f) => Expr::Or(
             Box::new(Expr::Cmp(f.clone(), Op::Lt, Lit::Time(t))),
-            Box::new(Expr::Cmp(f, Op::Ge, Lit::Time(t + 86_400))),
+            Box::new(Expr::Cmp(f, Op::Ge, Lit::Time(t.plus_secs(86_400)))),
         ),
         e => e,
     }

@@ -137,7 +137,7 @@ fn invoke(
         && def.fields.iter().any(|f| f.name == "Status")
     {
         let patch = serde_json::json!({"id": r.id, "Status": {"value": status}});
-        let now = chrono::Utc::now().timestamp();
+        let now = crate::data::Stamp::from_chrono(&chrono::Utc::now());
         let _ = state
             .store
             .upsert(&state.data, ep, def, &patch, true, false, now, "");

@@ -163,7 +163,7 @@ pub(super) async fn entity_request(
                     Err(r) => return *r,
                 }
             }
-            let now = chrono::Utc::now().timestamp();
+            let now = crate::data::Stamp::from_chrono(&chrono::Utc::now());
             let if_none_match = star(header::IF_NONE_MATCH);
             // A new document belongs to the request's branch.
             let branch = match state.branch_of(headers) {

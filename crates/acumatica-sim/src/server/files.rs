@@ -27,8 +27,8 @@ pub(super) fn attach(
         .map(str::to_string);
     let shown = format!(
         "{} ({})\\{filename}",
-        def.name,
-        crate::store::key_of(r, &def.keys)
+        screen_title(&def.name),
+        db_keys(r, def)
     );
     match state.ops.attach(&r.id, shown, comment, body.to_vec()) {
         Ok(id) => with_location(
@@ -44,6 +44,43 @@ pub(super) fn attach(
             None,
         ),
     }
+}
+
+/// The title of the form an entity is edited on, which Acumatica writes in the name of a file
+/// attached there: `Stock Items (JUICER20C   )\\commercial_citrus_juicer.jpg`
+/// (ACUMATICA-API.md §2, DOC `Get_Attachment`). Entities without a known form keep their name.
+fn screen_title(entity: &str) -> &str {
+    match Entity::parse(entity) {
+        Some(Entity::Customer) => "Customers",
+        Some(Entity::StockItem) => "Stock Items",
+        Some(Entity::SalesOrder) => "Sales Orders",
+        Some(Entity::Vendor) => "Vendors",
+        Some(Entity::Contact) => "Contacts",
+        Some(Entity::NonStockItem) => "Non-Stock Items",
+        Some(Entity::SalesInvoice) => "Invoices",
+        Some(Entity::Bill) => "Bills and Adjustments",
+        Some(Entity::Payment) => "Payments and Applications",
+        Some(Entity::JournalTransaction) => "Journal Transactions",
+        Some(Entity::Account) => "Chart of Accounts",
+        None => entity,
+    }
+}
+
+/// The record's keys as the database holds them, comma-separated: segmented IDs keep the
+/// blanks that fill them to the segment length (`JUICER20C   `, 12 wide, in the DOC example;
+/// customer and vendor IDs 10 wide, as the DAC feed's `AcctCD`).
+fn db_keys(r: &crate::data::Record, def: &EntityDef) -> String {
+    def.keys
+        .iter()
+        .map(|k| {
+            let v = crate::store::key_of(r, std::slice::from_ref(k));
+            match crate::data::key_width(k) {
+                Some(w) => format!("{v:<w$}"),
+                None => v,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `GET <base>/files/<id>` and `PUT <base>/files/<Graph>/<View>/<record id>/<name>`.
