@@ -100,7 +100,10 @@ fn predicate() -> impl Strategy<Value = String> {
             Just("CustomerName LIKE 'Café%'"),
             Just("CustomerName LIKE '%\"%'"),
             Just("CustomerName LIKE '%  '"),
-            Just("CustomerName >= 'Zephyr'")
+            Just("CustomerName >= 'Zephyr'"),
+            Just("rtrim(CustomerName) = 'alpha omega 6'"),
+            Just("upper(rtrim(CustomerName)) IN ('CAFÉ ZOË 11', 'ALPHA OMEGA 6')"),
+            Just("lower(Status) = 'active'")
         ]
         .prop_map(str::to_string),
         prop_oneof![

@@ -192,8 +192,27 @@ fn lit_of(e: &Expr) -> Option<&ScalarValue> {
     }
 }
 
+/// `rtrim(col)`, `upper(col)`, `lower(col)` (nested in any order) around a string column:
+/// equality on them narrows to the same superset as equality on the column, because the server
+/// already ignores trailing spaces and case. So `rtrim(Warehouse) = 'MAIN'`, the way to match
+/// the blank-padded keys some inquiries return, is still sent as `Warehouse eq 'MAIN'`.
+fn collation_blind(e: &Expr, def: &TableDef) -> Option<(String, WrapperType)> {
+    match e {
+        Expr::ScalarFunction(f)
+            if f.args.len() == 1 && matches!(f.name(), "rtrim" | "upper" | "lower") =>
+        {
+            collation_blind(&f.args[0], def)
+        }
+        Expr::Column(_) => field(e, def).filter(|(_, t)| *t == WrapperType::String),
+        _ => None,
+    }
+}
+
 fn comparison(col: &Expr, op: Operator, value: &Expr, def: &TableDef) -> Option<(String, Verdict)> {
-    let (name, t) = field(col, def)?;
+    let (name, t) = match col {
+        Expr::ScalarFunction(_) if op == Operator::Eq => collation_blind(col, def)?,
+        _ => field(col, def)?,
+    };
     // Under a case-insensitive collation only equality narrows to a superset: `ne` and
     // ordering can drop rows that a binary comparison keeps ('Active' <> 'active').
     if matches!(t, WrapperType::String | WrapperType::Guid) && op != Operator::Eq {
@@ -313,6 +332,31 @@ mod tests {
 
     fn t(e: Expr) -> Option<(String, Verdict)> {
         translate(&e, &customer())
+    }
+
+    #[test]
+    fn equality_under_rtrim_upper_lower_is_sent_on_the_column() {
+        use datafusion::functions::string::expr_fn::{lower, rtrim, upper};
+        let sent = |e: Expr| t(e).map(|(text, v)| (text, v == Verdict::Exact));
+        assert_eq!(
+            sent(rtrim(vec![col("CustomerID")]).eq(lit("C1"))),
+            Some(("CustomerID eq 'C1'".into(), false))
+        );
+        assert_eq!(
+            sent(upper(lower(rtrim(vec![col("CustomerID")]))).eq(lit("C1"))),
+            Some(("CustomerID eq 'C1'".into(), false))
+        );
+        // Only equality: ordering and `<>` on strings stay local, as on the bare column.
+        assert_eq!(sent(upper(col("CustomerID")).gt(lit("C1"))), None);
+        // Not a string column, or a function the collation does not ignore: local.
+        assert_eq!(sent(upper(col("BAccountID")).eq(lit("5"))), None);
+        assert_eq!(
+            sent(
+                datafusion::functions::string::expr_fn::ltrim(vec![col("CustomerID")])
+                    .eq(lit("C1"))
+            ),
+            None
+        );
     }
 
     #[test]
