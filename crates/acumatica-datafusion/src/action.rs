@@ -34,7 +34,7 @@ use datafusion::sql::sqlparser::ast::{
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
-use crate::table::{ColumnSource, AcumaticaTable};
+use crate::table::{AcumaticaTable, ColumnSource};
 use crate::write::WriteRefused;
 
 /// A parsed `CALL <Entity>.<Action>(name => value, …)`.

@@ -47,7 +47,7 @@ pub use guard::WriteGuard;
 pub use record::column_of;
 use record::{place, wire_value};
 
-use crate::table::{ColumnSource, AcumaticaTable, TableDef};
+use crate::table::{AcumaticaTable, ColumnSource, TableDef};
 
 /// The kind of a write statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -740,7 +740,11 @@ impl Writer {
         let mut applied = 0;
         for r in requests {
             let sent = match &r.op {
-                Op::Put(rec, mode) => self.conn.put(&self.def.resource, rec, *mode).await.map(drop),
+                Op::Put(rec, mode) => self
+                    .conn
+                    .put(&self.def.resource, rec, *mode)
+                    .await
+                    .map(drop),
                 Op::Delete(id) => self.conn.delete_by_id(&self.def.resource, id).await,
             };
             if let Err(source) = sent {
