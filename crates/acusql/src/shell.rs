@@ -573,7 +573,7 @@ impl Drop for Progress {
     }
 }
 
-/// "the metadata cache (12 min old)" or "the server".
+/// "from the metadata cache (12 min old)" or "from the server".
 fn describe_read(m: &acumatica_client::MetadataRead) -> String {
     match m.cached_age {
         Some(age) => format!(
@@ -613,5 +613,35 @@ fn missing_table(e: &DataFusionError) -> Option<(String, String)> {
     match (parts.next(), parts.next(), parts.next()) {
         (Some(_), Some(schema), Some(table)) => Some((schema.to_string(), table.to_string())),
         _ => Some(("rest".to_string(), name.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_documents_read_by_short_name_and_age() {
+        assert_eq!(
+            document_name("http://h/entity/Default/24.200.001/swagger.json"),
+            "swagger.json"
+        );
+        assert_eq!(
+            document_name("http://h/t/Company/api/odata/gi/$metadata"),
+            "gi/$metadata"
+        );
+        let read = |age: Option<u64>| {
+            describe_read(&acumatica_client::MetadataRead {
+                document: String::new(),
+                cached_age: age.map(Duration::from_secs),
+            })
+        };
+        assert_eq!(read(None), "from the server");
+        assert_eq!(
+            read(Some(5)),
+            "from the metadata cache (less than a minute old)"
+        );
+        assert_eq!(read(Some(720)), "from the metadata cache (12 min old)");
+        assert_eq!(read(Some(30 * 3600)), "from the metadata cache (30 h old)");
     }
 }
