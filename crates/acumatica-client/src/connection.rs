@@ -27,6 +27,20 @@ pub struct ConnectOptions {
     /// script, a server) sets this to false: a sign-in that would need the browser then fails at
     /// once with a hint (`acusql login`, `OAuthVerifier`) instead of waiting for nobody.
     pub allow_browser: bool,
+    /// When to sign in: at once (the default: a wrong password fails the connect), or when
+    /// the first request needs a session, so a run that sends none (help, `EXPLAIN` on cached
+    /// metadata, a syntax error) takes no licence seat and signs nothing out.
+    pub sign_in: SignIn,
+}
+
+/// When a connection signs in (see [`ConnectOptions::sign_in`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SignIn {
+    /// While connecting.
+    #[default]
+    AtConnect,
+    /// On the first request that needs a session; never if none does.
+    OnFirstRequest,
 }
 
 impl Default for ConnectOptions {
@@ -35,6 +49,7 @@ impl Default for ConnectOptions {
             browser: crate::auth::default_browser(),
             fresh_sign_in: false,
             allow_browser: true,
+            sign_in: SignIn::AtConnect,
         }
     }
 }
@@ -71,6 +86,17 @@ struct Inner {
     closed: AtomicBool,
     /// Start times of the past minute's requests (the `RequestsPerMinute` budget).
     recent: Mutex<VecDeque<Instant>>,
+    /// The metadata documents read so far and where from.
+    metadata_read: std::sync::Mutex<Vec<MetadataRead>>,
+}
+
+/// A metadata document a connection read (see [`Connection::metadata_read`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataRead {
+    /// Its URL without query (`…/entity/Default/24.200.001/swagger.json`).
+    pub document: String,
+    /// The metadata cache answered, with a copy this old; `None`: the server did.
+    pub cached_age: Option<Duration>,
 }
 
 /// A connection to one Acumatica endpoint. Cheap to clone; clones share the session and the
@@ -160,7 +186,7 @@ impl Connection {
         Self::connect_with(config, ConnectOptions::default()).await
     }
 
-    /// Signs in with explicit [`ConnectOptions`] (e.g. how to open the browser).
+    /// Connects with explicit [`ConnectOptions`] (how to open the browser, when to sign in).
     pub async fn connect_with(
         config: ConnectionConfig,
         options: ConnectOptions,
@@ -197,13 +223,16 @@ impl Connection {
                 auth,
                 closed: AtomicBool::new(false),
                 recent: Mutex::default(),
+                metadata_read: std::sync::Mutex::default(),
                 config,
                 endpoint,
                 http,
                 counters: Counters::default(),
             }),
         };
-        conn.inner.auth.credential(None).await?;
+        if options.sign_in == SignIn::AtConnect {
+            conn.inner.auth.credential(None).await?;
+        }
         Ok(conn)
     }
 
@@ -350,33 +379,80 @@ impl Connection {
             .map(|dir| MetadataCache::new(dir, config.metadata_cache_ttl))
     }
 
-    /// A metadata document: cached (per site, tenant and user) or read and then cached.
-    async fn metadata_document(&self, url: Url, accept: &'static str) -> Result<Bytes, Error> {
-        let Some(cache) = self.metadata_cache() else {
-            return self.get_accepting(url, accept).await;
-        };
+    /// The cache key of a metadata document: per site, tenant and user (a user's rights decide
+    /// which inquiries a feed lists).
+    fn metadata_key(&self, url: &Url) -> String {
         let config = &self.inner.config;
         let who = config
             .user
             .as_deref()
             .or(config.oauth_client_id.as_deref())
             .unwrap_or_default();
-        let key = format!(
+        format!(
             "{url} tenant={} user={who}",
             config.company.as_deref().unwrap_or_default()
-        );
+        )
+    }
+
+    /// A metadata document: cached (per site, tenant and user) or read and then cached.
+    async fn metadata_document(&self, url: Url, accept: &'static str) -> Result<Bytes, Error> {
         let shown = shown_url(&url);
+        let Some(cache) = self.metadata_cache() else {
+            let body = self.get_accepting(url, accept).await?;
+            self.note_metadata(shown, None);
+            return Ok(body);
+        };
+        let key = self.metadata_key(&url);
         if let Some((body, age)) = cache.load(&key) {
             tracing::info!(
                 "{shown}: from the metadata cache ({} min old)",
                 age.as_secs() / 60
             );
+            self.note_metadata(shown, Some(age));
             return Ok(body);
         }
         let body = self.get_accepting(url, accept).await?;
         cache.store(&key, &body);
         tracing::info!("{shown}: read and cached");
+        self.note_metadata(shown, None);
         Ok(body)
+    }
+
+    fn note_metadata(&self, document: String, cached_age: Option<Duration>) {
+        if let Ok(mut read) = self.inner.metadata_read.lock() {
+            read.retain(|m| m.document != document);
+            read.push(MetadataRead {
+                document,
+                cached_age,
+            });
+        }
+    }
+
+    /// The metadata documents this connection has read, and whether the metadata cache
+    /// answered (the latest read of each document, in the order they were read).
+    pub fn metadata_read(&self) -> Vec<MetadataRead> {
+        self.inner
+            .metadata_read
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+
+    /// Drops this connection's metadata from the metadata cache (`swagger.json` and both
+    /// feeds' `$metadata`), so the next read asks the server. Returns how many cached
+    /// documents there were.
+    pub fn forget_metadata(&self) -> usize {
+        let Some(cache) = self.metadata_cache() else {
+            return 0;
+        };
+        let mut urls = vec![join(&self.inner.endpoint, "swagger.json")];
+        for kind in [crate::odata::ODataKind::Gi, crate::odata::ODataKind::Dac] {
+            urls.push(self.odata_url(kind).and_then(|u| join(&u, "$metadata")));
+        }
+        urls.into_iter()
+            .flatten()
+            .filter(|url| cache.remove(&self.metadata_key(url)))
+            .count()
     }
 
     /// GETs a URL expecting JSON (retried: it is idempotent), signing in again if the

@@ -58,8 +58,45 @@ fn server_text(status: u16, message: &str, exception: Option<&str>) -> String {
 }
 
 impl Error {
-    /// Reads an ASP.NET `HttpError` body (or any text) into a readable error.
+    /// The server does not know a field or an entity the request names: the schema the
+    /// request was planned with (a cached `swagger.json` or `$metadata`) is older than the
+    /// server's. Reading the metadata again may make the statement plannable as the server is
+    /// now; retrying the same request cannot help.
+    ///
+    /// Recognised: the contract API's `The field 'X' is not found in the entity 'E'.` (500,
+    /// `ODataException`), the OData feeds' `Could not find a property named 'X' on type 'T'.`
+    /// (400), and a 404 naming no HTTP resource for a request to a known site (an entity gone
+    /// from the endpoint).
+    pub fn is_unknown_to_server(&self) -> bool {
+        let Self::Server {
+            status,
+            message,
+            exception_message,
+            ..
+        } = self
+        else {
+            return false;
+        };
+        let text = exception_message.as_deref().unwrap_or(message);
+        match status {
+            500 => text.contains("is not found in the entity"),
+            400 => text.starts_with("Could not find a property named"),
+            404 => text.starts_with("No HTTP resource was found that matches the request URI"),
+            _ => false,
+        }
+    }
+
+    /// Reads an ASP.NET `HttpError` body, an OData error (`{"error":{"code","message"}}`, v3:
+    /// `{"odata.error":{…,"message":{"value"}}}`) or any text into a readable error.
     pub(crate) fn from_response(status: u16, body: &[u8]) -> Self {
+        if let Some(message) = odata_error_message(body) {
+            return Self::Server {
+                status,
+                message,
+                exception_message: None,
+                exception_type: None,
+            };
+        }
         #[derive(serde::Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct HttpError {
@@ -95,6 +132,16 @@ impl Error {
             exception_type: None,
         }
     }
+}
+
+/// The message of an OData error envelope, if `body` is one.
+fn odata_error_message(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let e = v.get("error").or_else(|| v.get("odata.error"))?;
+    let m = e.get("message")?;
+    m.as_str()
+        .or_else(|| m.get("value").and_then(serde_json::Value::as_str))
+        .map(str::to_string)
 }
 
 /// The longest error text kept from a page (a proxy's page can be kilobytes of markup).
@@ -202,6 +249,45 @@ mod tests {
         assert!(e.to_string().contains("should not be empty"));
         let e = Error::from_response(502, b"<html><body><h1>Bad gateway</h1></body></html>");
         assert_eq!(e.to_string(), "Acumatica returned 502: Bad gateway");
+    }
+
+    #[test]
+    fn odata_errors_keep_their_message_and_unknown_names_are_recognised() {
+        let e = Error::from_response(
+            400,
+            br#"{"error":{"code":"BadRequest","message":"Could not find a property named 'Phone' on type 'GI.Row'."}}"#,
+        );
+        assert_eq!(
+            e.to_string(),
+            "Acumatica returned 400: Could not find a property named 'Phone' on type 'GI.Row'."
+        );
+        assert!(e.is_unknown_to_server());
+        let v3 = Error::from_response(
+            400,
+            br#"{"odata.error":{"code":"","message":{"lang":"en-US","value":"Could not find a property named 'X' on type 'GI.Row'."}}}"#,
+        );
+        assert!(v3.is_unknown_to_server(), "{v3}");
+        let rest = Error::from_response(
+            500,
+            br#"{"message":"An error has occurred.","exceptionMessage":"The field 'Email' is not found in the entity 'Customer'.","exceptionType":"PX.Api.ContractBased.ODataException"}"#,
+        );
+        assert!(rest.is_unknown_to_server());
+        let gone = Error::from_response(
+            404,
+            br#"{"message":"No HTTP resource was found that matches the request URI '/entity/Default/24.200.001/Lead'."}"#,
+        );
+        assert!(gone.is_unknown_to_server());
+        for other in [
+            Error::from_response(
+                500,
+                br#"{"message":"An error has occurred.","exceptionMessage":"No entity satisfies the condition.","exceptionType":"X"}"#,
+            ),
+            Error::from_response(404, br#"{"message":"The record to update is not found."}"#),
+            Error::from_response(503, b"<title>Down</title>"),
+            Error::Auth("no".into()),
+        ] {
+            assert!(!other.is_unknown_to_server(), "{other}");
+        }
     }
 
     /// IIS in front of Acumatica while the application pool restarts: an ASP.NET error page

@@ -29,6 +29,8 @@ mod request;
 pub mod write;
 
 pub use config::{AuthScheme, ConnectionConfig, InitiateOAuth, Secret};
-pub use connection::{ConnectOptions, Connection, ConnectionStats, MAX_RESPONSE_BYTES};
+pub use connection::{
+    ConnectOptions, Connection, ConnectionStats, MAX_RESPONSE_BYTES, MetadataRead, SignIn,
+};
 pub use error::Error;
 pub use request::RestQuery;

@@ -80,6 +80,21 @@ impl MetadataCache {
         }
     }
 
+    /// Removes the document stored under `key`; false when there was none.
+    pub fn remove(&self, key: &str) -> bool {
+        match std::fs::remove_file(self.path(key)) {
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => {
+                tracing::warn!(
+                    "cannot remove a document from the metadata cache in {}: {e}",
+                    self.dir.display()
+                );
+                false
+            }
+        }
+    }
+
     /// Removes every cached document; returns how many there were.
     pub fn clear(&self) -> std::io::Result<usize> {
         let entries = match std::fs::read_dir(&self.dir) {
@@ -139,7 +154,10 @@ mod tests {
         }
         let stale = MetadataCache::new(dir.path().join("m"), Duration::ZERO);
         assert!(stale.load("a").is_none(), "older than the TTL");
-        assert_eq!(cache.clear().unwrap(), 2);
+        assert!(cache.remove("b"));
+        assert!(!cache.remove("b"), "already gone");
+        assert!(cache.load("b").is_none());
+        assert_eq!(cache.clear().unwrap(), 1);
         assert!(cache.load("a").is_none());
     }
 }

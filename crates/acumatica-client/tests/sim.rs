@@ -134,6 +134,67 @@ async fn basic_sessions_are_one_per_connection_and_closed() {
     assert_eq!(s.stats().open_sessions, 0);
 }
 
+/// `SignIn::OnFirstRequest`: no request until one is needed, one sign-in however many
+/// requests follow (concurrent ones included), and no sign-out when nothing signed in.
+#[tokio::test]
+async fn lazy_sign_in_waits_for_the_first_request_and_happens_once() {
+    let s = sim(SimConfig::default()).await;
+    let lazy = || ConnectOptions {
+        sign_in: acumatica_client::SignIn::OnFirstRequest,
+        ..Default::default()
+    };
+    let conn = Connection::connect_with(config(&s, ""), lazy())
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    assert!(s.request_log().is_empty(), "{:?}", s.request_log());
+    assert_eq!(conn.stats().logins, 0);
+
+    let conn = Connection::connect_with(config(&s, "MaxConcurrentRequests=4"), lazy())
+        .await
+        .unwrap();
+    assert!(s.request_log().is_empty(), "{:?}", s.request_log());
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let c = conn.clone();
+        tasks.push(tokio::spawn(async move {
+            c.list(&RestQuery::new("Customer").top(5))
+                .await
+                .map(|b| b.len())
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap().unwrap() > 2);
+    }
+    conn.close().await.unwrap();
+    let log = s.request_lines();
+    assert_eq!(
+        log.iter().filter(|l| l.ends_with("/auth/login")).count(),
+        1,
+        "{log:?}"
+    );
+    assert_eq!(
+        log.first().map(String::as_str),
+        Some("POST /entity/auth/login")
+    );
+    assert_eq!(
+        log.last().map(String::as_str),
+        Some("POST /entity/auth/logout")
+    );
+    assert_eq!(log.len(), 8, "{log:?}");
+    assert_eq!(s.stats().open_sessions, 0);
+
+    // A wrong password fails the first request, not the connect.
+    let mut wrong = config(&s, "");
+    wrong.set_password("wrong");
+    let conn = Connection::connect_with(wrong, lazy()).await.unwrap();
+    let e = conn
+        .list(&RestQuery::new("Customer").top(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Auth(_)), "{e}");
+}
+
 #[tokio::test]
 async fn the_licence_limit_and_bad_credentials_read_clearly() {
     let s = sim(SimConfig {

@@ -152,6 +152,11 @@ pub async fn endpoint_schema(
     }
     let live = match conn.swagger().await {
         Ok(bytes) => EndpointSchema::from_swagger(&bytes).map_err(|e| e.to_string()),
+        // A refused sign-in is no reason to plan with the bundled schema: the queries would
+        // fail the same way (a connection may sign in only now, on its first request).
+        Err(e @ (acumatica_client::Error::Auth(_) | acumatica_client::Error::LoginLimit)) => {
+            return Err(DataFusionError::External(Box::new(e)));
+        }
         Err(e) => Err(e.to_string()),
     };
     match (live, source) {
@@ -309,16 +314,19 @@ pub async fn register(
         };
         schemas.push((kind.segment().to_string(), Arc::new(feed)));
     }
-    // UPDATE/DELETE whose WHERE reads other tables are refused before planning drops it.
-    if !ctx
-        .state()
-        .analyzer()
-        .rules
-        .iter()
-        .any(|r| r.name() == "acumatica_write_guard")
-    {
+    // UPDATE/DELETE whose WHERE reads other tables are refused before planning drops it;
+    // literals are checked against their columns. Once each, however often `register` runs.
+    let has_rule = |name: &str| {
+        ctx.state()
+            .analyzer()
+            .rules
+            .iter()
+            .any(|r| r.name() == name)
+    };
+    if !has_rule("acumatica_write_guard") {
         ctx.add_analyzer_rule(Arc::new(write::WriteGuard));
     }
+    let literal_check_present = has_rule(literals::RULE_NAME);
     ctx.register_catalog(
         &options.catalog,
         Arc::new(AcumaticaCatalog::with_schemas(schemas)),
@@ -333,6 +341,50 @@ pub async fn register(
         // `123456789012345.6789` is a decimal, not a float: amounts compare exactly.
         opts.sql_parser.parse_float_as_decimal = true;
     }
-    ctx.add_analyzer_rule(Arc::new(literals::LiteralCheck));
+    if !literal_check_present {
+        ctx.add_analyzer_rule(Arc::new(literals::LiteralCheck));
+    }
     Ok(Registration { pushdown })
+}
+
+/// What [`refresh`] did.
+#[derive(Debug, Clone)]
+pub struct Refreshed {
+    /// The catalog registered anew (its pushdown switch starts as the options say).
+    pub registration: Registration,
+    /// Documents dropped from the metadata cache.
+    pub forgotten: usize,
+    /// Tables of the `rest` schema now.
+    pub rest_tables: usize,
+}
+
+/// Reads the metadata again and registers the catalog anew: drops `conn`'s documents from
+/// the metadata cache and the endpoint schemas read in this process, reads `swagger.json`
+/// from the server and replaces the catalog in `ctx`. The OData feeds' `$metadata` is read
+/// again when a query or a listing next needs it.
+pub async fn refresh(
+    ctx: &SessionContext,
+    conn: &Connection,
+    options: AcumaticaOptions,
+) -> Result<Refreshed> {
+    let forgotten = conn.forget_metadata();
+    forget_endpoint_schemas();
+    let catalog = options.catalog.clone();
+    let registration = register(ctx, conn.clone(), options).await?;
+    let rest_tables = ctx
+        .catalog(&catalog)
+        .and_then(|c| c.schema("rest"))
+        .map_or(0, |s| s.table_names().len());
+    Ok(Refreshed {
+        registration,
+        forgotten,
+        rest_tables,
+    })
+}
+
+/// The client error of a query that failed because the server no longer knows a field or
+/// entity the catalog has (see [`acumatica_client::Error::is_unknown_to_server`]): the
+/// metadata is older than the server's, and [`refresh`] may let the statement run.
+pub fn schema_mismatch(e: &DataFusionError) -> Option<&acumatica_client::Error> {
+    client_error(e).filter(|c| c.is_unknown_to_server())
 }

@@ -199,6 +199,18 @@ impl SimHandle {
         self.state.log()
     }
 
+    /// The request log as `METHOD /path` lines, queries left out (what a test compares).
+    pub fn request_lines(&self) -> Vec<String> {
+        self.state
+            .log()
+            .iter()
+            .map(|r| {
+                let path = r.url.split('?').next().unwrap_or_default();
+                format!("{} {path}", r.method)
+            })
+            .collect()
+    }
+
     pub fn clear_request_log(&self) {
         self.state.clear_log();
     }
@@ -208,6 +220,14 @@ impl SimHandle {
     /// time had passed. Tests use it instead of sleeping.
     pub fn advance_clock(&self, by: Duration) {
         self.state.advance_clock(by);
+    }
+
+    /// Takes a member out of an entity of one endpoint version (also `DELETE
+    /// /_sim/schema/<Endpoint>/<Version>/<Entity>/<Member>`), as a customisation published on
+    /// a live site would: `swagger.json` no longer lists it, records no longer carry it and a
+    /// `$filter` naming it fails as Acumatica's does. False when there is no such member.
+    pub fn remove_member(&self, endpoint: &str, version: &str, entity: &str, member: &str) -> bool {
+        self.state.remove_member(endpoint, version, entity, member)
     }
 
     pub async fn shutdown(self) {

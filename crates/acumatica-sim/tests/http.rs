@@ -897,3 +897,88 @@ async fn odata_refuses_what_a_feed_cannot_answer(#[case] q: &str, #[case] text: 
     assert_eq!(status, 400, "{q}: {body}");
     assert!(body.contains(text), "{q}: {body}");
 }
+
+/// `DELETE /_sim/schema/…` takes a member out of an endpoint, as a published customisation
+/// would: swagger.json and records no longer have it, and a `$filter` naming it fails as
+/// Acumatica's does (500, `ODataException`, "The field … is not found in the entity …").
+#[tokio::test]
+async fn a_member_taken_out_of_the_schema_is_unknown_everywhere() {
+    let s = sim(SimConfig::default()).await;
+    let base = format!("{}/entity/Default/24.200.001", s.base_url());
+    let c = signed_in(&s).await;
+    let by_email = format!("{base}/Customer?$top=1&$filter=Email ne 'x'");
+    assert_eq!(c.get(&by_email).send().await.unwrap().status(), 200);
+    let swagger_emails = || async {
+        let text = c
+            .get(format!("{base}/swagger.json"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.matches("\"Email\"").count()
+    };
+    let emails_before = swagger_emails().await;
+    let remove = |path: &str| {
+        c.delete(format!("{}/_sim/schema/{path}", s.base_url()))
+            .send()
+    };
+    assert_eq!(
+        remove("Default/24.200.001/Customer/Email")
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        remove("Default/24.200.001/Customer/Email")
+            .await
+            .unwrap()
+            .status(),
+        404,
+        "already gone"
+    );
+    assert_eq!(
+        remove("Default/24.200.001/Nothing/Email")
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let r = c.get(&by_email).send().await.unwrap();
+    assert_eq!(r.status(), 500);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(
+        e["exceptionMessage"],
+        "The field 'Email' is not found in the entity 'Customer'."
+    );
+    assert_eq!(e["exceptionType"], "PX.Api.ContractBased.ODataException");
+    let rows: Value = c
+        .get(format!("{base}/Customer?$top=1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        rows[0].get("CustomerID").is_some() && rows[0].get("Email").is_none(),
+        "{rows}"
+    );
+    let emails_after = swagger_emails().await;
+    assert!(
+        emails_after < emails_before,
+        "{emails_after} < {emails_before}"
+    );
+    // Other versions keep theirs.
+    let older = c
+        .get(format!(
+            "{}/entity/Default/23.200.001/Customer?$top=1&$filter=Email ne 'x'",
+            s.base_url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(older.status(), 200);
+}

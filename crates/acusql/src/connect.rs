@@ -1,9 +1,9 @@
-//! From command-line options to a signed-in connection and a SessionContext with the
-//! Acumatica catalog registered.
+//! From command-line options to a connection (signed in on its first request) and a
+//! SessionContext with the Acumatica catalog registered.
 
 use std::io::IsTerminal;
 
-use acumatica_client::{Connection, ConnectionConfig, Secret};
+use acumatica_client::{Connection, ConnectionConfig, Secret, SignIn};
 use acumatica_datafusion::AcumaticaOptions;
 use anyhow::{Context, Result};
 use datafusion::prelude::SessionContext;
@@ -15,6 +15,8 @@ pub struct Session {
     pub ctx: SessionContext,
     pub conn: Connection,
     pub catalog: acumatica_datafusion::Registration,
+    /// How the catalog was registered (`\refresh` registers it again the same way).
+    pub options: AcumaticaOptions,
     pub demo: Option<acumatica_sim::SimHandle>,
 }
 
@@ -112,11 +114,13 @@ pub fn clear_cache() -> Result<()> {
     Ok(())
 }
 
-/// Starts the embedded simulator (demo) or resolves the configured connection, signs in and
-/// registers the catalog. `allow_browser`: a person is there to finish a browser sign-in.
+/// Starts the embedded simulator (demo) or resolves the configured connection and registers
+/// the catalog (from the metadata cache when it is warm: no request at all; else the download
+/// of swagger.json signs in). `allow_browser`: a person is there to finish a browser sign-in;
+/// `sign_in`: at once, or on the first request that needs a session.
 ///
-/// An error after the sign-in signs out before it is returned (the session is a licence seat).
-pub async fn open(cli: &Cli, allow_browser: bool) -> Result<Session> {
+/// An error after a sign-in signs out before it is returned (the session is a licence seat).
+pub async fn open(cli: &Cli, allow_browser: bool, sign_in: SignIn) -> Result<Session> {
     if !cli.demo && !cli.has_connection() {
         return Err(NoConnection.into());
     }
@@ -144,6 +148,7 @@ pub async fn open(cli: &Cli, allow_browser: bool) -> Result<Session> {
         config,
         acumatica_client::ConnectOptions {
             allow_browser,
+            sign_in,
             ..Default::default()
         },
     )
@@ -153,7 +158,7 @@ pub async fn open(cli: &Cli, allow_browser: bool) -> Result<Session> {
         enable_pushdown: !cli.no_pushdown,
         ..Default::default()
     };
-    let catalog = match acumatica_datafusion::register(&ctx, conn.clone(), options).await {
+    let catalog = match acumatica_datafusion::register(&ctx, conn.clone(), options.clone()).await {
         Ok(c) => c,
         Err(e) => {
             if let Err(out) = conn.close().await {
@@ -170,6 +175,7 @@ pub async fn open(cli: &Cli, allow_browser: bool) -> Result<Session> {
         ctx,
         conn,
         catalog,
+        options,
         demo,
     })
 }

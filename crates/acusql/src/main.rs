@@ -143,8 +143,10 @@ async fn run(cli: Cli) -> ExitCode {
     let interactive =
         std::io::stdin().is_terminal() && cli.command_sql.is_empty() && cli.file.is_empty();
     let modes = std::io::stdin().is_terminal().then(TerminalModes::save);
+    // Signed in by the first request that needs a session: help, EXPLAIN on cached metadata
+    // or a syntax error cost no licence seat (and no sign-out).
     let session = tokio::select! {
-        r = connect::open(&cli, interactive) => match r {
+        r = connect::open(&cli, interactive, acumatica_client::SignIn::OnFirstRequest) => match r {
             Ok(s) => s,
             Err(e) => return report(&e),
         },
@@ -159,6 +161,7 @@ async fn run(cli: Cli) -> ExitCode {
         session.ctx,
         session.conn.clone(),
         session.catalog,
+        session.options,
         cli.format,
     );
     if cli.quiet {
@@ -180,7 +183,7 @@ async fn run(cli: Cli) -> ExitCode {
         // The line editor may have been waiting in raw mode, echo off.
         m.restore();
     }
-    // Sign out on every exit path: the session is a licence seat.
+    // Sign out on every exit path (if a request signed in): the session is a licence seat.
     if let Err(e) = session.conn.close().await {
         tracing::warn!("sign-out failed: {e}");
     }

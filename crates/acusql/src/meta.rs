@@ -1,5 +1,5 @@
-//! Backslash commands of the shell (`\dt`, `\d`, `\x`, `\pset`, `\timing`, `\format`, `\q`,
-//! `\?`). A backslash command ends at the end of its line.
+//! Backslash commands of the shell (`\dt`, `\d`, `\x`, `\pset`, `\timing`, `\format`,
+//! `\refresh`, `\q`, `\?`). A backslash command ends at the end of its line.
 
 use crate::pager::PagerMode;
 use crate::print::{Expanded, Format};
@@ -43,6 +43,10 @@ pub const META_COMMANDS: &[(&str, &str)] = &[
         "\\overwrite [on|off]",
         "let COPY ... TO replace existing files (or OPTIONS (OVERWRITE true) on one COPY)",
     ),
+    (
+        "\\refresh",
+        "read the endpoint's metadata again (swagger.json, OData $metadata) and rebuild the catalog",
+    ),
     ("\\q", "quit (also quit, exit or Ctrl-D)"),
     ("\\?", "this help (also help)"),
 ];
@@ -63,6 +67,7 @@ pub enum Meta {
     Format(Format),
     Pushdown(Option<bool>),
     Overwrite(Option<bool>),
+    Refresh,
     Quit,
     Help,
 }
@@ -122,6 +127,10 @@ pub fn parse(line: &str) -> Result<Meta, String> {
         "\\format" => match one(arg)?.as_deref().and_then(Format::parse) {
             Some(f) => Meta::Format(f),
             None => return Err("\\format: expected one of table, csv, json, ndjson".into()),
+        },
+        "\\refresh" => match arg {
+            None => Meta::Refresh,
+            Some(_) => return Err(format!("{cmd} takes no argument")),
         },
         "\\q" | "\\quit" => Meta::Quit,
         "\\?" | "\\h" | "\\help" => Meta::Help,
@@ -236,6 +245,8 @@ mod tests {
         assert!(parse("\\timing on off").is_err());
         assert!(parse("\\nope").unwrap_err().contains("\\?"));
         assert_eq!(parse("\\q"), Ok(Meta::Quit));
+        assert_eq!(parse("\\refresh;"), Ok(Meta::Refresh));
+        assert!(parse("\\refresh Customer").is_err());
     }
 
     #[test]

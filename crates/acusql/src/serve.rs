@@ -35,9 +35,10 @@ pub async fn run(cli: &Cli, args: &ServeArgs, mut signals: Signals) -> Result<()
             "refusing to serve on {addr} without authentication: use --pg-user with {PG_PASSWORD_ENV}, or a loopback address"
         );
     }
-    // A browser sign-in is only waited for when someone is at the terminal.
+    // A browser sign-in is only waited for when someone is at the terminal; a server signs in
+    // while starting, so a wrong password stops it at once, not at its first client.
     let session = tokio::select! {
-        s = connect::open(cli, std::io::stdin().is_terminal()) => s?,
+        s = connect::open(cli, std::io::stdin().is_terminal(), acumatica_client::SignIn::AtConnect) => s?,
         s = signals.recv(true) => bail!("{} before the server started", s.message()),
     };
     let result = serve(

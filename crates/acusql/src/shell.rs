@@ -6,11 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use acumatica_client::Connection;
-use acumatica_datafusion::{AcumaticaTable, SchemaSource};
+use acumatica_datafusion::{AcumaticaOptions, AcumaticaTable, SchemaSource};
 use anyhow::{Result, anyhow};
 use arrow::array::{RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::error::DataFusionError;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{DataFrame, SessionContext};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -31,6 +32,8 @@ pub struct Shell {
     pub ctx: SessionContext,
     pub conn: Connection,
     pub catalog: acumatica_datafusion::Registration,
+    /// How the catalog was registered (`\refresh` registers it again the same way).
+    pub options: AcumaticaOptions,
     pub format: Format,
     pub timing: bool,
     /// No status lines (row counts, timings, what COPY wrote).
@@ -54,12 +57,14 @@ impl Shell {
         ctx: SessionContext,
         conn: Connection,
         catalog: acumatica_datafusion::Registration,
+        options: AcumaticaOptions,
         format: Format,
     ) -> Self {
         Self {
             ctx,
             conn,
             catalog,
+            options,
             format,
             timing: format == Format::Table,
             quiet: false,
@@ -207,8 +212,64 @@ impl Shell {
                 self.print_batch(batch, &[], out)?;
             }
             Meta::Describe { name, verbose } => self.describe(&name, verbose, out).await?,
+            Meta::Refresh => {
+                let r = self.refresh().await?;
+                writeln!(
+                    out,
+                    "Catalog rebuilt: {}, {} tables in rest.",
+                    self.schema_origin(),
+                    r.rest_tables
+                )?;
+                if r.forgotten > 0 {
+                    writeln!(
+                        out,
+                        "Dropped {} document{} from the metadata cache.",
+                        r.forgotten,
+                        if r.forgotten == 1 { "" } else { "s" }
+                    )?;
+                }
+                writeln!(
+                    out,
+                    "The gi and dac feeds read their $metadata again when next used."
+                )?;
+            }
         }
         Ok(Flow::Continue)
+    }
+
+    /// Reads the metadata again and registers the catalog anew, keeping the pushdown switch.
+    async fn refresh(&mut self) -> Result<acumatica_datafusion::Refreshed> {
+        let mut options = self.options.clone();
+        options.enable_pushdown = self.catalog.pushdown();
+        let r = acumatica_datafusion::refresh(&self.ctx, &self.conn, options).await?;
+        self.catalog = r.registration.clone();
+        Ok(r)
+    }
+
+    /// Where the `rest` tables came from: "swagger.json from the server", "swagger.json from
+    /// the metadata cache (… old)" or "the bundled schema".
+    fn schema_origin(&self) -> String {
+        let read = self.conn.metadata_read();
+        match read.iter().find(|m| m.document.ends_with("/swagger.json")) {
+            Some(m) => format!("swagger.json {}", describe_read(m)),
+            None => "the bundled schema".to_string(),
+        }
+    }
+
+    /// After `EXPLAIN`: where the metadata the plan rests on came from.
+    fn metadata_status(&self, out: &mut impl Write) -> Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
+        let read = self.conn.metadata_read();
+        let mut parts: Vec<String> = read
+            .iter()
+            .map(|m| format!("{} {}", document_name(&m.document), describe_read(m)))
+            .collect();
+        if !read.iter().any(|m| m.document.ends_with("/swagger.json")) {
+            parts.insert(0, "rest tables from the bundled schema".into());
+        }
+        self.status(&format!("Metadata: {}.", parts.join("; ")), out)
     }
 
     /// `\d NAME` / `\d+ NAME`.
@@ -330,16 +391,66 @@ impl Shell {
     }
 
     /// Plans and runs one SQL statement, streaming its rows to `out`.
+    ///
+    /// When the server no longer knows a field or entity of the metadata the statement was
+    /// planned with (a cached schema older than the server's), the metadata is read again
+    /// once; a query that has printed nothing yet is then planned and run once more, and a
+    /// second failure is reported as it is.
     pub async fn execute(&mut self, sql: &str, out: &mut impl Write) -> Result<()> {
+        let mut replayable = true;
+        let error = match self.execute_once(sql, out, &mut replayable).await {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        let Some(mismatch) = error
+            .chain()
+            .find_map(|c| c.downcast_ref::<DataFusionError>())
+            .and_then(acumatica_datafusion::schema_mismatch)
+            .map(ToString::to_string)
+        else {
+            return Err(error);
+        };
+        if let Err(e) = self.refresh().await {
+            tracing::warn!("the metadata cannot be read again: {e:#}");
+            return Err(error);
+        }
+        if !replayable {
+            return Err(error.context(
+                "the server no longer knows part of the metadata the statement was planned with: the metadata was read again, check the statement against it",
+            ));
+        }
+        eprintln!(
+            "note: the server no longer knows part of the metadata the statement was planned with ({mismatch}); the metadata was read again, running the statement once more."
+        );
+        self.execute_once(sql, out, &mut replayable).await
+    }
+
+    /// [`Shell::execute`] once. `replayable` is cleared once running it again could repeat
+    /// an effect: a write or action, or a first row printed.
+    async fn execute_once(
+        &mut self,
+        sql: &str,
+        out: &mut impl Write,
+        replayable: &mut bool,
+    ) -> Result<()> {
         let started = Instant::now();
         // `CALL <Entity>.<Action>(…)` runs an Acumatica action (the local policy allows it).
         let (df, copy_target) = if acumatica_datafusion::action::parse_call(sql).is_some() {
+            *replayable = false;
             let df = acumatica_datafusion::StatementPolicy::local()
                 .sql(&self.ctx, sql)
                 .await?;
             (df, None)
         } else {
             self.plan(sql).await?
+        };
+        let explain = match df.logical_plan() {
+            LogicalPlan::Dml(_) => {
+                *replayable = false;
+                false
+            }
+            LogicalPlan::Explain(_) => true,
+            _ => false,
         };
         let mut stream = df.execute_stream().await?;
         let rows = Arc::new(AtomicU64::new(0));
@@ -375,6 +486,7 @@ impl Shell {
             while let Some(batch) = stream.next().await {
                 let batch = batch?;
                 rows.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+                *replayable = false;
                 printer.write(&batch)?;
                 // The pager owns the screen now: no progress line over it.
                 if pager.started() {
@@ -398,6 +510,9 @@ impl Shell {
                 "{n} {noun} in {:.3}s",
                 started.elapsed().as_secs_f64()
             )?;
+        }
+        if explain {
+            self.metadata_status(&mut paged)?;
         }
         paged.finish()?;
         Ok(())
@@ -458,6 +573,34 @@ impl Drop for Progress {
     }
 }
 
+/// "from the metadata cache (12 min old)" or "from the server".
+fn describe_read(m: &acumatica_client::MetadataRead) -> String {
+    match m.cached_age {
+        Some(age) => format!(
+            "from the metadata cache ({})",
+            match age.as_secs() {
+                s if s < 60 => "less than a minute old".to_string(),
+                s if s < 7200 => format!("{} min old", s / 60),
+                s => format!("{} h old", s / 3600),
+            }
+        ),
+        None => "from the server".to_string(),
+    }
+}
+
+/// A metadata document by its short name: `swagger.json`, `gi/$metadata`.
+fn document_name(url: &str) -> &str {
+    let mut cut = url.rsplitn(3, '/');
+    let last = cut.next().unwrap_or(url);
+    if last == "swagger.json" {
+        return last;
+    }
+    match cut.next() {
+        Some(parent) => &url[url.len() - last.len() - parent.len() - 1..],
+        None => last,
+    }
+}
+
 /// The table a planning error says is missing (`table 'acumatica.rest.Custmer' not found`):
 /// its schema and name.
 fn missing_table(e: &DataFusionError) -> Option<(String, String)> {
@@ -470,5 +613,35 @@ fn missing_table(e: &DataFusionError) -> Option<(String, String)> {
     match (parts.next(), parts.next(), parts.next()) {
         (Some(_), Some(schema), Some(table)) => Some((schema.to_string(), table.to_string())),
         _ => Some(("rest".to_string(), name.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_documents_read_by_short_name_and_age() {
+        assert_eq!(
+            document_name("http://h/entity/Default/24.200.001/swagger.json"),
+            "swagger.json"
+        );
+        assert_eq!(
+            document_name("http://h/t/Company/api/odata/gi/$metadata"),
+            "gi/$metadata"
+        );
+        let read = |age: Option<u64>| {
+            describe_read(&acumatica_client::MetadataRead {
+                document: String::new(),
+                cached_age: age.map(Duration::from_secs),
+            })
+        };
+        assert_eq!(read(None), "from the server");
+        assert_eq!(
+            read(Some(5)),
+            "from the metadata cache (less than a minute old)"
+        );
+        assert_eq!(read(Some(720)), "from the metadata cache (12 min old)");
+        assert_eq!(read(Some(30 * 3600)), "from the metadata cache (30 h old)");
     }
 }

@@ -1225,16 +1225,8 @@ async fn a_second_run_sends_only_sign_in_its_data_request_and_sign_out() {
     let second = run(acusql().args(query), None);
     assert!(second.status.success(), "{}", stderr(&second));
     assert_eq!(stdout(&first), stdout(&second));
-    let requests: Vec<String> = sim
-        .request_log()
-        .iter()
-        .map(|r| {
-            let path = r.url.split('?').next().unwrap_or_default();
-            format!("{} {path}", r.method)
-        })
-        .collect();
     assert_eq!(
-        requests,
+        sim.request_lines(),
         [
             "POST /entity/auth/login",
             "GET /entity/Default/24.200.001/Customer",
@@ -1369,4 +1361,215 @@ async fn writes_from_the_shell_print_their_count_and_guards_refuse_in_one_line()
     let (_, body) = plain_get(&sim, "SalesOrder/SO/SO000012").await;
     assert!(body.contains("\"Canceled\""), "{body}");
     assert_eq!(sim.stats().open_sessions, 0);
+}
+
+/// The simulator's request log as `METHOD /path` lines, then emptied.
+fn requests_sent(sim: &SimHandle) -> Vec<String> {
+    let lines = sim.request_lines();
+    sim.clear_request_log();
+    lines
+}
+
+/// `acusql --connect <conn> <args>` with its metadata cache in `dir` (warm once a run has
+/// read the metadata).
+fn run_cached(dir: &std::path::Path, conn: &str, args: &[&str]) -> Output {
+    run(
+        acusql()
+            .env("ACUMATICA_METADATACACHE", dir)
+            .args(["--connect", conn])
+            .args(args),
+        None,
+    )
+}
+
+/// The output of a run that must succeed.
+fn succeeded(out: Output) -> Output {
+    assert!(out.status.success(), "{}", stderr(&out));
+    out
+}
+
+/// Sign-in waits for the first request that needs a session (issue 17): help, `EXPLAIN`, a
+/// syntax error or a missing script send nothing once the metadata is cached, and however
+/// many statements run, one sign-in and one sign-out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_waits_for_the_first_request_that_needs_it() {
+    let sim = sim().await;
+    let cache = tempfile::tempdir().unwrap();
+    let conn = connect(&sim);
+    let explain = "EXPLAIN SELECT CustomerID FROM Customer WHERE CustomerID = 'C000001'";
+    // Cold: downloading swagger.json needs a session, so planning signs in; EXPLAIN says
+    // where the metadata came from.
+    let out = succeeded(run_cached(cache.path(), &conn, &["-c", explain]));
+    assert!(
+        stdout(&out).contains("Metadata: swagger.json from the server."),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        requests_sent(&sim),
+        [
+            "POST /entity/auth/login",
+            "GET /entity/Default/24.200.001/swagger.json",
+            "POST /entity/auth/logout"
+        ]
+    );
+    // Warm: nothing at all.
+    let out = succeeded(run_cached(cache.path(), &conn, &["-c", explain]));
+    assert!(
+        stdout(&out).contains("Metadata: swagger.json from the metadata cache ("),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("$filter=CustomerID%20eq%20%27C000001%27"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(requests_sent(&sim), Vec::<String>::new(), "EXPLAIN");
+    for (args, succeeds) in [
+        (vec!["-c", "\\?"], true),
+        (vec!["-c", "help"], true),
+        (vec!["-c", "SELEC CustomerID FROM Customer"], false),
+        (vec!["-c", "SELECT 1 + 1"], true),
+        (vec!["-f", "/nonexistent/missing.sql"], false),
+    ] {
+        let out = run_cached(cache.path(), &conn, &args);
+        assert_eq!(out.status.success(), succeeds, "{args:?}: {}", stderr(&out));
+        assert_eq!(requests_sent(&sim), Vec::<String>::new(), "{args:?}");
+    }
+    // `-v` says that the cache answered.
+    let out = succeeded(run_cached(cache.path(), &conn, &["-v", "-c", "SELECT 1"]));
+    assert!(
+        stderr(&out).contains("swagger.json: from the metadata cache"),
+        "{}",
+        stderr(&out)
+    );
+    // Three statements that need data: one sign-in, one sign-out.
+    let out = succeeded(run_cached(
+        cache.path(),
+        &conn,
+        &[
+            "--format",
+            "csv",
+            "-c",
+            "SELECT COUNT(*) FROM Customer WHERE CustomerID = 'C000001'; \
+             SELECT COUNT(*) FROM Customer WHERE CustomerID = 'C000002'",
+            "-c",
+            "SELECT COUNT(*) FROM Customer WHERE CustomerID = 'C000003'",
+        ],
+    ));
+    assert_eq!(
+        stdout(&out).matches("count(*)\n1\n").count(),
+        3,
+        "{}",
+        stdout(&out)
+    );
+    let get = "GET /entity/Default/24.200.001/Customer";
+    assert_eq!(
+        requests_sent(&sim),
+        [
+            "POST /entity/auth/login",
+            get,
+            get,
+            get,
+            "POST /entity/auth/logout"
+        ]
+    );
+    assert_eq!(sim.stats().open_sessions, 0);
+}
+
+/// `\refresh` reads swagger.json again (the cached copy replaced) and rebuilds the catalog.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_reads_the_metadata_again_and_says_so() {
+    let sim = sim().await;
+    let cache = tempfile::tempdir().unwrap();
+    let conn = connect(&sim);
+    let count = "SELECT COUNT(*) FROM Customer WHERE CustomerID = 'C000001'";
+    succeeded(run_cached(cache.path(), &conn, &["-c", count]));
+    sim.clear_request_log();
+    let out = succeeded(run_cached(
+        cache.path(),
+        &conn,
+        &["--format", "csv", "-c", "\\refresh", "-c", count],
+    ));
+    let text = stdout(&out);
+    assert!(
+        text.contains("Catalog rebuilt: swagger.json from the server, ")
+            && text.contains(" tables in rest.")
+            && text.contains("Dropped 1 document from the metadata cache.")
+            && text.contains("gi and dac feeds read their $metadata again when next used"),
+        "{text}"
+    );
+    assert!(text.ends_with("count(*)\n1\n"), "{text}");
+    assert_eq!(
+        requests_sent(&sim),
+        [
+            "POST /entity/auth/login",
+            "GET /entity/Default/24.200.001/swagger.json",
+            "GET /entity/Default/24.200.001/Customer",
+            "POST /entity/auth/logout"
+        ]
+    );
+    // The fresh copy is cached for the next run.
+    succeeded(run_cached(cache.path(), &conn, &["-c", count]));
+    assert!(
+        !requests_sent(&sim)
+            .iter()
+            .any(|r| r.ends_with("swagger.json")),
+        "served from the cache"
+    );
+}
+
+/// A field the cached schema has but the server no longer knows: the metadata is read again
+/// once by itself, the statement planned again against it, and what is then wrong reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_field_the_server_no_longer_knows_refreshes_the_metadata_once() {
+    let sim = sim().await;
+    let cache = tempfile::tempdir().unwrap();
+    let conn = connect(&sim);
+    let by_email = "SELECT CustomerID FROM Customer WHERE Email = 'nobody@example.com'";
+    succeeded(run_cached(cache.path(), &conn, &["-c", by_email]));
+    // A customisation takes Email out of the endpoint; the cached swagger.json still has it.
+    assert!(sim.remove_member("Default", "24.200.001", "Customer", "Email"));
+    sim.clear_request_log();
+    let out = run_cached(cache.path(), &conn, &["-c", by_email]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("The field 'Email' is not found in the entity 'Customer'")
+            && err.contains("no longer knows part of the metadata"),
+        "says what happened: {err}"
+    );
+    assert!(
+        err.lines().last().unwrap_or_default().contains("Email"),
+        "then the planning error against the fresh schema: {err}"
+    );
+    let list = "GET /entity/Default/24.200.001/Customer";
+    assert_eq!(
+        requests_sent(&sim),
+        [
+            "POST /entity/auth/login",
+            list,
+            "GET /entity/Default/24.200.001/swagger.json",
+            "POST /entity/auth/logout"
+        ],
+        "one refresh, no second request for the same data"
+    );
+    // The refreshed copy is what later runs plan with: the query fails at once, no request.
+    let out = run_cached(cache.path(), &conn, &["-c", by_email]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("Email"), "{}", stderr(&out));
+    assert_eq!(requests_sent(&sim), Vec::<String>::new());
+    // Other queries on the table run as before.
+    let out = succeeded(run_cached(
+        cache.path(),
+        &conn,
+        &[
+            "--format",
+            "csv",
+            "-c",
+            "SELECT CustomerID FROM Customer WHERE CustomerID = 'C000001'",
+        ],
+    ));
+    assert_eq!(stdout(&out), "CustomerID\nC000001\n");
 }

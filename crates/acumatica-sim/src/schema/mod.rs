@@ -77,6 +77,21 @@ pub type Fast = BuildHasherDefault<NameHasher>;
 impl Endpoint {
     fn parse(text: &str) -> Self {
         let f: File = serde_json::from_str(text).expect("bundled schema is valid");
+        Self::build(f.endpoint, f.version, f.contract_version, f.entities)
+    }
+
+    fn build(
+        endpoint: String,
+        version: String,
+        contract_version: String,
+        entities: Vec<EntityDef>,
+    ) -> Self {
+        let f = File {
+            endpoint,
+            version,
+            contract_version,
+            entities,
+        };
         let by_exact = f
             .entities
             .iter()
@@ -112,6 +127,26 @@ impl Endpoint {
             by_name,
             ranks,
         }
+    }
+
+    /// This endpoint without one member of one entity, as after a customisation that took a
+    /// field out of the endpoint: its `swagger.json`, `$adHocSchema`, filters and records no
+    /// longer know it. `None` when the entity has no such member.
+    pub fn without_member(&self, entity: &str, member: &str) -> Option<Self> {
+        let mut entities = self.entities.clone();
+        let e = entities
+            .iter_mut()
+            .find(|e| e.name.eq_ignore_ascii_case(entity))?;
+        let before = e.fields.len();
+        e.fields.retain(|f| !f.name.eq_ignore_ascii_case(member));
+        (e.fields.len() < before).then(|| {
+            Self::build(
+                self.endpoint.clone(),
+                self.version.clone(),
+                self.contract_version.clone(),
+                entities,
+            )
+        })
     }
 
     fn with_version(mut self, version: &str) -> Self {

@@ -88,7 +88,8 @@ pub struct SimStats {
 pub struct State {
     pub(crate) config: SimConfig,
     data: Data,
-    endpoints: Vec<Endpoint>,
+    /// The served endpoint versions; a test may take a member out (`remove_member`).
+    endpoints: std::sync::RwLock<Vec<Arc<Endpoint>>>,
     store: Store,
     ops: Operations,
     sessions: Mutex<Sessions>,
@@ -124,7 +125,7 @@ impl State {
             cores: (config.max_concurrent_requests > 0)
                 .then(|| Semaphore::new(config.max_concurrent_requests)),
             config,
-            endpoints: Endpoint::all(),
+            endpoints: std::sync::RwLock::new(Endpoint::all().into_iter().map(Arc::new).collect()),
             store: Store::default(),
             sessions: Mutex::new(Sessions::with_clock(clock.clone())),
             clock,
@@ -187,6 +188,34 @@ impl State {
     /// had passed).
     pub fn advance_clock(&self, by: std::time::Duration) {
         self.clock.advance(by);
+    }
+
+    fn endpoints(&self) -> Vec<Arc<Endpoint>> {
+        self.endpoints
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Takes a member (a field, linked entity or detail) out of an entity of one endpoint
+    /// version, as a customisation published on a live site would: requests planned with an
+    /// older schema then name something the server no longer knows. False when there is no
+    /// such endpoint, entity or member.
+    pub fn remove_member(&self, endpoint: &str, version: &str, entity: &str, member: &str) -> bool {
+        let mut endpoints = self
+            .endpoints
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let changed = endpoints
+            .iter_mut()
+            .find(|e| e.endpoint.eq_ignore_ascii_case(endpoint) && e.version == version);
+        match changed.and_then(|e| Some((e.without_member(entity, member)?, e))) {
+            Some((without, e)) => {
+                *e = Arc::new(without);
+                true
+            }
+            None => false,
+        }
     }
 
     pub fn log(&self) -> Vec<RequestRecord> {
@@ -334,9 +363,20 @@ async fn route(
         (&Method::POST, ["identity", "connect", "revocation"]) => {
             oauth::revocation(state, headers, body)
         }
+        (&Method::DELETE, ["_sim", "schema", endpoint, version, entity, member]) => {
+            if state.remove_member(endpoint, version, entity, member) {
+                StatusCode::NO_CONTENT.into_response()
+            } else {
+                http_error(
+                    StatusCode::NOT_FOUND,
+                    &format!("{endpoint}/{version} has no member {entity}.{member}."),
+                    None,
+                )
+            }
+        }
         (&Method::GET, ["entity"]) => {
             let endpoints: Vec<String> = state
-                .endpoints
+                .endpoints()
                 .iter()
                 .map(|e| {
                     let (n, v) = (&e.endpoint, &e.version);
@@ -388,8 +428,8 @@ async fn route(
             with_fault(report_request(state, method, rest, headers, body), fault).await
         }
         (method, ["entity", endpoint, version, rest @ ..]) if !rest.is_empty() => {
-            let Some(ep) = state
-                .endpoints
+            let endpoints = state.endpoints();
+            let Some(ep) = endpoints
                 .iter()
                 .find(|e| e.endpoint.eq_ignore_ascii_case(endpoint) && e.version == *version)
             else {
