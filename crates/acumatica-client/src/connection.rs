@@ -12,7 +12,7 @@ use url::Url;
 
 use crate::auth::{Authenticator, BrowserOpener, CookieAuth, Credential, OAuthAuth, TokenManager};
 use crate::metadata_cache::MetadataCache;
-use crate::{ConnectionConfig, Error, RestQuery};
+use crate::{Clock, ConnectionConfig, Error, RestQuery};
 
 /// How to connect, beyond the configuration: hooks a program (or a test) can set.
 #[derive(Clone)]
@@ -31,6 +31,8 @@ pub struct ConnectOptions {
     /// the first request needs a session, so a run that sends none (help, `EXPLAIN` on cached
     /// metadata, a syntax error) takes no licence seat and signs nothing out.
     pub sign_in: SignIn,
+    /// What OAuth token expiries are measured on (the system clock; tests advance it).
+    pub clock: Clock,
 }
 
 /// When a connection signs in (see [`ConnectOptions::sign_in`]).
@@ -50,6 +52,7 @@ impl Default for ConnectOptions {
             fresh_sign_in: false,
             allow_browser: true,
             sign_in: SignIn::AtConnect,
+            clock: Clock::default(),
         }
     }
 }
@@ -212,7 +215,8 @@ impl Connection {
                     options.browser.clone(),
                     options.fresh_sign_in,
                 )
-                .allow_browser(options.allow_browser),
+                .allow_browser(options.allow_browser)
+                .clock(options.clock.clone()),
             ))
         } else {
             Box::new(CookieAuth::new(config.clone(), site.clone(), http.clone()))

@@ -17,6 +17,7 @@
 //! ```
 
 pub mod auth;
+mod clock;
 mod config;
 mod connection;
 mod error;
@@ -28,6 +29,7 @@ mod private_file;
 mod request;
 pub mod write;
 
+pub use clock::Clock;
 pub use config::{AuthScheme, ConnectionConfig, InitiateOAuth, Secret};
 pub use connection::{
     ConnectOptions, Connection, ConnectionStats, MAX_RESPONSE_BYTES, MetadataRead, SignIn,

@@ -316,6 +316,8 @@ async fn code_flow_with_pkce_refreshes_before_expiry_once_for_all_callers() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("t.json");
     let opened = Arc::new(Mutex::new(0));
+    // The client's and the simulator's clocks move together, instead of a sleep.
+    let clock = acumatica_client::Clock::default();
     let cfg = oauth(
         &s,
         "OAuth",
@@ -329,6 +331,7 @@ async fn code_flow_with_pkce_refreshes_before_expiry_once_for_all_callers() {
         cfg,
         ConnectOptions {
             browser: robot_browser(opened.clone()),
+            clock: clock.clone(),
             ..Default::default()
         },
     )
@@ -339,7 +342,9 @@ async fn code_flow_with_pkce_refreshes_before_expiry_once_for_all_callers() {
         .await
         .unwrap();
     let first: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-    tokio::time::sleep(Duration::from_millis(3300)).await;
+    // Within the refresh margin (a quarter of the 4 s lifetime) but not expired.
+    clock.advance(Duration::from_millis(3300));
+    s.advance_clock(Duration::from_millis(3300));
     s.clear_request_log();
     let mut tasks = Vec::new();
     for _ in 0..16 {

@@ -58,10 +58,6 @@ pub struct Pending {
     pub redirect_uri: String,
 }
 
-pub(super) fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
 /// The configured user as tokens record it (Acumatica user names are case-insensitive).
 fn token_user(c: &ConnectionConfig) -> Option<String> {
     c.user
@@ -119,13 +115,18 @@ impl StoredTokens {
         expected.as_bytes().ct_eq(hash.as_bytes()).into()
     }
 
-    /// Usable now, and not within the refresh margin of its expiry.
-    pub(super) fn fresh(&self) -> bool {
+    /// Usable at `now` (Unix seconds), and not within the refresh margin of its expiry.
+    pub(super) fn fresh(&self, now: i64) -> bool {
         let margin = (self.expires_in / 4).clamp(1, 60);
-        self.access_token.is_some() && now() < self.expires_at - margin
+        self.access_token.is_some() && now < self.expires_at - margin
     }
 
-    pub(super) fn from_response(r: &BasicTokenResponse, previous_refresh: Option<String>) -> Self {
+    /// Tokens from a token response received at `now` (Unix seconds).
+    pub(super) fn from_response(
+        r: &BasicTokenResponse,
+        previous_refresh: Option<String>,
+        now: i64,
+    ) -> Self {
         let expires_in = r.expires_in().map_or(3600, |d| d.as_secs() as i64);
         Self {
             access_token: Some(r.access_token().secret().clone()),
@@ -133,7 +134,7 @@ impl StoredTokens {
                 .refresh_token()
                 .map(|t| t.secret().clone())
                 .or(previous_refresh),
-            expires_at: now() + expires_in,
+            expires_at: now + expires_in,
             expires_in,
             scope: r
                 .scopes()
@@ -277,7 +278,7 @@ mod tests {
         let t = StoredTokens {
             access_token: Some("AT-secret".into()),
             refresh_token: Some("RT-secret".into()),
-            expires_at: now() + 3600,
+            expires_at: chrono::Utc::now().timestamp() + 3600,
             expires_in: 3600,
             scope: "api offline_access".into(),
             ..StoredTokens::default()
@@ -292,7 +293,7 @@ mod tests {
         let back = store.load().unwrap().unwrap();
         assert_eq!(back.refresh_token.as_deref(), Some("RT-secret"));
         assert!(!format!("{back:?}").contains("secret"));
-        assert!(back.fresh());
+        assert!(back.fresh(chrono::Utc::now().timestamp()));
         let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
             .unwrap()
             .map(|e| e.unwrap().file_name())

@@ -15,7 +15,8 @@ use url::Url;
 
 use super::BrowserOpener;
 use super::loopback::wait_for_redirect;
-use super::store::{Pending, StoredTokens, TokenStore, now};
+use super::store::{Pending, StoredTokens, TokenStore};
+use crate::Clock;
 use crate::config::{AuthScheme, InitiateOAuth};
 use crate::{ConnectionConfig, Error};
 
@@ -33,6 +34,8 @@ pub struct TokenManager {
     /// False for unattended runs: no waiting for a browser sign-in.
     allow_browser: bool,
     fresh: AtomicBool,
+    /// What expiries are measured on.
+    clock: Clock,
 }
 
 impl std::fmt::Debug for TokenManager {
@@ -112,7 +115,14 @@ impl TokenManager {
             browser,
             allow_browser: true,
             fresh: AtomicBool::new(fresh_sign_in),
+            clock: Clock::default(),
         }
+    }
+
+    /// Measures expiries on `clock` (see [`crate::ConnectOptions::clock`]).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Whether a browser sign-in may be waited for (see [`crate::ConnectOptions::allow_browser`]).
@@ -196,7 +206,7 @@ impl TokenManager {
     pub async fn access_token(&self, rejected: Option<&str>) -> Result<String, Error> {
         let mut cur = self.current.lock().await;
         let replaced = rejected.is_some() && cur.access_token.as_deref() != rejected;
-        if cur.fresh() && (rejected.is_none() || replaced) {
+        if cur.fresh(self.clock.now()) && (rejected.is_none() || replaced) {
             return Ok(cur.access_token.clone().unwrap_or_default());
         }
         if replaced && cur.access_token.is_some() {
@@ -232,7 +242,7 @@ impl TokenManager {
             match self.store.load()? {
                 Some(stored) if stored.belongs_to(&self.config) => {
                     *cur = stored;
-                    if cur.fresh() {
+                    if cur.fresh(self.clock.now()) {
                         return Ok(cur.access_token.clone().unwrap_or_default());
                     }
                 }
@@ -269,7 +279,7 @@ impl TokenManager {
                 .request_async(&self.http_fn())
                 .await;
             match r {
-                Ok(t) => return Ok(StoredTokens::from_response(&t, None)),
+                Ok(t) => return Ok(StoredTokens::from_response(&t, None, self.clock.now())),
                 Err(e) => {
                     let e = oauth_error(e);
                     // A dead refresh token falls through to a new sign-in where allowed.
@@ -301,7 +311,7 @@ impl TokenManager {
                     .request_async(&self.http_fn())
                     .await
                     .map_err(oauth_error)?;
-                Ok(StoredTokens::from_response(&t, None))
+                Ok(StoredTokens::from_response(&t, None, self.clock.now()))
             }
             AuthScheme::OAuth | AuthScheme::OAuthImplicit => {
                 if c.oauth_access_token.is_some() && cur.refresh_token.is_none() {
@@ -371,7 +381,7 @@ impl TokenManager {
             .request_async(&self.http_fn())
             .await
             .map_err(oauth_error)?;
-        Ok(StoredTokens::from_response(&t, None))
+        Ok(StoredTokens::from_response(&t, None, self.clock.now()))
     }
 
     /// The browser flows: listen on `CallbackURL`, open the authorization URL, wait for the
@@ -461,7 +471,7 @@ impl TokenManager {
             return Ok(StoredTokens {
                 access_token: Some(access),
                 refresh_token: None,
-                expires_at: now() + expires_in,
+                expires_at: self.clock.now() + expires_in,
                 expires_in,
                 scope: params.get("scope").cloned().unwrap_or_default(),
                 ..StoredTokens::default()
@@ -477,6 +487,6 @@ impl TokenManager {
             .request_async(&self.http_fn())
             .await
             .map_err(oauth_error)?;
-        Ok(StoredTokens::from_response(&t, None))
+        Ok(StoredTokens::from_response(&t, None, self.clock.now()))
     }
 }
