@@ -26,6 +26,8 @@ mod cancel;
 mod catalog;
 mod encode;
 mod error;
+mod results;
+mod rewrite;
 mod session;
 
 use std::future::Future;
