@@ -20,6 +20,8 @@ use datafusion::prelude::{SessionContext, create_udf};
 use datafusion::scalar::ScalarValue;
 use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
 
+use crate::attribute::WithTypmods;
+
 /// The server version clients see (`server_version`, `version()`): a PostgreSQL version they
 /// know how to talk to, and what is really answering.
 pub(crate) const SERVER_VERSION: &str = "16.6";
@@ -38,14 +40,18 @@ pub(crate) fn pg_state(ctx: &SessionContext) -> Result<SessionState> {
     let state = ctx.state();
     let name = state.config().options().catalog.default_catalog.clone();
     let list = MemoryCatalogProviderList::new();
-    if let Some(inner) = state.catalog_list().catalog(&name) {
+    let tables = state.catalog_list().catalog(&name);
+    let with_pg = tables.clone().map(|inner| {
+        Arc::new(WithPgCatalog {
+            inner,
+            extra: RwLock::default(),
+        })
+    });
+    if let Some(catalog) = &with_pg {
         datafusion::catalog::CatalogProviderList::register_catalog(
             &list,
             name.clone(),
-            Arc::new(WithPgCatalog {
-                inner,
-                extra: RwLock::default(),
-            }),
+            catalog.clone(),
         );
     }
     let state = SessionStateBuilder::new_from_existing(state)
@@ -53,6 +59,11 @@ pub(crate) fn pg_state(ctx: &SessionContext) -> Result<SessionState> {
         .build();
     let pg = SessionContext::new_with_state(state);
     datafusion_pg_catalog::setup_pg_catalog(&pg, &name, EmptyContextProvider).map_err(|e| *e)?;
+    if let (Some(catalog), Some(tables)) = (&with_pg, tables)
+        && let Some(pg_catalog) = catalog.schema("pg_catalog")
+    {
+        catalog.register_schema("pg_catalog", Arc::new(WithTypmods { pg_catalog, tables }))?;
+    }
     pg.register_udf(version_udf());
     pg.register_udf(to_regtype_udf());
     for name in ["col_description", "obj_description", "shobj_description"] {

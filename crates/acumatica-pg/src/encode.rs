@@ -29,13 +29,21 @@ pub(crate) fn fields(
     Ok(fields
         .into_iter()
         .zip(schema.fields())
-        .map(|(info, field)| match field.data_type() {
-            DataType::Decimal128(p, s) if *s >= 0 => {
-                info.with_type_modifier(((i32::from(*p) << 16) | i32::from(*s)) + 4)
-            }
-            _ => info,
+        .map(|(info, field)| match numeric_typmod(field.data_type()) {
+            Some(typmod) => info.with_type_modifier(typmod),
+            None => info,
         })
         .collect())
+}
+
+/// The Postgres type modifier of `numeric(p, s)` for a decimal type.
+pub(crate) fn numeric_typmod(data_type: &DataType) -> Option<i32> {
+    match data_type {
+        DataType::Decimal128(p, s) | DataType::Decimal256(p, s) if *s >= 0 => {
+            Some(((i32::from(*p) << 16) | i32::from(*s)) + 4)
+        }
+        _ => None,
+    }
 }
 
 /// Starts `df` and returns its rows as a lazily-encoded stream: a batch is encoded when the

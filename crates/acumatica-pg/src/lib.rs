@@ -21,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+mod attribute;
 mod auth;
 mod cancel;
 mod catalog;

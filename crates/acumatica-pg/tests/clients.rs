@@ -278,7 +278,13 @@ async fn psql_lists_describes_and_reads_every_type() {
     );
     // \d Customer: columns with Postgres types, decimals as numeric with their scale.
     assert!(stdout.contains("CustomerID,text"), "{stdout}");
-    assert!(stdout.contains("Balance,numeric"), "{stdout}");
+    assert!(stdout.contains("Balance,numeric(38,8)"), "{stdout}");
+    // \d+ Customer: the same with storage and description columns.
+    assert!(
+        stdout.contains("Column,Type,Collation,Nullable,Default,Storage"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Balance,numeric(38,8),,,,main"), "{stdout}");
     assert!(
         stdout.contains("LastModified,timestamp with time zone"),
         "{stdout}"
