@@ -13,9 +13,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use acumatica_datafusion::StatementPolicy;
 use arrow_pg::datatypes::into_pg_type;
 use async_trait::async_trait;
+use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::UInt64Type;
 use datafusion::execution::context::SessionState;
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::logical_expr::{LogicalPlan, WriteOp};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{Expr, Set, Statement, Value};
@@ -176,6 +178,17 @@ impl StatementParser {
                 "42501",
                 "not allowed on this server: COPY (clients cannot read or write files on the server)",
             ));
+        }
+        if matches!(statement, Statement::Call(_)) {
+            // `CALL <Entity>.<Action>(…)` runs an Acumatica action: allowed with writes,
+            // refused (42501) without.
+            let df = self
+                .shared
+                .policy
+                .sql(&self.ctx, &statement.to_string())
+                .await
+                .map_err(error::from_datafusion)?;
+            return Ok(PgStatement::Query(Box::new(df.into_unoptimized_plan())));
         }
         let plan = self
             .ctx
@@ -414,11 +427,20 @@ impl Conn {
         format: &Format,
         cancel: CancellationToken,
     ) -> PgWireResult<Response> {
+        let tag = write_tag(&plan);
         let df = self
             .ctx
             .execute_logical_plan(plan)
             .await
             .map_err(error::from_datafusion)?;
+        if let Some(tag) = tag {
+            // A write answers with its command tag and count (`INSERT 0 1`), not a row.
+            let batches = tokio::select! {
+                b = df.collect() => b.map_err(error::from_datafusion)?,
+                () = cancel.cancelled() => return Err(error::cancelled(self.shutting_down())),
+            };
+            return Ok(Response::Execution(tag.with_rows(changed_rows(&batches))));
+        }
         let response = encode::query_response(
             df,
             format,
@@ -574,6 +596,29 @@ impl Conn {
         };
         Ok(value)
     }
+}
+
+/// The command tag of a write (`INSERT 0 n`, `UPDATE n`, `DELETE n`), or `None`.
+fn write_tag(plan: &LogicalPlan) -> Option<Tag> {
+    let LogicalPlan::Dml(dml) = plan else {
+        return None;
+    };
+    Some(match dml.op {
+        WriteOp::Insert(_) => Tag::new("INSERT").with_oid(0),
+        WriteOp::Update => Tag::new("UPDATE"),
+        WriteOp::Delete => Tag::new("DELETE"),
+        _ => return None,
+    })
+}
+
+/// The sum of the `count` column DataFusion's writes answer with.
+fn changed_rows(batches: &[RecordBatch]) -> usize {
+    batches
+        .iter()
+        .filter_map(|b| b.columns().first()?.as_primitive_opt::<UInt64Type>())
+        .flat_map(|c| c.iter().flatten())
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+        .sum()
 }
 
 /// `SHOW transaction isolation level` is `transaction_isolation`, and so on.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use acumatica_datafusion::StatementPolicy;
 use acumatica_pg::{PgAuth, PgServer};
 use datafusion::arrow::array::{
     BooleanArray, Decimal128Array, Int32Array, Int64Array, RecordBatch, StringArray,
@@ -120,6 +121,10 @@ impl Fixture {
 
 /// A catalog `acumatica` with schemas `rest` (the default) and `gi`, like acusql's.
 async fn start(auth: PgAuth) -> Fixture {
+    start_with(auth, StatementPolicy::server()).await
+}
+
+async fn start_with(auth: PgAuth, policy: StatementPolicy) -> Fixture {
     let config = SessionConfig::new()
         .with_information_schema(true)
         .with_default_catalog_and_schema("acumatica", "rest")
@@ -181,7 +186,7 @@ async fn start(auth: PgAuth) -> Fixture {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = PgServer::new(&ctx, auth).unwrap();
+    let server = PgServer::new(&ctx, auth).unwrap().with_policy(policy);
     tokio::spawn(async move {
         server
             .serve(listener, None, async {
@@ -352,6 +357,57 @@ async fn psql_sessions_search_path_transactions_and_refusals() {
     assert!(stderr.contains("ERROR:  42P01"), "{stderr}");
     assert!(stdout.contains("still here"), "{stdout}");
     assert!(!std::path::Path::new("/tmp/acusql-pg-refused.csv").exists());
+}
+
+/// With writes allowed (`acusql serve --allow-writes`), psql changes rows and gets
+/// Postgres' command tags; a read-only server refuses the same statement with 42501.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_writes_when_writes_are_allowed() {
+    if !have("psql", &["--version"]) {
+        return;
+    }
+    const WRITES: &str = "INSERT INTO Customer (\"CustomerID\") VALUES ('C100');\n\
+                          CALL Customer.Deactivate(CustomerID => 'C001');\n";
+    let f = start_with(PgAuth::none(), StatementPolicy::server().with_writes(true)).await;
+    let out = psql_async(
+        f.port,
+        None,
+        "INSERT INTO Customer (\"CustomerID\", \"Balance\", \"Active\", \"Orders\") VALUES ('C100', 1.5, true, 1);\n\
+         SELECT \"CustomerID\", \"Balance\", \"Orders\" FROM Customer WHERE \"CustomerID\" = 'C100';\n\
+         UPDATE Customer SET \"Orders\" = 2 WHERE \"CustomerID\" = 'C100';\n\
+         SELECT \"Orders\" FROM Customer WHERE \"CustomerID\" = 'C100';\n\
+         DELETE FROM Customer WHERE \"CustomerID\" = 'C100';\n\
+         SELECT count(*) FROM Customer;\n",
+    )
+    .await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "INSERT 0 1",
+            "CustomerID,Balance,Orders",
+            "C100,1.50000000,1",
+            "UPDATE 1",
+            "Orders",
+            "2",
+            "DELETE 1",
+            "count(*)",
+            "3"
+        ],
+        "{stdout}"
+    );
+
+    let read_only = start(PgAuth::none()).await;
+    let out = psql_async(read_only.port, None, WRITES).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(
+        stderr.matches("ERROR:  42501").count(),
+        2,
+        "{stdout}\n{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
