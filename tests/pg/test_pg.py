@@ -109,6 +109,8 @@ def test_pyodbc_tables_columns_and_exact_decimals(pg, shell):
         assert ("rest", "Customer") in tables
         columns = {c.column_name: c for c in cur.columns(table="SalesOrder", schema="rest")}
         assert "OrderNbr" in columns and columns["OrderTotal"].type_name == "numeric"
+        # SQLColumns carries the precision and scale of decimals: numeric(38,8).
+        assert (columns["OrderTotal"].column_size, columns["OrderTotal"].decimal_digits) == (38, 8)
         sql = "SELECT OrderNbr, OrderTotal FROM SalesOrder WHERE OrderTotal > ? ORDER BY OrderNbr LIMIT 5"
         rows = cur.execute(sql, decimal.Decimal("0")).fetchall()
         assert all(isinstance(r[1], decimal.Decimal) for r in rows)

@@ -12,9 +12,15 @@ use datafusion::common::utils::SingleRowListArrayBuilder;
 use datafusion::error::Result;
 use datafusion::execution::context::SessionState;
 use datafusion::execution::session_state::SessionStateBuilder;
-use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
+    Volatility,
+};
 use datafusion::prelude::{SessionContext, create_udf};
+use datafusion::scalar::ScalarValue;
 use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
+
+use crate::attribute::WithTypmods;
 
 /// The server version clients see (`server_version`, `version()`): a PostgreSQL version they
 /// know how to talk to, and what is really answering.
@@ -34,14 +40,18 @@ pub(crate) fn pg_state(ctx: &SessionContext) -> Result<SessionState> {
     let state = ctx.state();
     let name = state.config().options().catalog.default_catalog.clone();
     let list = MemoryCatalogProviderList::new();
-    if let Some(inner) = state.catalog_list().catalog(&name) {
+    let tables = state.catalog_list().catalog(&name);
+    let with_pg = tables.clone().map(|inner| {
+        Arc::new(WithPgCatalog {
+            inner,
+            extra: RwLock::default(),
+        })
+    });
+    if let Some(catalog) = &with_pg {
         datafusion::catalog::CatalogProviderList::register_catalog(
             &list,
             name.clone(),
-            Arc::new(WithPgCatalog {
-                inner,
-                extra: RwLock::default(),
-            }),
+            catalog.clone(),
         );
     }
     let state = SessionStateBuilder::new_from_existing(state)
@@ -49,8 +59,16 @@ pub(crate) fn pg_state(ctx: &SessionContext) -> Result<SessionState> {
         .build();
     let pg = SessionContext::new_with_state(state);
     datafusion_pg_catalog::setup_pg_catalog(&pg, &name, EmptyContextProvider).map_err(|e| *e)?;
+    if let (Some(catalog), Some(tables)) = (&with_pg, tables)
+        && let Some(pg_catalog) = catalog.schema("pg_catalog")
+    {
+        catalog.register_schema("pg_catalog", Arc::new(WithTypmods { pg_catalog, tables }))?;
+    }
     pg.register_udf(version_udf());
     pg.register_udf(to_regtype_udf());
+    for name in ["col_description", "obj_description", "shobj_description"] {
+        pg.register_udf(ScalarUDF::new_from_impl(NoComment::new(name)));
+    }
     let default_schema = pg.state().config().options().catalog.default_schema.clone();
     register_search_path_udfs(&pg, &default_schema);
     Ok(pg.state())
@@ -78,7 +96,7 @@ pub(crate) fn register_search_path_udfs(ctx: &SessionContext, schema: &str) {
         Arc::new(move |args: &[ColumnarValue]| {
             let implicit = match args.first() {
                 Some(ColumnarValue::Scalar(s)) => {
-                    matches!(s, datafusion::scalar::ScalarValue::Boolean(Some(true)))
+                    matches!(s, ScalarValue::Boolean(Some(true)))
                 }
                 Some(ColumnarValue::Array(a)) => {
                     use datafusion::arrow::array::{Array, AsArray};
@@ -131,6 +149,45 @@ fn to_regtype_udf() -> ScalarUDF {
             Ok(ColumnarValue::Array(nulls))
         }),
     )
+}
+
+/// `col_description(table, column)`, `obj_description(oid[, catalog])` and
+/// `shobj_description(oid, catalog)`: the comments on objects, which psql's `\d+` and `\dt+`
+/// show. Nothing here has a comment, so each is NULL.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct NoComment {
+    name: &'static str,
+    signature: Signature,
+}
+
+impl NoComment {
+    fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            signature: Signature::one_of(
+                vec![TypeSignature::Any(1), TypeSignature::Any(2)],
+                Volatility::Stable,
+            ),
+        }
+    }
+}
+
+impl ScalarUDFImpl for NoComment {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        Ok(ColumnarValue::Scalar(ScalarValue::Utf8(None)))
+    }
 }
 
 /// A catalog that adds schemas (`pg_catalog`) to another one without changing it.

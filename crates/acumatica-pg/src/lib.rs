@@ -21,11 +21,14 @@
 //! # Ok(()) }
 //! ```
 
+mod attribute;
 mod auth;
 mod cancel;
 mod catalog;
 mod encode;
 mod error;
+mod results;
+mod rewrite;
 mod session;
 
 use std::future::Future;

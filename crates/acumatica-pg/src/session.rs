@@ -13,9 +13,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use acumatica_datafusion::StatementPolicy;
 use arrow_pg::datatypes::into_pg_type;
 use async_trait::async_trait;
+use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::UInt64Type;
 use datafusion::execution::context::SessionState;
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::logical_expr::{LogicalPlan, WriteOp};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{Expr, Set, Statement, Value};
@@ -32,6 +34,8 @@ use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, ErrorHandler, PgWireServerHandlers, Type};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::extendedquery::Execute;
+use pgwire::messages::simplequery::Query;
 use pgwire::messages::startup::ParameterStatus;
 use pgwire::types::format::FormatOptions;
 use tokio_util::sync::CancellationToken;
@@ -39,7 +43,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::{PgAuth, ScramSource, Startup, server_parameters};
 use crate::cancel::{CancelByKey, Cancels, Registration};
 use crate::catalog::{SERVER_VERSION, register_search_path_udfs};
-use crate::{encode, error};
+use crate::{encode, error, results, rewrite};
 
 /// What all connections share.
 pub(crate) struct Shared {
@@ -158,7 +162,7 @@ impl StatementParser {
         tracing::debug!("statement: {sql}");
         let mut statements = self.shared.sql.parse(sql).map_err(error::syntax)?;
         for s in &mut statements {
-            names_match_in_any_case(s);
+            rewrite::client_catalog_query(s);
         }
         Ok(statements)
     }
@@ -174,6 +178,17 @@ impl StatementParser {
                 "42501",
                 "not allowed on this server: COPY (clients cannot read or write files on the server)",
             ));
+        }
+        if matches!(statement, Statement::Call(_)) {
+            // `CALL <Entity>.<Action>(…)` runs an Acumatica action: allowed with writes,
+            // refused (42501) without.
+            let df = self
+                .shared
+                .policy
+                .sql(&self.ctx, &statement.to_string())
+                .await
+                .map_err(error::from_datafusion)?;
+            return Ok(PgStatement::Query(Box::new(df.into_unoptimized_plan())));
         }
         let plan = self
             .ctx
@@ -264,30 +279,6 @@ impl QueryParser for StatementParser {
     }
 }
 
-/// psql lower-cases unquoted names in its patterns (`\d SalesOrder` looks for
-/// `relname ~ '^(salesorder)$'`), as Postgres folds unquoted identifiers. Acusql finds table
-/// names in any case, so pattern matches on relation and schema names ignore case too.
-fn names_match_in_any_case(statement: &mut Statement) {
-    use datafusion::sql::sqlparser::ast::{BinaryOperator, visit_expressions_mut};
-    let _ = visit_expressions_mut(statement, |e| {
-        if let Expr::BinaryOp { left, op, .. } = e {
-            let name = match left.as_ref() {
-                Expr::Identifier(i) => Some(&i.value),
-                Expr::CompoundIdentifier(parts) => parts.last().map(|i| &i.value),
-                _ => None,
-            };
-            if name.is_some_and(|n| n == "relname" || n == "nspname") {
-                match op {
-                    BinaryOperator::PGRegexMatch => *op = BinaryOperator::PGRegexIMatch,
-                    BinaryOperator::PGRegexNotMatch => *op = BinaryOperator::PGRegexNotIMatch,
-                    _ => {}
-                }
-            }
-        }
-        std::ops::ControlFlow::<()>::Continue(())
-    });
-}
-
 /// The parameters of a plan in order (`$1`, `$2`, …) with the types DataFusion inferred.
 fn parameter_types(plan: &LogicalPlan) -> PgWireResult<Vec<Option<DataType>>> {
     let types = plan.get_parameter_types().map_err(error::from_datafusion)?;
@@ -330,12 +321,99 @@ impl Conn {
     }
 
     /// The cancellation token of a statement starting now.
-    fn begin<C: ClientInfo>(&self, client: &C) -> CancellationToken {
+    pub(crate) fn begin<C: ClientInfo>(&self, client: &C) -> CancellationToken {
         let registration = self.registration.get_or_init(|| {
             let (pid, secret) = client.pid_and_secret_key();
             self.shared.cancels.register(pid, secret.to_bytes())
         });
         self.shared.cancels.start(&registration.slot)
+    }
+
+    pub(crate) fn shutting_down(&self) -> bool {
+        self.shared.cancels.is_shutting_down()
+    }
+
+    /// The statements of a simple-protocol message, each planned as the one before it has
+    /// run (so a `SET search_path` applies to the next). A failing statement ends the list
+    /// with its error, as in Postgres: the ones before it answered, the rest do not run.
+    pub(crate) async fn statements<C>(
+        &self,
+        client: &mut C,
+        query: &str,
+        cancel: &CancellationToken,
+    ) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let statements = match self.parser.parse(query) {
+            Ok(s) if s.is_empty() => return Ok(vec![Response::EmptyQuery]),
+            Ok(s) => s
+                .into_iter()
+                .map(|s| Pending::Parsed(Box::new(s)))
+                .collect(),
+            Err(e) => vec![Pending::Prepared(self.parser.fallback(query, e).await)],
+        };
+        let mut out = Vec::with_capacity(statements.len());
+        for statement in statements {
+            let prepared = match statement {
+                Pending::Parsed(s) => self.parser.prepare(*s).await,
+                Pending::Prepared(p) => p,
+            };
+            let result = match prepared {
+                Ok(PgStatement::Command(c)) => {
+                    self.run_command(client, &c, &Format::UnifiedText).await
+                }
+                Ok(PgStatement::Query(plan)) => {
+                    self.run_query(client, *plan, &Format::UnifiedText, cancel.clone())
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(r) => out.push(r),
+                Err(e) => {
+                    out.push(Response::Error(Box::new(e.into())));
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs a bound portal (its parameters in place) and returns its response; the rows are
+    /// not read yet.
+    pub(crate) async fn execute<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<PgStatement>,
+        cancel: &CancellationToken,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        match &portal.statement.statement {
+            PgStatement::Command(c) => {
+                self.run_command(client, c, &portal.result_column_format)
+                    .await
+            }
+            PgStatement::Query(plan) => {
+                let plan = if portal.parameter_len() == 0 {
+                    (**plan).clone()
+                } else {
+                    let types = parameter_types(plan)?;
+                    let types: Vec<Option<&DataType>> = types.iter().map(Option::as_ref).collect();
+                    let values = arrow_pg::datatypes::df::deserialize_parameters(portal, &types)?;
+                    (**plan)
+                        .clone()
+                        .replace_params_with_values(&values)
+                        .map_err(error::from_datafusion)?
+                };
+                self.run_query(client, plan, &portal.result_column_format, cancel.clone())
+                    .await
+            }
+        }
     }
 
     fn format_options<C: ClientInfo>(client: &C) -> Arc<FormatOptions> {
@@ -349,17 +427,26 @@ impl Conn {
         format: &Format,
         cancel: CancellationToken,
     ) -> PgWireResult<Response> {
+        let tag = write_tag(&plan);
         let df = self
             .ctx
             .execute_logical_plan(plan)
             .await
             .map_err(error::from_datafusion)?;
+        if let Some(tag) = tag {
+            // A write answers with its command tag and count (`INSERT 0 1`), not a row.
+            let batches = tokio::select! {
+                b = df.collect() => b.map_err(error::from_datafusion)?,
+                () = cancel.cancelled() => return Err(error::cancelled(self.shutting_down())),
+            };
+            return Ok(Response::Execution(tag.with_rows(changed_rows(&batches))));
+        }
         let response = encode::query_response(
             df,
             format,
             Self::format_options(client),
             cancel,
-            self.shared.cancels.clone(),
+            self.shutting_down(),
         )
         .await?;
         Ok(Response::Query(response))
@@ -511,6 +598,29 @@ impl Conn {
     }
 }
 
+/// The command tag of a write (`INSERT 0 n`, `UPDATE n`, `DELETE n`), or `None`.
+fn write_tag(plan: &LogicalPlan) -> Option<Tag> {
+    let LogicalPlan::Dml(dml) = plan else {
+        return None;
+    };
+    Some(match dml.op {
+        WriteOp::Insert(_) => Tag::new("INSERT").with_oid(0),
+        WriteOp::Update => Tag::new("UPDATE"),
+        WriteOp::Delete => Tag::new("DELETE"),
+        _ => return None,
+    })
+}
+
+/// The sum of the `count` column DataFusion's writes answer with.
+fn changed_rows(batches: &[RecordBatch]) -> usize {
+    batches
+        .iter()
+        .filter_map(|b| b.columns().first()?.as_primitive_opt::<UInt64Type>())
+        .flat_map(|c| c.iter().flatten())
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+        .sum()
+}
+
 /// `SHOW transaction isolation level` is `transaction_isolation`, and so on.
 fn show_name(name: &str) -> &str {
     match name {
@@ -606,6 +716,16 @@ fn expr_text(e: &Expr) -> String {
 
 #[async_trait]
 impl SimpleQueryHandler for Conn {
+    async fn on_query<C>(&self, client: &mut C, query: Query) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        results::on_query(self, client, &query.query).await
+    }
+
     async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -613,43 +733,8 @@ impl SimpleQueryHandler for Conn {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        // One token for the whole message: a cancel stops whichever of its statements runs.
         let cancel = self.begin(client);
-        let statements = match self.parser.parse(query) {
-            Ok(s) if s.is_empty() => return Ok(vec![Response::EmptyQuery]),
-            Ok(s) => s
-                .into_iter()
-                .map(|s| Pending::Parsed(Box::new(s)))
-                .collect(),
-            Err(e) => vec![Pending::Prepared(self.parser.fallback(query, e).await)],
-        };
-        let mut out = Vec::with_capacity(statements.len());
-        for statement in statements {
-            // Planned one by one as they run, so a `SET search_path` applies to the next.
-            let prepared = match statement {
-                Pending::Parsed(s) => self.parser.prepare(*s).await,
-                Pending::Prepared(p) => p,
-            };
-            let result = match prepared {
-                Ok(PgStatement::Command(c)) => {
-                    self.run_command(client, &c, &Format::UnifiedText).await
-                }
-                Ok(PgStatement::Query(plan)) => {
-                    self.run_query(client, *plan, &Format::UnifiedText, cancel.clone())
-                        .await
-                }
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok(r) => out.push(r),
-                Err(e) => {
-                    // Like Postgres: the statements before it answered, the rest do not run.
-                    out.push(Response::Error(Box::new(e.into())));
-                    break;
-                }
-            }
-        }
-        Ok(out)
+        self.statements(client, query, &cancel).await
     }
 }
 
@@ -667,6 +752,16 @@ impl ExtendedQueryHandler for Conn {
         self.parser.clone()
     }
 
+    async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = PgStatement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        results::on_execute(self, client, message).await
+    }
+
     async fn do_query<C>(
         &self,
         client: &mut C,
@@ -679,28 +774,8 @@ impl ExtendedQueryHandler for Conn {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        match &portal.statement.statement {
-            PgStatement::Command(c) => {
-                self.run_command(client, c, &portal.result_column_format)
-                    .await
-            }
-            PgStatement::Query(plan) => {
-                let cancel = self.begin(client);
-                let plan = if portal.parameter_len() == 0 {
-                    (**plan).clone()
-                } else {
-                    let types = parameter_types(plan)?;
-                    let types: Vec<Option<&DataType>> = types.iter().map(Option::as_ref).collect();
-                    let values = arrow_pg::datatypes::df::deserialize_parameters(portal, &types)?;
-                    (**plan)
-                        .clone()
-                        .replace_params_with_values(&values)
-                        .map_err(error::from_datafusion)?
-                };
-                self.run_query(client, plan, &portal.result_column_format, cancel)
-                    .await
-            }
-        }
+        let cancel = self.begin(client);
+        self.execute(client, portal, &cancel).await
     }
 }
 

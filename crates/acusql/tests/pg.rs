@@ -291,7 +291,20 @@ fn odbc_isql_lists_tables_columns_and_fetches_rows() {
     assert!(o.status.success(), "{}", out(&o));
     let text = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(text.contains("|SalesOrder|OrderNbr|"), "{text}");
-    assert!(text.contains("|SalesOrder|OrderTotal|2|numeric|"), "{text}");
+    // SQLColumns: numeric with the precision and scale of the column (numeric(38,8)).
+    assert!(
+        text.contains("|SalesOrder|OrderTotal|2|numeric|38|"),
+        "{text}"
+    );
+    let total = text
+        .lines()
+        .find(|l| l.contains("|SalesOrder|OrderTotal|"))
+        .unwrap_or_default();
+    assert_eq!(
+        total.split('|').nth(8),
+        Some("8"),
+        "DECIMAL_DIGITS: {total}"
+    );
 
     // Rows with their types: exact decimals, the same as in process.
     let sql = "SELECT CustomerID, COUNT(*) AS n, SUM(OrderTotal) AS total FROM SalesOrder GROUP BY CustomerID ORDER BY CustomerID LIMIT 5";

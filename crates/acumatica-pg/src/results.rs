@@ -1,0 +1,254 @@
+//! Sending results to the client, for the simple query protocol (`Query`) and the extended one
+//! (`Execute`): rows go to the socket as the scan produces them, and a cancel request is
+//! noticed at once, even while the socket is full because the client reads slowly.
+//!
+//! pgwire's own `Execute` collects every row of the portal before sending the first (with
+//! `max_rows = 0`, what libpq, psycopg and the ODBC driver send), and its senders wait for
+//! the socket without looking at anything else: an endless or very large result then fills
+//! the server's memory, and a cancel is not seen until the client reads again. So both
+//! handlers are ours; everything around them (Parse, Bind, Describe, Sync, errors) stays
+//! pgwire's.
+
+use std::fmt::Debug;
+use std::pin::pin;
+use std::sync::Arc;
+
+use futures::{Sink, SinkExt, StreamExt};
+use pgwire::api::portal::PortalExecutionState;
+use pgwire::api::query::send_execution_response;
+use pgwire::api::results::{QueryResponse, Response, Tag};
+use pgwire::api::store::{Entry, PortalStore};
+use pgwire::api::{ClientInfo, ClientPortalStore, DEFAULT_NAME, PgWireConnectionState};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::data::RowDescription;
+use pgwire::messages::extendedquery::{Execute, PortalSuspended};
+use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery, TransactionStatus};
+use tokio_util::sync::CancellationToken;
+
+use crate::error;
+use crate::session::{Conn, PgStatement};
+
+/// How a batch of rows ended.
+struct Sent {
+    rows: usize,
+    /// `max_rows` were sent and more remain (the portal stays open).
+    suspended: bool,
+}
+
+/// Sends the rows of `results` as they come, at most `max_rows` of them (0: all). Ends with
+/// the cancellation error as soon as `cancel` fires, whether the server is waiting for the
+/// next row or for room in the socket; the caller then drops `results`, and with it the scan.
+async fn send_rows<C>(
+    client: &mut C,
+    results: &mut QueryResponse,
+    max_rows: usize,
+    cancel: &CancellationToken,
+    shutting_down: impl Fn() -> bool,
+) -> PgWireResult<Sent>
+where
+    C: Sink<PgWireBackendMessage> + Unpin,
+    PgWireError: From<C::Error>,
+{
+    // One waiter for the whole result, not one per row.
+    let mut cancelled = pin!(cancel.cancelled());
+    let mut rows = 0;
+    while max_rows == 0 || rows < max_rows {
+        let next = tokio::select! {
+            biased;
+            () = &mut cancelled => return Err(error::cancelled(shutting_down())),
+            next = results.data_rows.next() => next,
+        };
+        let Some(row) = next else {
+            return Ok(Sent {
+                rows,
+                suspended: false,
+            });
+        };
+        let row = PgWireBackendMessage::DataRow(row?);
+        tokio::select! {
+            biased;
+            () = &mut cancelled => return Err(error::cancelled(shutting_down())),
+            fed = client.feed(row) => fed?,
+        }
+        rows += 1;
+    }
+    Ok(Sent {
+        rows,
+        suspended: true,
+    })
+}
+
+/// Answers a response that is not a row set, and returns the transaction status after it.
+async fn send_other<C>(
+    client: &mut C,
+    response: Response,
+    status: TransactionStatus,
+) -> PgWireResult<TransactionStatus>
+where
+    C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin,
+    C::PortalStore: PortalStore,
+    C::Error: Debug,
+    PgWireError: From<C::Error>,
+{
+    Ok(match response {
+        Response::EmptyQuery => {
+            client
+                .feed(PgWireBackendMessage::EmptyQueryResponse(
+                    EmptyQueryResponse::new(),
+                ))
+                .await?;
+            status
+        }
+        Response::Execution(tag) => {
+            send_execution_response(client, tag).await?;
+            status
+        }
+        Response::TransactionStart(tag) => {
+            send_execution_response(client, tag).await?;
+            status.to_in_transaction_state()
+        }
+        Response::TransactionEnd(tag) => {
+            send_execution_response(client, tag).await?;
+            client.portal_store().rm_portal(DEFAULT_NAME);
+            status.to_idle_state()
+        }
+        Response::Error(e) => {
+            client
+                .feed(PgWireBackendMessage::ErrorResponse((*e).into()))
+                .await?;
+            status.to_error_state()
+        }
+        // Row sets are streamed by the callers.
+        Response::Query(_) => {
+            return Err(error::user_error(
+                "XX000",
+                "internal error: a row set where a command was expected",
+            ));
+        }
+        // Never produced: COPY is refused when it is planned.
+        Response::CopyIn(_) | Response::CopyOut(_) | Response::CopyBoth(_) => {
+            return Err(error::user_error(
+                "0A000",
+                "COPY FROM STDIN / TO STDOUT is not supported",
+            ));
+        }
+    })
+}
+
+/// A statement may start only when the connection is ready; returns the transaction status.
+fn begin<C: ClientInfo>(client: &mut C) -> PgWireResult<TransactionStatus> {
+    if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+        return Err(PgWireError::NotReadyForQuery);
+    }
+    client.set_state(PgWireConnectionState::QueryInProgress);
+    Ok(client.transaction_status())
+}
+
+/// The simple query protocol: every statement of the message, each result streamed, then
+/// ReadyForQuery.
+pub(crate) async fn on_query<C>(conn: &Conn, client: &mut C, sql: &str) -> PgWireResult<()>
+where
+    C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+    C::PortalStore: PortalStore,
+    C::Error: Debug,
+    PgWireError: From<C::Error>,
+{
+    let mut status = begin(client)?;
+    // One token for the whole message: a cancel stops whichever of its statements runs.
+    let cancel = conn.begin(client);
+    for response in conn.statements(client, sql, &cancel).await? {
+        match response {
+            Response::Query(mut results) => {
+                let description =
+                    RowDescription::new(results.row_schema.iter().map(Into::into).collect());
+                client
+                    .feed(PgWireBackendMessage::RowDescription(description))
+                    .await?;
+                let sent =
+                    send_rows(client, &mut results, 0, &cancel, || conn.shutting_down()).await?;
+                let tag = Tag::new(&results.command_tag).with_rows(sent.rows);
+                client
+                    .feed(PgWireBackendMessage::CommandComplete(tag.into()))
+                    .await?;
+            }
+            other => status = send_other(client, other, status).await?,
+        }
+    }
+    client.set_state(PgWireConnectionState::ReadyForQuery);
+    client.set_transaction_status(status);
+    client
+        .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
+            status,
+        )))
+        .await?;
+    Ok(())
+}
+
+/// `Execute` of a portal: runs it the first time, then sends up to `max_rows` rows (all with
+/// 0) straight to the socket; a portal with rows left stays suspended for the next Execute.
+pub(crate) async fn on_execute<C>(conn: &Conn, client: &mut C, message: Execute) -> PgWireResult<()>
+where
+    C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+    C::PortalStore: PortalStore<Statement = PgStatement>,
+    C::Error: Debug,
+    PgWireError: From<C::Error>,
+{
+    let mut status = begin(client)?;
+    let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+    // Negative counts are not valid; Postgres reads them as "all rows", as 0 is.
+    let max_rows = usize::try_from(message.max_rows).unwrap_or(0);
+    let portal = match client.portal_store().get_portal(name) {
+        Some(Entry::Value(portal)) => portal,
+        Some(Entry::Empty) => {
+            client
+                .feed(PgWireBackendMessage::EmptyQueryResponse(
+                    EmptyQueryResponse::new(),
+                ))
+                .await?;
+            client.set_state(PgWireConnectionState::ReadyForQuery);
+            return Ok(());
+        }
+        None => return Err(PgWireError::PortalNotFound(name.to_owned())),
+    };
+    let cancel = conn.begin(client);
+    let state = portal.state();
+    let mut state = state.lock().await;
+    let mut results = match std::mem::replace(&mut *state, PortalExecutionState::Finished) {
+        PortalExecutionState::Initial => match conn.execute(client, &portal, &cancel).await? {
+            Response::Query(results) => results,
+            other => {
+                // A command: answered once; executing the portal again runs it again.
+                *state = PortalExecutionState::Initial;
+                drop(state);
+                status = send_other(client, other, status).await?;
+                client.set_state(PgWireConnectionState::ReadyForQuery);
+                client.set_transaction_status(status);
+                return Ok(());
+            }
+        },
+        PortalExecutionState::Suspended(results) => results,
+        PortalExecutionState::Finished => QueryResponse::new(
+            Arc::new(Vec::new()),
+            futures::stream::empty::<PgWireResult<_>>(),
+        ),
+    };
+    let sent = send_rows(client, &mut results, max_rows, &cancel, || {
+        conn.shutting_down()
+    })
+    .await?;
+    if sent.suspended {
+        *state = PortalExecutionState::Suspended(results);
+        client
+            .send(PgWireBackendMessage::PortalSuspended(PortalSuspended::new()))
+            .await?;
+    } else {
+        let tag = Tag::new(&results.command_tag).with_rows(sent.rows);
+        client
+            .send(PgWireBackendMessage::CommandComplete(tag.into()))
+            .await?;
+    }
+    client.set_state(PgWireConnectionState::ReadyForQuery);
+    client.set_transaction_status(status);
+    Ok(())
+}
