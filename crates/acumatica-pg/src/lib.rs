@@ -27,6 +27,7 @@ mod cancel;
 mod catalog;
 mod encode;
 mod error;
+mod parser;
 mod results;
 mod rewrite;
 mod session;

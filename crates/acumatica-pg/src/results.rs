@@ -27,7 +27,8 @@ use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery, TransactionS
 use tokio_util::sync::CancellationToken;
 
 use crate::error;
-use crate::session::{Conn, PgStatement};
+use crate::parser::PgStatement;
+use crate::session::Conn;
 
 /// How a batch of rows ended.
 struct Sent {

@@ -1,0 +1,316 @@
+//! Parse: SQL → statements, each either planned by DataFusion (and checked by the statement
+//! policy before anything runs) or one the server answers itself ([`Command`]: transactions,
+//! Postgres session settings, `SHOW`).
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use arrow_pg::datatypes::into_pg_type;
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::SessionContext;
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast::{Expr, Set, Statement, Value};
+use pgwire::api::portal::Format;
+use pgwire::api::results::FieldInfo;
+use pgwire::api::stmt::QueryParser;
+use pgwire::api::{ClientInfo, Type};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::types::format::FormatOptions;
+
+use crate::session::{Shared, show_field};
+use crate::{encode, error, rewrite};
+
+/// A statement after Parse: planned and checked, or answered by the server itself.
+#[derive(Debug, Clone)]
+pub(crate) enum PgStatement {
+    Query(Box<LogicalPlan>),
+    Command(Command),
+}
+
+/// Statements the server answers itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Command {
+    Begin,
+    Commit,
+    Rollback,
+    /// A Postgres session setting (never a DataFusion one: those are DataFusion's to refuse).
+    Set {
+        name: String,
+        value: String,
+    },
+    Show(String),
+    /// Accepted and without effect here (savepoints, `DISCARD`, `SET TRANSACTION`, …): the
+    /// command tag to answer.
+    Noop(&'static str),
+}
+
+/// The part of a connection that turns SQL into statements.
+pub(crate) struct StatementParser {
+    pub(crate) ctx: SessionContext,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl StatementParser {
+    pub(crate) fn parse(&self, sql: &str) -> PgWireResult<Vec<Statement>> {
+        tracing::debug!("statement: {sql}");
+        let mut statements = self.shared.sql.parse(sql).map_err(error::syntax)?;
+        for s in &mut statements {
+            rewrite::client_catalog_query(s);
+        }
+        Ok(statements)
+    }
+
+    /// Plans and checks one statement (nothing runs).
+    pub(crate) async fn prepare(&self, statement: Statement) -> PgWireResult<PgStatement> {
+        if let Some(command) = command(&statement) {
+            return Ok(PgStatement::Command(command));
+        }
+        if matches!(statement, Statement::Copy { .. }) {
+            // Postgres `COPY` (DataFusion cannot plan it, but say why it is refused).
+            return Err(error::user_error(
+                "42501",
+                "not allowed on this server: COPY (clients cannot read or write files on the server)",
+            ));
+        }
+        if matches!(statement, Statement::Call(_)) {
+            // `CALL <Entity>.<Action>(…)` runs an Acumatica action: allowed with writes,
+            // refused (42501) without.
+            let df = self
+                .shared
+                .policy
+                .sql(&self.ctx, &statement.to_string())
+                .await
+                .map_err(error::from_datafusion)?;
+            return Ok(PgStatement::Query(Box::new(df.into_unoptimized_plan())));
+        }
+        let plan = self
+            .ctx
+            .state()
+            .statement_to_plan(DfStatement::Statement(Box::new(statement)))
+            .await
+            .map_err(error::from_datafusion)?;
+        self.check(plan)
+    }
+
+    fn check(&self, plan: LogicalPlan) -> PgWireResult<PgStatement> {
+        self.shared
+            .policy
+            .check(&plan)
+            .map_err(|refused| error::user_error("42501", refused.to_string()))?;
+        Ok(PgStatement::Query(Box::new(plan)))
+    }
+
+    /// A statement the Postgres parser refused may still be DataFusion SQL (`CREATE EXTERNAL
+    /// TABLE`, DataFusion's `COPY … TO`, …): planned by DataFusion's own parser, it runs if
+    /// the policy allows it, and is refused with 42501 if not; otherwise the syntax error
+    /// stands.
+    pub(crate) async fn fallback(
+        &self,
+        sql: &str,
+        syntax: PgWireError,
+    ) -> PgWireResult<PgStatement> {
+        match self.ctx.state().create_logical_plan(sql).await {
+            Ok(plan) => self.check(plan),
+            Err(_) => Err(syntax),
+        }
+    }
+}
+
+#[async_trait]
+impl QueryParser for StatementParser {
+    type Statement = PgStatement;
+
+    async fn parse_sql<C>(
+        &self,
+        _client: &C,
+        sql: &str,
+        _types: &[Option<Type>],
+    ) -> PgWireResult<Option<PgStatement>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let mut statements = match self.parse(sql) {
+            Ok(s) => s,
+            Err(e) => return self.fallback(sql, e).await.map(Some),
+        };
+        if statements.len() > 1 {
+            return Err(error::user_error(
+                "42601",
+                "cannot insert multiple commands into a prepared statement",
+            ));
+        }
+        match statements.pop() {
+            None => Ok(None),
+            Some(s) => self.prepare(s).await.map(Some),
+        }
+    }
+
+    fn get_parameter_types(&self, stmt: &PgStatement) -> PgWireResult<Vec<Type>> {
+        match stmt {
+            PgStatement::Query(plan) => parameter_types(plan)?
+                .iter()
+                .map(|t| match t {
+                    Some(t) => into_pg_type(t),
+                    None => Ok(Type::UNKNOWN),
+                })
+                .collect(),
+            PgStatement::Command(_) => Ok(Vec::new()),
+        }
+    }
+
+    fn get_result_schema(
+        &self,
+        stmt: &PgStatement,
+        format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        let format = format.unwrap_or(&Format::UnifiedText);
+        match stmt {
+            PgStatement::Query(plan) => encode::fields(
+                plan.schema().as_arrow(),
+                format,
+                Arc::new(FormatOptions::default()),
+            ),
+            PgStatement::Command(Command::Show(name)) => Ok(vec![show_field(name, format)]),
+            PgStatement::Command(_) => Ok(Vec::new()),
+        }
+    }
+}
+
+/// The parameters of a plan in order (`$1`, `$2`, …) with the types DataFusion inferred.
+pub(crate) fn parameter_types(plan: &LogicalPlan) -> PgWireResult<Vec<Option<DataType>>> {
+    let types = plan.get_parameter_types().map_err(error::from_datafusion)?;
+    let mut entries: Vec<(u32, Option<DataType>)> = types
+        .into_iter()
+        .map(|(id, t)| {
+            let n = id.trim_start_matches('$').parse().unwrap_or(u32::MAX);
+            (n, t)
+        })
+        .collect();
+    entries.sort_by_key(|(n, _)| *n);
+    Ok(entries.into_iter().map(|(_, t)| t).collect())
+}
+
+/// The statements answered here, or `None` for those DataFusion plans (and the policy
+/// checks).
+pub(crate) fn command(statement: &Statement) -> Option<Command> {
+    Some(match statement {
+        Statement::StartTransaction { .. } => Command::Begin,
+        Statement::Commit { .. } => Command::Commit,
+        Statement::Rollback {
+            savepoint: None, ..
+        } => Command::Rollback,
+        Statement::Rollback { .. } => Command::Noop("ROLLBACK"),
+        Statement::Savepoint { .. } => Command::Noop("SAVEPOINT"),
+        Statement::ReleaseSavepoint { .. } => Command::Noop("RELEASE"),
+        Statement::Discard { .. } => Command::Noop("DISCARD ALL"),
+        Statement::Deallocate { .. } => Command::Noop("DEALLOCATE"),
+        Statement::Reset(_) => Command::Noop("RESET"),
+        Statement::ShowVariable { variable } => {
+            let name = variable
+                .iter()
+                .map(|i| i.value.to_ascii_lowercase())
+                .collect::<Vec<_>>()
+                .join(" ");
+            if name.starts_with("datafusion.") || name == "all" {
+                return None;
+            }
+            Command::Show(name)
+        }
+        Statement::Set(set) => match set {
+            Set::SingleAssignment {
+                variable, values, ..
+            } => {
+                let name = variable.to_string().to_ascii_lowercase();
+                if name.starts_with("datafusion.") {
+                    // DataFusion's own settings: planned, and refused by the policy.
+                    return None;
+                }
+                let name = if name == "time zone" {
+                    "timezone".to_string()
+                } else {
+                    name
+                };
+                Command::Set {
+                    name,
+                    value: values.iter().map(expr_text).collect::<Vec<_>>().join(", "),
+                }
+            }
+            Set::SetTimeZone { value, .. } => Command::Set {
+                name: "timezone".into(),
+                value: expr_text(value),
+            },
+            Set::SetNames { charset_name, .. } => Command::Set {
+                name: "client_encoding".into(),
+                value: charset_name.value.clone(),
+            },
+            Set::SetTransaction { .. }
+            | Set::SetSessionAuthorization(_)
+            | Set::SetRole { .. }
+            | Set::SetSessionParam(_) => Command::Noop("SET"),
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+fn expr_text(e: &Expr) -> String {
+    match e {
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => s.clone(),
+            other => other.to_string(),
+        },
+        Expr::Identifier(i) => i.value.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
+
+    use super::*;
+
+    fn parse(sql: &str) -> Statement {
+        PostgresCompatibilityParser::new()
+            .parse(sql)
+            .unwrap()
+            .pop()
+            .unwrap()
+    }
+
+    #[test]
+    fn session_statements_are_answered_here_and_datafusion_settings_are_not() {
+        assert_eq!(command(&parse("BEGIN")), Some(Command::Begin));
+        assert_eq!(command(&parse("COMMIT")), Some(Command::Commit));
+        assert_eq!(command(&parse("ROLLBACK")), Some(Command::Rollback));
+        assert_eq!(
+            command(&parse("SET search_path TO gi, public")),
+            Some(Command::Set {
+                name: "search_path".into(),
+                value: "gi, public".into()
+            })
+        );
+        assert_eq!(
+            command(&parse("SET DateStyle = 'ISO'")),
+            Some(Command::Set {
+                name: "datestyle".into(),
+                value: "ISO".into()
+            })
+        );
+        assert_eq!(
+            command(&parse("SHOW transaction isolation level")),
+            Some(Command::Show("transaction isolation level".into()))
+        );
+        assert_eq!(
+            command(&parse("SET datafusion.runtime.temp_directory = '/tmp'")),
+            None
+        );
+        assert_eq!(command(&parse("SELECT 1")), None);
+        assert_eq!(
+            command(&parse("SAVEPOINT a")),
+            Some(Command::Noop("SAVEPOINT"))
+        );
+    }
+}
