@@ -505,6 +505,10 @@ async fn get_by_keys_and_id_put_and_delete() {
             (r.status().as_u16(), r.json::<Value>().await.unwrap())
         }
     };
+    let delete = |url: String| {
+        let c = c.clone();
+        async move { c.delete(url).send().await.unwrap().status().as_u16() }
+    };
     let (st, order) = get(format!(
         "{base}/SalesOrder/SO/SO000007?$expand=Details,ShipToContact"
     ))
@@ -587,18 +591,8 @@ async fn get_by_keys_and_id_put_and_delete() {
         .map(|r| r["OrderNbr"]["value"].as_str().unwrap())
         .collect();
     assert_eq!(nbrs, ["SO000007", nbr.as_str()]);
-    let r = c
-        .delete(format!("{base}/SalesOrder/SO/{nbr}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
-    let r = c
-        .delete(format!("{base}/SalesOrder/SO/{nbr}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 500);
+    assert_eq!(delete(format!("{base}/SalesOrder/SO/{nbr}")).await, 204);
+    assert_eq!(delete(format!("{base}/SalesOrder/SO/{nbr}")).await, 500);
     let (_, all) = get(format!("{base}/SalesOrder?$select=OrderNbr")).await;
     assert_eq!(all.as_array().unwrap().len(), 1000);
 
@@ -615,20 +609,10 @@ async fn get_by_keys_and_id_put_and_delete() {
     let (_, again) = get(format!("{base}/SalesOrder/SO/SO000009")).await;
     assert_eq!(again["note"]["value"], "Call first");
     let id = again["id"].as_str().unwrap();
-    let r = c
-        .delete(format!("{base}/SalesOrder/{id}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
+    assert_eq!(delete(format!("{base}/SalesOrder/{id}")).await, 204);
     let (st, _) = get(format!("{base}/SalesOrder/SO/SO000009")).await;
     assert_eq!(st, 500);
-    let r = c
-        .delete(format!("{base}/SalesOrder/{id}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 500);
+    assert_eq!(delete(format!("{base}/SalesOrder/{id}")).await, 500);
 
     // A drop-down value not in its list: 422 with the field's error and the entity's.
     let r = c
