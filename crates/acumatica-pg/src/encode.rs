@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
+use arrow_pg::datatypes::arrow_schema_to_pg_fields;
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::prelude::DataFrame;
 use futures::{StreamExt, stream};
@@ -15,6 +15,7 @@ use pgwire::messages::data::DataRow;
 use pgwire::types::format::FormatOptions;
 use tokio_util::sync::CancellationToken;
 
+use crate::datarow::RowEncoder;
 use crate::error;
 
 /// The row description of a result: Postgres types, and for decimals the `numeric(p, s)`
@@ -61,16 +62,14 @@ pub(crate) async fn query_response(
         s = df.execute_stream() => s.map_err(error::from_datafusion)?,
         () = cancel.cancelled() => return Err(error::cancelled(shutting_down)),
     };
-    let encoded = fields.clone();
+    let encoder = RowEncoder::new(&schema, fields.clone());
     let rows = batches
-        .map(
-            move |batch| -> Box<dyn Iterator<Item = PgWireResult<DataRow>> + Send + Sync> {
-                match batch {
-                    Ok(b) => encode_recordbatch(encoded.clone(), b),
-                    Err(e) => Box::new(std::iter::once(Err(error::from_datafusion(e)))),
-                }
-            },
-        )
+        .map(move |batch| -> Vec<PgWireResult<DataRow>> {
+            match batch {
+                Ok(b) => encoder.encode(&b),
+                Err(e) => vec![Err(error::from_datafusion(e))],
+            }
+        })
         .flat_map(stream::iter);
     Ok(QueryResponse::new(fields, rows))
 }
