@@ -556,3 +556,31 @@ print("ok")
         "the scan ran ahead of the client: {produced} batches"
     );
 }
+
+/// pgjdbc, the driver of JVM tools (DBeaver, DataGrip, Tableau, Metabase): metadata browsing
+/// (`getSchemas`, `getTables`, `getColumns` with numeric precision and scale), a prepared
+/// statement, a fetch size (a portal suspended between Executes) and `Statement.cancel`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jdbc_browses_prepares_fetches_in_pages_and_cancels() {
+    let jar =
+        std::env::var("PGJDBC_JAR").unwrap_or_else(|_| "/usr/share/java/postgresql.jar".into());
+    if !have("java", &["-version"]) || !have("test", &["-f", &jar]) {
+        return;
+    }
+    let f = start(PgAuth::password(USER, PASSWORD)).await;
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/jdbc/JdbcClient.java");
+    let port = f.port.to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("java")
+            .args(["-cp", &jar, source, &port, USER])
+            .env("PGPASSWORD", PASSWORD)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(stdout.trim(), "ok", "{stderr}");
+    f.scans_stopped().await;
+}
