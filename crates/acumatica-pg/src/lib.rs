@@ -25,6 +25,7 @@ mod attribute;
 mod auth;
 mod cancel;
 mod catalog;
+mod copy;
 mod datarow;
 mod encode;
 mod error;

@@ -19,6 +19,7 @@ use pgwire::api::{ClientInfo, Type};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::types::format::FormatOptions;
 
+use crate::copy::{CopyOptions, CopyQuery, copy_out};
 use crate::session::{Shared, show_field};
 use crate::{encode, error, rewrite};
 
@@ -26,6 +27,8 @@ use crate::{encode, error, rewrite};
 #[derive(Debug, Clone)]
 pub(crate) enum PgStatement {
     Query(Box<LogicalPlan>),
+    /// `COPY (query) TO STDOUT` (or `COPY table TO STDOUT`): the query's rows as COPY lines.
+    CopyOut(Box<LogicalPlan>, Arc<CopyOptions>),
     Command(Command),
 }
 
@@ -67,12 +70,27 @@ impl StatementParser {
         if let Some(command) = command(&statement) {
             return Ok(PgStatement::Command(command));
         }
-        if matches!(statement, Statement::Copy { .. }) {
-            // Postgres `COPY` (DataFusion cannot plan it, but say why it is refused).
-            return Err(error::user_error(
-                "42501",
-                "not allowed on this server: COPY (clients cannot read or write files on the server)",
-            ));
+        if let Statement::Copy {
+            source,
+            to,
+            target,
+            options,
+            legacy_options,
+            ..
+        } = statement
+        {
+            // Postgres `COPY`: to the client only (DataFusion's `COPY … TO 'file'` has its own
+            // syntax, planned in `fallback` and refused by the policy).
+            let (query, options) = copy_out(source, to, &target, &options, &legacy_options)?;
+            let statement = match query {
+                CopyQuery::Query(q) => Statement::Query(q),
+                CopyQuery::Table(sql) => self
+                    .parse(&sql)?
+                    .pop()
+                    .ok_or_else(|| error::user_error("42601", "COPY names no table"))?,
+            };
+            let plan = self.plan(statement).await?;
+            return Ok(PgStatement::CopyOut(Box::new(plan), Arc::new(options)));
         }
         if matches!(statement, Statement::Call(_)) {
             // `CALL <Entity>.<Action>(…)` runs an Acumatica action: allowed with writes,
@@ -85,6 +103,13 @@ impl StatementParser {
                 .map_err(error::from_datafusion)?;
             return Ok(PgStatement::Query(Box::new(df.into_unoptimized_plan())));
         }
+        self.plan(statement)
+            .await
+            .map(|plan| PgStatement::Query(Box::new(plan)))
+    }
+
+    /// Plans a statement and checks it against the policy.
+    async fn plan(&self, statement: Statement) -> PgWireResult<LogicalPlan> {
         let plan = self
             .ctx
             .state()
@@ -94,12 +119,12 @@ impl StatementParser {
         self.check(plan)
     }
 
-    fn check(&self, plan: LogicalPlan) -> PgWireResult<PgStatement> {
+    fn check(&self, plan: LogicalPlan) -> PgWireResult<LogicalPlan> {
         self.shared
             .policy
             .check(&plan)
             .map_err(|refused| error::user_error("42501", refused.to_string()))?;
-        Ok(PgStatement::Query(Box::new(plan)))
+        Ok(plan)
     }
 
     /// A statement the Postgres parser refused may still be DataFusion SQL (`CREATE EXTERNAL
@@ -112,7 +137,9 @@ impl StatementParser {
         syntax: PgWireError,
     ) -> PgWireResult<PgStatement> {
         match self.ctx.state().create_logical_plan(sql).await {
-            Ok(plan) => self.check(plan),
+            Ok(plan) => self
+                .check(plan)
+                .map(|plan| PgStatement::Query(Box::new(plan))),
             Err(_) => Err(syntax),
         }
     }
@@ -156,7 +183,7 @@ impl QueryParser for StatementParser {
                     None => Ok(Type::UNKNOWN),
                 })
                 .collect(),
-            PgStatement::Command(_) => Ok(Vec::new()),
+            PgStatement::CopyOut(..) | PgStatement::Command(_) => Ok(Vec::new()),
         }
     }
 
@@ -173,7 +200,8 @@ impl QueryParser for StatementParser {
                 Arc::new(FormatOptions::default()),
             ),
             PgStatement::Command(Command::Show(name)) => Ok(vec![show_field(name, format)]),
-            PgStatement::Command(_) => Ok(Vec::new()),
+            // COPY answers with CopyOutResponse, not rows: Describe says NoData.
+            PgStatement::CopyOut(..) | PgStatement::Command(_) => Ok(Vec::new()),
         }
     }
 }

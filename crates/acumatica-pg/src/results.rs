@@ -21,14 +21,16 @@ use pgwire::api::store::{Entry, PortalStore};
 use pgwire::api::{ClientInfo, ClientPortalStore, DEFAULT_NAME, PgWireConnectionState};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::copy::{CopyData, CopyDone, CopyOutResponse};
 use pgwire::messages::data::RowDescription;
 use pgwire::messages::extendedquery::{Execute, PortalSuspended};
 use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery, TransactionStatus};
 use tokio_util::sync::CancellationToken;
 
+use crate::copy::CopyOut;
 use crate::error;
 use crate::parser::PgStatement;
-use crate::session::Conn;
+use crate::session::{Answer, Conn};
 
 /// How a batch of rows ended.
 struct Sent {
@@ -80,6 +82,58 @@ where
     })
 }
 
+/// `COPY … TO STDOUT`: CopyOutResponse, a CopyData message per line as the scan produces
+/// them (stopping at once on a cancel, like `send_rows`), CopyDone and `COPY n`. An error
+/// ends the copy; the caller answers it with an ErrorResponse, which ends a copy in Postgres
+/// too.
+async fn send_copy_out<C>(
+    client: &mut C,
+    copy: CopyOut,
+    cancel: &CancellationToken,
+    shutting_down: impl Fn() -> bool,
+) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin,
+    PgWireError: From<C::Error>,
+{
+    let columns = i16::try_from(copy.columns).unwrap_or(i16::MAX);
+    let response = CopyOutResponse::new(0, columns, vec![0; copy.columns]);
+    client
+        .feed(PgWireBackendMessage::CopyOutResponse(response))
+        .await?;
+    if let Some(header) = copy.header {
+        client
+            .feed(PgWireBackendMessage::CopyData(CopyData::new(header)))
+            .await?;
+    }
+    let mut cancelled = pin!(cancel.cancelled());
+    let mut lines = copy.lines;
+    let mut rows = 0;
+    loop {
+        let next = tokio::select! {
+            biased;
+            () = &mut cancelled => return Err(error::cancelled(shutting_down())),
+            next = lines.next() => next,
+        };
+        let Some(line) = next else { break };
+        let data = PgWireBackendMessage::CopyData(CopyData::new(line?));
+        tokio::select! {
+            biased;
+            () = &mut cancelled => return Err(error::cancelled(shutting_down())),
+            fed = client.feed(data) => fed?,
+        }
+        rows += 1;
+    }
+    client
+        .feed(PgWireBackendMessage::CopyDone(CopyDone::new()))
+        .await?;
+    let tag = Tag::new("COPY").with_rows(rows);
+    client
+        .feed(PgWireBackendMessage::CommandComplete(tag.into()))
+        .await?;
+    Ok(())
+}
+
 /// Answers a response that is not a row set, and returns the transaction status after it.
 async fn send_other<C>(
     client: &mut C,
@@ -127,11 +181,12 @@ where
                 "internal error: a row set where a command was expected",
             ));
         }
-        // Never produced: COPY is refused when it is planned.
+        // Never produced: `COPY … TO STDOUT` is an `Answer::CopyOut`, other copies are
+        // refused when they are planned.
         Response::CopyIn(_) | Response::CopyOut(_) | Response::CopyBoth(_) => {
             return Err(error::user_error(
-                "0A000",
-                "COPY FROM STDIN / TO STDOUT is not supported",
+                "XX000",
+                "internal error: a copy where a command was expected",
             ));
         }
     })
@@ -158,9 +213,12 @@ where
     let mut status = begin(client)?;
     // One token for the whole message: a cancel stops whichever of its statements runs.
     let cancel = conn.begin(client);
-    for response in conn.statements(client, sql, &cancel).await? {
-        match response {
-            Response::Query(mut results) => {
+    for answer in conn.statements(client, sql, &cancel).await? {
+        match answer {
+            Answer::CopyOut(copy) => {
+                send_copy_out(client, copy, &cancel, || conn.shutting_down()).await?;
+            }
+            Answer::Response(Response::Query(mut results)) => {
                 let description =
                     RowDescription::new(results.row_schema.iter().map(Into::into).collect());
                 client
@@ -173,7 +231,7 @@ where
                     .feed(PgWireBackendMessage::CommandComplete(tag.into()))
                     .await?;
             }
-            other => status = send_other(client, other, status).await?,
+            Answer::Response(other) => status = send_other(client, other, status).await?,
         }
     }
     client.set_state(PgWireConnectionState::ReadyForQuery);
@@ -217,8 +275,17 @@ where
     let mut state = state.lock().await;
     let mut results = match std::mem::replace(&mut *state, PortalExecutionState::Finished) {
         PortalExecutionState::Initial => match conn.execute(client, &portal, &cancel).await? {
-            Response::Query(results) => results,
-            other => {
+            Answer::Response(Response::Query(results)) => results,
+            Answer::CopyOut(copy) => {
+                // Sent whole, whatever `max_rows` says (as Postgres does for COPY).
+                *state = PortalExecutionState::Initial;
+                drop(state);
+                send_copy_out(client, copy, &cancel, || conn.shutting_down()).await?;
+                client.set_state(PgWireConnectionState::ReadyForQuery);
+                client.set_transaction_status(status);
+                return Ok(());
+            }
+            Answer::Response(other) => {
                 // A command: answered once; executing the portal again runs it again.
                 *state = PortalExecutionState::Initial;
                 drop(state);

@@ -3,8 +3,8 @@
 //! Postgres session settings, `SHOW`, `BEGIN`/`COMMIT`/`ROLLBACK`, …).
 //!
 //! Every other statement is planned by DataFusion in the connection's session and checked by
-//! the statement policy before anything runs: a refused one (`COPY`, DDL, DataFusion `SET`,
-//! writes) ends with SQLSTATE 42501 and has done nothing.
+//! the statement policy before anything runs: a refused one (`COPY` of server files, DDL,
+//! DataFusion `SET`, writes) ends with SQLSTATE 42501 and has done nothing.
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -20,17 +20,18 @@ use datafusion::logical_expr::{LogicalPlan, WriteOp};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::Statement;
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
-use futures::{Sink, SinkExt};
+use futures::{Sink, SinkExt, StreamExt, TryStreamExt};
 use pgwire::api::auth::DefaultServerParameterProvider;
 use pgwire::api::auth::StartupHandler;
 use pgwire::api::cancel::CancelHandler;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use pgwire::api::results::{DataRowEncoder, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::results::{CopyResponse, DataRowEncoder, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, ErrorHandler, PgWireServerHandlers, Type};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::copy::CopyData;
 use pgwire::messages::extendedquery::Execute;
 use pgwire::messages::simplequery::Query;
 use pgwire::messages::startup::ParameterStatus;
@@ -40,8 +41,31 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::{PgAuth, ScramSource, Startup, server_parameters};
 use crate::cancel::{CancelByKey, Cancels, Registration};
 use crate::catalog::{SERVER_VERSION, register_search_path_udfs};
+use crate::copy::{CopyOptions, CopyOut, copy_out_response};
 use crate::parser::{Command, PgStatement, StatementParser, parameter_types};
 use crate::{encode, error, results};
+
+/// What a statement answers: one of pgwire's responses, or rows copied out to the client
+/// (`COPY … TO STDOUT`), which `results` sends with its own row count.
+pub(crate) enum Answer {
+    Response(Response),
+    CopyOut(CopyOut),
+}
+
+impl Answer {
+    /// As pgwire's response, for its own senders (the `do_query` methods, which this server
+    /// does not use: `results` sends every answer). pgwire counts a CSV header as a row.
+    fn into_response(self) -> Response {
+        match self {
+            Self::Response(r) => r,
+            Self::CopyOut(copy) => {
+                let header = futures::stream::iter(copy.header.map(Ok));
+                let lines = header.chain(copy.lines).map_ok(CopyData::new);
+                Response::CopyOut(CopyResponse::new(0, copy.columns, lines))
+            }
+        }
+    }
+}
 
 /// What all connections share.
 pub(crate) struct Shared {
@@ -173,13 +197,13 @@ impl Conn {
         client: &mut C,
         query: &str,
         cancel: &CancellationToken,
-    ) -> PgWireResult<Vec<Response>>
+    ) -> PgWireResult<Vec<Answer>>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let statements = match self.parser.parse(query) {
-            Ok(s) if s.is_empty() => return Ok(vec![Response::EmptyQuery]),
+            Ok(s) if s.is_empty() => return Ok(vec![Answer::Response(Response::EmptyQuery)]),
             Ok(s) => s
                 .into_iter()
                 .map(|s| Pending::Parsed(Box::new(s)))
@@ -193,11 +217,8 @@ impl Conn {
                 Pending::Prepared(p) => p,
             };
             let result = match prepared {
-                Ok(PgStatement::Command(c)) => {
-                    self.run_command(client, &c, &Format::UnifiedText).await
-                }
-                Ok(PgStatement::Query(plan)) => {
-                    self.run_query(client, *plan, &Format::UnifiedText, cancel.clone())
+                Ok(statement) => {
+                    self.run(client, statement, None, &Format::UnifiedText, cancel)
                         .await
                 }
                 Err(e) => Err(e),
@@ -205,7 +226,7 @@ impl Conn {
             match result {
                 Ok(r) => out.push(r),
                 Err(e) => {
-                    out.push(Response::Error(Box::new(e.into())));
+                    out.push(Answer::Response(Response::Error(Box::new(e.into()))));
                     break;
                 }
             }
@@ -220,32 +241,70 @@ impl Conn {
         client: &mut C,
         portal: &Portal<PgStatement>,
         cancel: &CancellationToken,
-    ) -> PgWireResult<Response>
+    ) -> PgWireResult<Answer>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        match &portal.statement.statement {
-            PgStatement::Command(c) => {
-                self.run_command(client, c, &portal.result_column_format)
-                    .await
-            }
+        let statement = portal.statement.statement.clone();
+        let format = &portal.result_column_format;
+        self.run(client, statement, Some(portal), format, cancel)
+            .await
+    }
+
+    /// Runs a prepared statement, with the parameters of `portal` in place.
+    async fn run<C>(
+        &self,
+        client: &mut C,
+        statement: PgStatement,
+        portal: Option<&Portal<PgStatement>>,
+        format: &Format,
+        cancel: &CancellationToken,
+    ) -> PgWireResult<Answer>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        match statement {
+            PgStatement::Command(c) => self
+                .run_command(client, &c, format)
+                .await
+                .map(Answer::Response),
             PgStatement::Query(plan) => {
-                let plan = if portal.parameter_len() == 0 {
-                    (**plan).clone()
-                } else {
-                    let types = parameter_types(plan)?;
-                    let types: Vec<Option<&DataType>> = types.iter().map(Option::as_ref).collect();
-                    let values = arrow_pg::datatypes::df::deserialize_parameters(portal, &types)?;
-                    (**plan)
-                        .clone()
-                        .replace_params_with_values(&values)
-                        .map_err(error::from_datafusion)?
-                };
-                self.run_query(client, plan, &portal.result_column_format, cancel.clone())
+                let plan = with_parameters(*plan, portal)?;
+                self.run_query(client, plan, format, cancel.clone())
                     .await
+                    .map(Answer::Response)
+            }
+            PgStatement::CopyOut(plan, options) => {
+                let plan = with_parameters(*plan, portal)?;
+                self.run_copy(client, plan, options, cancel.clone())
+                    .await
+                    .map(Answer::CopyOut)
             }
         }
+    }
+
+    async fn run_copy<C: ClientInfo>(
+        &self,
+        client: &C,
+        plan: LogicalPlan,
+        options: Arc<CopyOptions>,
+        cancel: CancellationToken,
+    ) -> PgWireResult<CopyOut> {
+        let df = self
+            .ctx
+            .execute_logical_plan(plan)
+            .await
+            .map_err(error::from_datafusion)?;
+        copy_out_response(
+            df,
+            options,
+            Self::format_options(client),
+            cancel,
+            self.shutting_down(),
+        )
+        .await
     }
 
     fn format_options<C: ClientInfo>(client: &C) -> Arc<FormatOptions> {
@@ -492,8 +551,24 @@ impl SimpleQueryHandler for Conn {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let cancel = self.begin(client);
-        self.statements(client, query, &cancel).await
+        let answers = self.statements(client, query, &cancel).await?;
+        Ok(answers.into_iter().map(Answer::into_response).collect())
     }
+}
+
+/// `plan` with the parameter values of `portal` (`$1`, …) in place.
+fn with_parameters(
+    plan: LogicalPlan,
+    portal: Option<&Portal<PgStatement>>,
+) -> PgWireResult<LogicalPlan> {
+    let Some(portal) = portal.filter(|p| p.parameter_len() > 0) else {
+        return Ok(plan);
+    };
+    let types = parameter_types(&plan)?;
+    let types: Vec<Option<&DataType>> = types.iter().map(Option::as_ref).collect();
+    let values = arrow_pg::datatypes::df::deserialize_parameters(portal, &types)?;
+    plan.replace_params_with_values(&values)
+        .map_err(error::from_datafusion)
 }
 
 enum Pending {
@@ -533,6 +608,8 @@ impl ExtendedQueryHandler for Conn {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let cancel = self.begin(client);
-        self.execute(client, portal, &cancel).await
+        self.execute(client, portal, &cancel)
+            .await
+            .map(Answer::into_response)
     }
 }

@@ -304,6 +304,55 @@ async fn psql_lists_describes_and_reads_every_type() {
     assert!(stdout.contains("rest,t"), "{stdout}");
 }
 
+/// `COPY … TO STDOUT` and psql's `\copy`: the client writes the file (text and CSV formats
+/// as Postgres writes them: `\N` and escapes in text, quoting in CSV, a header line), while
+/// `COPY` to a server file and `COPY FROM STDIN` stay refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_copies_results_out_as_text_and_csv() {
+    if !have("psql", &["--version"]) {
+        return;
+    }
+    let f = start(PgAuth::none()).await;
+    let dir = std::env::temp_dir().join(format!("acusql-pg-copy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("customers.csv");
+    let script = format!(
+        "\\copy (SELECT \"CustomerID\", \"Balance\", \"Active\", \"Orders\", \"LastModified\" FROM Customer ORDER BY 1) TO '{}' CSV HEADER\n\
+         COPY Customer (\"CustomerID\", \"Balance\", \"Orders\") TO STDOUT;\n\
+         COPY (SELECT 'a,b' AS x, '' AS y, 'say \"hi\"' AS z) TO STDOUT WITH (FORMAT csv, DELIMITER ';');\n\
+         COPY Customer FROM STDIN;\n\
+         COPY Customer TO STDOUT (FORMAT binary);\n",
+        csv.display()
+    );
+    let out = tokio::task::spawn_blocking(move || psql(f.port, None, &script))
+        .await
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(
+        std::fs::read_to_string(&csv).unwrap(),
+        "CustomerID,Balance,Active,Orders,LastModified\n\
+         C001,12345.00000000,t,3,2023-11-14 22:13:20.000000+00\n\
+         C002,,f,,\n\
+         O'BRIEN,-0.00000001,,0,\n",
+        "{stdout}\n{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        stdout.contains("C001\t12345.00000000\t3\nC002\t\\N\t\\N\nO'BRIEN\t-0.00000001\t0\n"),
+        "{stdout}\n{stderr}"
+    );
+    // With `;` as the delimiter, `a,b` needs no quotes; the empty string does (it is not NULL).
+    assert!(stdout.contains("a,b;\"\";\"say \"\"hi\"\"\"\n"), "{stdout}");
+    assert!(
+        stderr.contains("ERROR:  0A000: COPY FROM STDIN is not supported"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("ERROR:  0A000: COPY (FORMAT binary)"),
+        "{stderr}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn psql_sessions_search_path_transactions_and_refusals() {
     if !have("psql", &["--version"]) {
@@ -460,7 +509,7 @@ fn python(port: u16, script: &str) -> Output {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn psycopg_parameters_types_binary_results_and_cancel() {
+async fn psycopg_parameters_types_binary_results_copy_and_cancel() {
     if !python_with("psycopg") {
         return;
     }
@@ -493,6 +542,20 @@ with psycopg.connect(connect_timeout=10) as conn:
     conn.rollback()
     cur.execute("SELECT 1")
     assert cur.fetchone() == (1,)
+    # COPY … TO STDOUT: one row per message, typed by psycopg; its row count; a cancel.
+    with cur.copy('COPY (SELECT n, "CustomerID" FROM gi.Endless, Customer LIMIT 20000) TO STDOUT') as copy:
+        copy.set_types(["int8", "text"])
+        rows = list(copy.rows())
+    assert len(rows) == 20000 and rows[0][0] == 0 and cur.rowcount == 20000, (len(rows), cur.rowcount)
+    threading.Timer(0.5, conn.cancel).start()
+    try:
+        with cur.copy("COPY gi.Endless TO STDOUT (FORMAT csv)") as copy:
+            for _ in copy:
+                pass
+        raise SystemExit("copy not cancelled")
+    except psycopg.errors.QueryCanceled:
+        pass
+    conn.rollback()
 print("ok")
 "#;
     let out = tokio::task::spawn_blocking({
@@ -503,7 +566,7 @@ print("ok")
     .unwrap();
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    // The endless scan stopped with the cancel.
+    // The endless scans stopped with the cancels.
     f.scans_stopped().await;
 }
 
