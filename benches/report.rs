@@ -222,15 +222,15 @@ fn mb(bytes: f64) -> f64 {
 async fn pg_figure() -> Figure {
     let scale = 20;
     let sql = "SELECT * FROM SalesOrder_Details";
-    let name = "PostgreSQL protocol (Python psycopg, binary) rows/s / in-process rows/s";
+    let name = "PostgreSQL protocol (Python psycopg, text) rows/s / in-process rows/s";
     let target = "≥ 0.7";
     let sim = start_sim(scale, Duration::ZERO).await;
     let conn = common::connect(&sim.base_url(), "").await;
     let ctx = session(conn.clone(), AcumaticaOptions::default()).await;
     let mut notes = vec![format!(
         "`{sql}` at simulator scale {scale} without latency (so transport costs show); best of 3 each; \
-         in-process: DataFrame::collect; Postgres: `benches/pg_fetch.py` (psycopg 3, binary results, \
-         cursor.execute + fetchall into Python tuples)"
+         in-process: DataFrame::collect; Postgres: `benches/pg_fetch.py` (psycopg 3, \
+         cursor.execute + fetchall into Python tuples; text format, psycopg's default, and binary)"
     )];
     let (rows, best_in) = best_in_process(&ctx, sql).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -243,15 +243,20 @@ async fn pg_figure() -> Figure {
     let serving = tokio::spawn(server.serve(listener, None, async {
         let _ = stopped.await;
     }));
-    let script = bench_dir().join("pg_fetch.py");
-    let py = tokio::task::spawn_blocking(move || {
-        run_python(
-            &script,
-            &["--port", &port.to_string(), "--sql", sql, "--repeat", "3"],
-        )
-    })
-    .await
-    .expect("join");
+    let ours = format!("host=127.0.0.1 port={port} dbname=acumatica user=bench");
+    let text = pg_fetch(&ours, sql, &[]).await;
+    let binary = pg_fetch(&ours, sql, &["--binary"]).await;
+    // A PostgreSQL server for reference (a libpq connection string): the same rows copied
+    // into it, fetched by the same client.
+    let reference = match std::env::var("ACUSQL_BENCH_POSTGRES") {
+        Ok(dsn) => {
+            let load = ["--load-from", &ours, "--table", "acusql_bench_details"];
+            let text = pg_fetch(&dsn, sql, &load).await;
+            let binary = pg_fetch(&dsn, sql, &[&load[..], &["--binary"]].concat()).await;
+            Some((text, binary))
+        }
+        Err(_) => None,
+    };
     let _ = stop.send(());
     let _ = serving.await;
     let _ = conn.close().await;
@@ -260,38 +265,78 @@ async fn pg_figure() -> Figure {
         "in-process: {rows} rows in {best_in:.2} s = {:.0}k rows/s",
         in_rate / 1000.0
     ));
-    match py {
-        Err(why) => Figure {
-            number: 7,
-            name,
-            measured: "—".into(),
-            target,
-            verdict: Verdict::Skipped(why),
-            notes,
-        },
-        Ok(v) => {
-            let secs = v["seconds"].as_f64().unwrap_or(f64::NAN);
-            let py_rows = v["rows"].as_u64().unwrap_or(0);
-            let rate = py_rows as f64 / secs;
-            let ratio = rate / in_rate;
-            notes.push(format!(
-                "psycopg over the Postgres protocol: {py_rows} rows in {secs:.2} s = {:.0}k rows/s → {ratio:.2}",
-                rate / 1000.0
-            ));
-            Figure {
+    let ratio_of = |what: &str, v: &serde_json::Value, notes: &mut Vec<String>| {
+        let secs = v["seconds"].as_f64().unwrap_or(f64::NAN);
+        let got = v["rows"].as_u64().unwrap_or(0) as usize;
+        let rate = got as f64 / secs;
+        let ratio = rate / in_rate;
+        notes.push(format!(
+            "{what}, {}: {got} rows in {secs:.2} s = {:.0}k rows/s → {ratio:.2}",
+            v["format"].as_str().unwrap_or("?"),
+            rate / 1000.0
+        ));
+        (ratio, got)
+    };
+    let measured = match (&text, &binary) {
+        (Ok(t), Ok(b)) => {
+            let text = ratio_of("psycopg over acusql's Postgres protocol", t, &mut notes);
+            ratio_of("psycopg over acusql's Postgres protocol", b, &mut notes);
+            text
+        }
+        (Err(why), _) | (_, Err(why)) => {
+            return Figure {
                 number: 7,
                 name,
-                measured: format!("{ratio:.2}"),
+                measured: "—".into(),
                 target,
-                verdict: if ratio >= 0.7 && py_rows as usize == rows {
-                    Verdict::Pass
-                } else {
-                    Verdict::Miss
-                },
+                verdict: Verdict::Skipped(why.clone()),
                 notes,
-            }
+            };
         }
+    };
+    match reference {
+        Some((Ok(t), Ok(b))) => {
+            ratio_of("psycopg over PostgreSQL itself (same rows)", &t, &mut notes);
+            ratio_of("psycopg over PostgreSQL itself (same rows)", &b, &mut notes);
+        }
+        Some((Err(why), _) | (_, Err(why))) => {
+            notes.push(format!("PostgreSQL reference failed: {why}"));
+        }
+        None => notes.push(
+            "no PostgreSQL reference: set ACUSQL_BENCH_POSTGRES to a libpq connection string \
+             (a server the bench may create a table in) to fetch the same rows from PostgreSQL"
+                .into(),
+        ),
     }
+    let (ratio, got) = measured;
+    Figure {
+        number: 7,
+        name,
+        measured: format!("{ratio:.2}"),
+        target,
+        verdict: if ratio >= 0.7 && got == rows {
+            Verdict::Pass
+        } else {
+            Verdict::Miss
+        },
+        notes,
+    }
+}
+
+/// `benches/pg_fetch.py` against `dsn`: {"rows", "seconds", "format"}.
+async fn pg_fetch(dsn: &str, sql: &str, extra: &[&str]) -> Result<serde_json::Value, String> {
+    let script = bench_dir().join("pg_fetch.py");
+    let mut args: Vec<String> = ["--dsn", dsn, "--sql", sql, "--repeat", "3"]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    args.extend(extra.iter().map(ToString::to_string));
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_python(&script, &args)
+    })
+    .await
+    .expect("join")
 }
 
 fn python() -> String {
