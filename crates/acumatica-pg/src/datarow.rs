@@ -84,6 +84,10 @@ impl Writer {
     }
 }
 
+fn is_utc(tz: &str) -> bool {
+    matches!(tz, "UTC" | "+00:00")
+}
+
 /// Whether pgwire would write this column's timestamps in the ISO form we write.
 fn iso_date_style(pg: &FieldInfo) -> bool {
     DateStyle::new(&pg.format_options().date_style).full_tz_format_smolstr() == ISO_TIMESTAMPTZ
@@ -154,28 +158,36 @@ enum Values<'a> {
 }
 
 impl<'a> Column<'a> {
+    /// The typed view of `array` for `writer`, checked against the array's own type (`None`,
+    /// arrow-pg's encoding, should a batch ever differ from the plan's schema).
     fn new(array: &'a ArrayRef, writer: Writer) -> Self {
-        let values = Some(match (writer, array.data_type()) {
-            (Writer::Str, DataType::Utf8) => Values::Utf8(array.as_string()),
-            (Writer::Str, DataType::LargeUtf8) => Values::LargeUtf8(array.as_string()),
-            (Writer::Str, DataType::Utf8View) => Values::Utf8View(array.as_string_view()),
-            (Writer::Bool { binary }, _) => Values::Bool(array.as_boolean(), binary),
-            (Writer::Int { binary }, DataType::Int16) => Values::I16(array.as_primitive(), binary),
-            (Writer::Int { binary }, DataType::Int32) => Values::I32(array.as_primitive(), binary),
-            (Writer::Int { binary }, DataType::Int64) => Values::I64(array.as_primitive(), binary),
-            (Writer::Numeric { scale, binary }, _) => {
-                Values::Numeric(array.as_primitive(), scale, binary)
+        let values = match (writer, array.data_type()) {
+            (Writer::Str, DataType::Utf8) => Some(Values::Utf8(array.as_string())),
+            (Writer::Str, DataType::LargeUtf8) => Some(Values::LargeUtf8(array.as_string())),
+            (Writer::Str, DataType::Utf8View) => Some(Values::Utf8View(array.as_string_view())),
+            (Writer::Bool { binary }, DataType::Boolean) => {
+                Some(Values::Bool(array.as_boolean(), binary))
             }
-            (Writer::TimestampUtc { binary }, _) => {
-                Values::TimestampUtc(array.as_primitive(), binary)
+            (Writer::Int { binary }, DataType::Int16) => {
+                Some(Values::I16(array.as_primitive(), binary))
             }
-            _ => {
-                return Self {
-                    array,
-                    values: None,
-                };
+            (Writer::Int { binary }, DataType::Int32) => {
+                Some(Values::I32(array.as_primitive(), binary))
             }
-        });
+            (Writer::Int { binary }, DataType::Int64) => {
+                Some(Values::I64(array.as_primitive(), binary))
+            }
+            (Writer::Numeric { scale, binary }, DataType::Decimal128(_, s))
+                if i16::from(*s) == i16::from(scale) =>
+            {
+                Some(Values::Numeric(array.as_primitive(), scale, binary))
+            }
+            (
+                Writer::TimestampUtc { binary },
+                DataType::Timestamp(TimeUnit::Microsecond, Some(tz)),
+            ) if is_utc(tz) => Some(Values::TimestampUtc(array.as_primitive(), binary)),
+            _ => None,
+        };
         Self { array, values }
     }
 
