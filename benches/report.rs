@@ -219,20 +219,36 @@ fn mb(bytes: f64) -> f64 {
 // ---------------------------------------------------------------------------------------------
 // 7. PostgreSQL protocol
 
+/// The ways psycopg fetches a result, each timed by `benches/pg_fetch.py`; the first is the
+/// figure. `cursor.stream(size=…)` is psycopg's way for large results: rows arrive in chunks
+/// while the server still sends (libpq 17's chunked mode), where `fetchall` first receives
+/// the whole result in libpq and only then builds Python rows, so the two never overlap.
+const PG_FETCHES: [(&str, &[&str]); 4] = [
+    ("text, stream(size=1000)", &["--stream", "1000"]),
+    ("text, fetchall", &[]),
+    (
+        "binary, stream(size=1000)",
+        &["--binary", "--stream", "1000"],
+    ),
+    ("binary, fetchall", &["--binary"]),
+];
+
 async fn pg_figure() -> Figure {
     let scale = 20;
     let sql = "SELECT * FROM SalesOrder_Details";
-    let name = "PostgreSQL protocol (Python psycopg, text) rows/s / in-process rows/s";
+    let name =
+        "PostgreSQL protocol (Python psycopg, text, cursor.stream) rows/s / in-process rows/s";
     let target = "≥ 0.7";
     let sim = start_sim(scale, Duration::ZERO).await;
     let conn = common::connect(&sim.base_url(), "").await;
     let ctx = session(conn.clone(), AcumaticaOptions::default()).await;
     let mut notes = vec![format!(
         "`{sql}` at simulator scale {scale} without latency (so transport costs show); best of 3 each; \
-         in-process: DataFrame::collect; Postgres: `benches/pg_fetch.py` (psycopg 3, \
-         cursor.execute + fetchall into Python tuples; text format, psycopg's default, and binary)"
+         in-process: DataFrame::collect; Postgres: `benches/pg_fetch.py` (psycopg 3, every row \
+         into a Python tuple; text format, psycopg's default, and binary; `cursor.stream(size=1000)` \
+         and `execute` + `fetchall`)"
     )];
-    let (rows, best_in) = best_in_process(&ctx, sql).await;
+    let (rows, best_in, cpu_in) = best_in_process(&ctx, sql).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -244,71 +260,100 @@ async fn pg_figure() -> Figure {
         let _ = stopped.await;
     }));
     let ours = format!("host=127.0.0.1 port={port} dbname=acumatica user=bench");
-    let text = pg_fetch(&ours, sql, &[]).await;
-    let binary = pg_fetch(&ours, sql, &["--binary"]).await;
+    let mut fetched = Vec::new();
+    for (what, args) in PG_FETCHES {
+        fetched.push((what, pg_fetch(&ours, sql, args).await));
+    }
+    let raw = pg_fetch(&ours, sql, &["--copy"]).await;
     // A PostgreSQL server for reference (a libpq connection string): the same rows copied
-    // into it, fetched by the same client.
-    let reference = match std::env::var("ACUSQL_BENCH_POSTGRES") {
-        Ok(dsn) => {
-            let load = ["--load-from", &ours, "--table", "acusql_bench_details"];
-            let text = pg_fetch(&dsn, sql, &load).await;
-            let binary = pg_fetch(&dsn, sql, &[&load[..], &["--binary"]].concat()).await;
-            Some((text, binary))
+    // into it, fetched by the same client in the same ways.
+    let mut reference = Vec::new();
+    if let Ok(dsn) = std::env::var("ACUSQL_BENCH_POSTGRES") {
+        let load = ["--load-from", &ours, "--table", "acusql_bench_details"];
+        for (what, args) in PG_FETCHES {
+            let args = [&load[..], args].concat();
+            reference.push((what, pg_fetch(&dsn, sql, &args).await));
         }
-        Err(_) => None,
-    };
+    }
     let _ = stop.send(());
     let _ = serving.await;
     let _ = conn.close().await;
     let in_rate = rows as f64 / best_in;
     notes.push(format!(
-        "in-process: {rows} rows in {best_in:.2} s = {:.0}k rows/s",
-        in_rate / 1000.0
+        "in-process: {rows} rows in {best_in:.2} s = {:.0}k rows/s{}",
+        in_rate / 1000.0,
+        cpu_in.map_or(String::new(), |c| format!(
+            " (CPU: acusql + simulator {c:.2} s)"
+        ))
     ));
-    let ratio_of = |what: &str, v: &serde_json::Value, notes: &mut Vec<String>| {
+    // One note per run: rows/s, the ratio to in-process, and the CPU of the client and (when
+    // this process served the rows) of acusql's server with the simulator.
+    let note = |server: &str, what: &str, v: &serde_json::Value, ours: bool| {
         let secs = v["seconds"].as_f64().unwrap_or(f64::NAN);
         let got = v["rows"].as_u64().unwrap_or(0) as usize;
         let rate = got as f64 / secs;
         let ratio = rate / in_rate;
-        notes.push(format!(
-            "{what}, {}: {got} rows in {secs:.2} s = {:.0}k rows/s → {ratio:.2}",
-            v["format"].as_str().unwrap_or("?"),
+        let cpu = match (v["client_cpu"].as_f64(), v["parent_cpu"].as_f64()) {
+            (Some(c), Some(s)) if ours => {
+                format!(" (CPU: client {c:.2} s, acusql + simulator {s:.2} s)")
+            }
+            (Some(c), _) => format!(" (CPU: client {c:.2} s)"),
+            _ => String::new(),
+        };
+        let note = format!(
+            "{server}, {what}: {got} rows in {secs:.2} s = {:.0}k rows/s → {ratio:.2}{cpu}",
             rate / 1000.0
-        ));
-        (ratio, got)
+        );
+        (note, ratio, got)
     };
-    let measured = match (&text, &binary) {
-        (Ok(t), Ok(b)) => {
-            let text = ratio_of("psycopg over acusql's Postgres protocol", t, &mut notes);
-            ratio_of("psycopg over acusql's Postgres protocol", b, &mut notes);
-            text
+    let mut measured = None;
+    for (what, result) in &fetched {
+        match result {
+            Ok(v) => {
+                let (text, ratio, got) = note("psycopg over acusql", what, v, true);
+                notes.push(text);
+                measured.get_or_insert((ratio, got));
+            }
+            Err(why) => {
+                return Figure {
+                    number: 7,
+                    name,
+                    measured: "—".into(),
+                    target,
+                    verdict: Verdict::Skipped(why.clone()),
+                    notes,
+                };
+            }
         }
-        (Err(why), _) | (_, Err(why)) => {
-            return Figure {
-                number: 7,
-                name,
-                measured: "—".into(),
-                target,
-                verdict: Verdict::Skipped(why.clone()),
-                notes,
-            };
+    }
+    match &raw {
+        Ok(v) => notes.push(
+            note(
+                "acusql's server alone (psycopg reading COPY … TO STDOUT as bytes, no Python values)",
+                "COPY text",
+                v,
+                true,
+            )
+            .0,
+        ),
+        Err(why) => notes.push(format!("COPY … TO STDOUT failed: {why}")),
+    }
+    for (what, result) in &reference {
+        match result {
+            Ok(v) => {
+                notes.push(note("psycopg over PostgreSQL itself (same rows)", what, v, false).0)
+            }
+            Err(why) => notes.push(format!("PostgreSQL reference, {what}, failed: {why}")),
         }
-    };
-    match reference {
-        Some((Ok(t), Ok(b))) => {
-            ratio_of("psycopg over PostgreSQL itself (same rows)", &t, &mut notes);
-            ratio_of("psycopg over PostgreSQL itself (same rows)", &b, &mut notes);
-        }
-        Some((Err(why), _) | (_, Err(why))) => {
-            notes.push(format!("PostgreSQL reference failed: {why}"));
-        }
-        None => notes.push(
+    }
+    if reference.is_empty() {
+        notes.push(
             "no PostgreSQL reference: set ACUSQL_BENCH_POSTGRES to a libpq connection string \
              (a server the bench may create a table in) to fetch the same rows from PostgreSQL"
                 .into(),
-        ),
+        );
     }
-    let (ratio, got) = measured;
+    let (ratio, got) = measured.unwrap_or((f64::NAN, 0));
     Figure {
         number: 7,
         name,
@@ -995,10 +1040,13 @@ async fn python_figure() -> Figure {
 
 /// Rows of `sql` and the best of 3 in-process runs (DataFrame::collect), in seconds: the
 /// baseline of the transport figures (6 and 7).
-async fn best_in_process(ctx: &SessionContext, sql: &str) -> (usize, f64) {
+/// Rows, the best wall time of 3 collects, and the CPU seconds of that run (Linux only).
+async fn best_in_process(ctx: &SessionContext, sql: &str) -> (usize, f64, Option<f64>) {
     let mut best = f64::INFINITY;
+    let mut cpu = None;
     let mut rows = 0;
     for _ in 0..3 {
+        let cpu_before = process_cpu();
         let t = Instant::now();
         let batches = ctx
             .sql(sql)
@@ -1007,10 +1055,25 @@ async fn best_in_process(ctx: &SessionContext, sql: &str) -> (usize, f64) {
             .collect()
             .await
             .expect("run");
-        best = best.min(t.elapsed().as_secs_f64());
+        let wall = t.elapsed().as_secs_f64();
+        if wall < best {
+            best = wall;
+            cpu = process_cpu()
+                .zip(cpu_before)
+                .map(|(after, before)| after - before);
+        }
         rows = batches.iter().map(|b| b.num_rows()).sum::<usize>();
     }
-    (rows, best)
+    (rows, best, cpu)
+}
+
+/// CPU seconds (user + system) this process has used so far, from /proc (Linux), or None.
+fn process_cpu() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(") ")?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // Linux reports in USER_HZ, 100 on every architecture it runs on.
+    Some(ticks / 100.0)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1026,7 +1089,7 @@ async fn flight_figure() -> Figure {
         "`{sql}` at simulator scale {scale} without latency (so transport costs show); best of 3 each; \
          in-process: DataFrame::collect; Flight: `benches/flight_fetch.py` (ADBC Flight SQL, cursor.execute + fetch_arrow_table)"
     )];
-    let (rows, best_in) = best_in_process(&ctx, sql).await;
+    let (rows, best_in, _) = best_in_process(&ctx, sql).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

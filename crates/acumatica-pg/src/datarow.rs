@@ -20,6 +20,7 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Decimal128Array, LargeStringArray, PrimitiveArray,
     RecordBatch, StringArray, StringViewArray, TimestampMicrosecondArray,
 };
+use datafusion::arrow::buffer::NullBuffer;
 use datafusion::arrow::datatypes::{
     DataType, Field, Int16Type, Int32Type, Int64Type, Schema, TimeUnit,
 };
@@ -141,6 +142,8 @@ impl RowEncoder {
 /// A column of a batch, downcast once for its writer.
 struct Column<'a> {
     array: &'a ArrayRef,
+    /// The validity bitmap, looked up once (no bitmap: no NULLs).
+    nulls: Option<&'a NullBuffer>,
     /// `None`: arrow-pg writes this column.
     values: Option<Values<'a>>,
 }
@@ -188,7 +191,12 @@ impl<'a> Column<'a> {
             ) if is_utc(tz) => Some(Values::TimestampUtc(array.as_primitive(), binary)),
             _ => None,
         };
-        Self { array, values }
+        Self {
+            array,
+            // The types written here have no logical NULLs beyond their bitmap.
+            nulls: array.nulls(),
+            values,
+        }
     }
 
     /// Writes the value at `row`: its length, then its bytes (-1 and none for NULL).
@@ -202,7 +210,7 @@ impl<'a> Column<'a> {
         let Some(values) = &self.values else {
             return encode_value(&mut Fallback(buf), self.array, row, field, pg);
         };
-        if self.array.is_null(row) {
+        if self.nulls.is_some_and(|n| n.is_null(row)) {
             buf.put_i32(-1);
             return Ok(());
         }
@@ -234,7 +242,12 @@ impl<'a> Column<'a> {
             Values::Numeric(a, scale, binary) => {
                 let value = a.value(row);
                 let mut digits = itoa::Buffer::new();
-                let digits = digits.format(value.unsigned_abs()).as_bytes();
+                // 128-bit division is slow: almost every amount fits 64 bits.
+                let digits = match u64::try_from(value.unsigned_abs()) {
+                    Ok(small) => digits.format(small),
+                    Err(_) => digits.format(value.unsigned_abs()),
+                }
+                .as_bytes();
                 if *binary {
                     put_numeric_binary(buf, value < 0, digits, *scale);
                 } else {
