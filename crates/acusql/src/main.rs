@@ -21,6 +21,7 @@ mod split;
 
 use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
+use std::sync::{Arc, RwLock};
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -265,12 +266,15 @@ async fn scripted(
 
 /// The REPL. Line editing blocks, so it runs on a blocking thread; statements run here.
 async fn interactive_shell(shell: &mut Shell, signals: Signals) -> Result<()> {
-    let names = completion::Names::load(&shell.ctx).await;
+    let names: repl::SharedNames = Arc::new(RwLock::new(Arc::new(
+        completion::Names::load(&shell.ctx).await,
+    )));
+    let mut names_of = shell.refreshes();
     let (tx_line, mut rx_line) = tokio::sync::mpsc::channel::<repl::Input>(1);
     let (tx_ready, rx_ready) = std::sync::mpsc::channel::<Option<String>>();
     // The editor thread reads a statement, sends it, then waits until it ran.
+    let helper = repl::ShellHelper::new(names.clone());
     let editor = tokio::task::spawn_blocking(move || -> Result<()> {
-        let helper = repl::ShellHelper::new(names);
         let mut history = None;
         let mut ctrl_c_on_empty = false;
         loop {
@@ -344,6 +348,14 @@ async fn interactive_shell(shell: &mut Shell, signals: Signals) -> Result<()> {
             }
         };
         let _ = out.flush();
+        if shell.refreshes() != names_of {
+            // The catalog was rebuilt: complete the new tables and columns from now on.
+            names_of = shell.refreshes();
+            let fresh = Arc::new(completion::Names::load(&shell.ctx).await);
+            if let Ok(mut n) = names.write() {
+                *n = fresh;
+            }
+        }
         let quit = flow == Flow::Quit;
         let _ = tx_ready.send(quit.then(String::new));
         if quit {

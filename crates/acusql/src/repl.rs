@@ -3,8 +3,8 @@
 use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, RwLock};
 
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
@@ -25,10 +25,13 @@ pub const PROMPT: &str = "acusql> ";
 /// The prompt of a statement's next line: input continues until `;`.
 pub const CONTINUATION: &str = "acusql-> ";
 
+/// The names the editor completes, replaced when the catalog is rebuilt (`\refresh`).
+pub type SharedNames = Arc<RwLock<Arc<Names>>>;
+
 /// Completion and nothing else (statements are read line by line, see [`read`]).
 #[derive(Clone)]
 pub struct ShellHelper {
-    names: Arc<Names>,
+    names: SharedNames,
     /// The earlier lines of the statement being typed (their aliases count for completion).
     pending: Arc<Mutex<String>>,
     /// Set by Ctrl-C: whether the interrupted line was empty.
@@ -36,9 +39,9 @@ pub struct ShellHelper {
 }
 
 impl ShellHelper {
-    pub fn new(names: Names) -> Self {
+    pub fn new(names: SharedNames) -> Self {
         Self {
-            names: Arc::new(names),
+            names,
             pending: Arc::default(),
             empty_interrupt: Arc::default(),
         }
@@ -63,7 +66,8 @@ impl Completer for ShellHelper {
         let before = &line[..pos];
         let earlier = self.pending.lock().map(|p| p.clone()).unwrap_or_default();
         let statement = format!("{earlier}\n{line}");
-        Ok(self.names.complete(before, &statement))
+        let names = self.names.read().map(|n| n.clone()).unwrap_or_default();
+        Ok(names.complete(before, &statement))
     }
 }
 
@@ -201,4 +205,35 @@ pub fn read(rl: &mut Editor<ShellHelper, DefaultHistory>) -> rustyline::Result<I
     };
     pending(rl, "");
     Ok(input)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn completions(helper: &ShellHelper, line: &str) -> Vec<String> {
+        let history = DefaultHistory::new();
+        let ctx = Context::new(&history);
+        let (_, found) = helper.complete(line, line.len(), &ctx).expect("complete");
+        found.into_iter().map(|p| p.replacement).collect()
+    }
+
+    /// After `\refresh` the REPL swaps the names: the editor completes the new catalog.
+    #[test]
+    fn completion_follows_a_rebuilt_catalog() {
+        let names: SharedNames = Arc::new(RwLock::new(Arc::new(Names::from_lists(&[(
+            "rest",
+            &[("Customer", &["CustomerID"])],
+        )]))));
+        let helper = ShellHelper::new(names.clone());
+        assert_eq!(
+            completions(&helper, "SELECT * FROM Vend"),
+            Vec::<String>::new()
+        );
+        *names.write().unwrap() = Arc::new(Names::from_lists(&[(
+            "rest",
+            &[("Customer", &["CustomerID"]), ("Vendor", &["VendorID"])],
+        )]));
+        assert_eq!(completions(&helper, "SELECT * FROM Vend"), vec!["Vendor"]);
+    }
 }

@@ -50,6 +50,9 @@ pub struct Shell {
     pub overwrite: bool,
     /// Standard output is a terminal: tables are fitted to it and long ones paged.
     stdout_is_terminal: bool,
+    /// How many times the catalog was rebuilt (`\refresh`, or after a schema error): the
+    /// REPL reads the names it completes again when this changes.
+    refreshes: u64,
 }
 
 impl Shell {
@@ -74,7 +77,13 @@ impl Shell {
             pager: PagerMode::On,
             overwrite: false,
             stdout_is_terminal: std::io::stdout().is_terminal(),
+            refreshes: 0,
         }
+    }
+
+    /// How many times the catalog was rebuilt since the shell started.
+    pub fn refreshes(&self) -> u64 {
+        self.refreshes
     }
 
     /// Runs every statement of `text` (a script or one line); stops at the first error.
@@ -243,6 +252,7 @@ impl Shell {
         options.enable_pushdown = self.catalog.pushdown();
         let r = acumatica_datafusion::refresh(&self.ctx, &self.conn, options).await?;
         self.catalog = r.registration.clone();
+        self.refreshes += 1;
         Ok(r)
     }
 
