@@ -547,6 +547,21 @@ with psycopg.connect(connect_timeout=10) as conn:
         copy.set_types(["int8", "text"])
         rows = list(copy.rows())
     assert len(rows) == 20000 and rows[0][0] == 0 and cur.rowcount == 20000, (len(rows), cur.rowcount)
+    # The same through the extended protocol (Parse, Bind, Describe: NoData, Execute).
+    pg = conn.pgconn
+    pg.send_query_params(b"COPY (SELECT n FROM gi.Endless LIMIT 3) TO STDOUT", None)
+    res = pg.get_result()
+    assert res.status == psycopg.pq.ExecStatus.COPY_OUT, res.status
+    lines = []
+    while True:
+        n, data = pg.get_copy_data(0)
+        if n < 0:
+            break
+        lines.append(bytes(data))
+    assert lines == [b"0\n", b"1\n", b"2\n"], lines
+    res = pg.get_result()
+    assert res.status == psycopg.pq.ExecStatus.COMMAND_OK and res.command_status == b"COPY 3", res.command_status
+    assert pg.get_result() is None
     threading.Timer(0.5, conn.cancel).start()
     try:
         with cur.copy("COPY gi.Endless TO STDOUT (FORMAT csv)") as copy:
