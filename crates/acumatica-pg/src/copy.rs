@@ -318,26 +318,34 @@ impl CopyOptions {
     }
 
     /// Text format: backslash escapes for the backslash, the delimiter and control
-    /// characters, so that every row is one line.
+    /// characters, so that every row is one line. Runs without them are copied whole.
     fn text_value(&self, out: &mut BytesMut, v: &[u8]) {
-        for &b in v {
+        let special = |b: &u8| *b < 0x20 || *b == b'\\' || *b == self.delimiter;
+        let mut rest = v;
+        while let Some(at) = rest.iter().position(special) {
+            out.put_slice(&rest[..at]);
+            let b = rest[at];
             let escaped = match b {
-                b'\\' => b'\\',
-                b'\n' => b'n',
-                b'\r' => b'r',
-                b'\t' => b't',
-                0x08 => b'b',
-                0x0c => b'f',
-                0x0b => b'v',
-                d if d == self.delimiter => d,
-                _ => {
-                    out.put_u8(b);
-                    continue;
-                }
+                b'\n' => Some(b'n'),
+                b'\r' => Some(b'r'),
+                b'\t' => Some(b't'),
+                0x08 => Some(b'b'),
+                0x0c => Some(b'f'),
+                0x0b => Some(b'v'),
+                b'\\' => Some(b'\\'),
+                d if d == self.delimiter => Some(d),
+                // Other control characters are written as they are, as Postgres does.
+                _ => None,
             };
-            out.put_u8(b'\\');
-            out.put_u8(escaped);
+            if let Some(letter) = escaped {
+                out.put_u8(b'\\');
+                out.put_u8(letter);
+            } else {
+                out.put_u8(b);
+            }
+            rest = &rest[at + 1..];
         }
+        out.put_slice(rest);
     }
 
     /// CSV: quoted when forced, when equal to the NULL string (so `""` is an empty string and
@@ -402,6 +410,8 @@ mod tests {
             ..CopyOptions::new(false)
         };
         assert_eq!(line(&pipes, &[Some("a|b"), Some("c\td")]), "a\\|b|c\\td\n");
+        // Control characters without a letter are written as they are.
+        assert_eq!(line(&text, &[Some("bell\x07\x0b")]), "bell\x07\\v\n");
     }
 
     #[test]
