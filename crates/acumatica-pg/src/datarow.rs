@@ -8,8 +8,9 @@
 //! per result. Any other type (and a timestamp outside years 1–9999) still goes through
 //! arrow-pg, into the same buffer, so every column of every row has one encoding.
 //!
-//! The text forms are byte for byte those pgwire writes (`tests` compares them), the binary
-//! forms those a PostgreSQL server sends.
+//! The text forms are byte for byte those pgwire writes (`tests` compares them), except that
+//! timestamps drop the fraction's trailing zeros as PostgreSQL does (`…:20+00`, not
+//! `…:20.000000+00`); the binary forms are those a PostgreSQL server sends.
 
 use std::sync::Arc;
 
@@ -35,7 +36,8 @@ use postgres_types::{IsNull, ToSql};
 /// Microseconds from the Unix epoch to 2000-01-01, the epoch of Postgres' binary timestamps.
 const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
 
-/// The strftime form pgwire uses for `timestamptz` under `DateStyle = ISO`.
+/// The strftime form pgwire uses for `timestamptz` under `DateStyle = ISO` (we write the same,
+/// less the fraction's trailing zeros, as PostgreSQL does).
 const ISO_TIMESTAMPTZ: &str = "%Y-%m-%d %H:%M:%S%.6f%:::z";
 
 /// How the values of one column are written.
@@ -261,7 +263,7 @@ impl<'a> Column<'a> {
                         .checked_sub(PG_EPOCH_MICROS)
                         .map(|v| put_bytes(buf, &v.to_be_bytes()))
                 } else {
-                    iso_timestamptz(micros).map(|text| put_bytes(buf, &text))
+                    iso_timestamptz(micros).map(|(text, len)| put_bytes(buf, &text[..len]))
                 };
                 if written.is_none() {
                     // Out of the range written here: arrow-pg's form (or its error).
@@ -346,9 +348,10 @@ fn put_numeric_binary(buf: &mut BytesMut, negative: bool, digits: &[u8], scale: 
     }
 }
 
-/// `YYYY-MM-DD HH:MM:SS.ffffff+00`, what pgwire writes for a UTC `timestamptz` under
-/// `DateStyle = ISO`; `None` outside years 1–9999, which chrono writes differently.
-fn iso_timestamptz(micros: i64) -> Option<[u8; 29]> {
+/// `YYYY-MM-DD HH:MM:SS[.ffffff]+00`, a UTC `timestamptz` as PostgreSQL writes it under
+/// `DateStyle = ISO` (the fraction without its trailing zeros, and none when it is zero);
+/// `None` outside years 1–9999, which arrow-pg writes. Returns the bytes and their length.
+fn iso_timestamptz(micros: i64) -> Option<([u8; 29], usize)> {
     let t = DateTime::from_timestamp_micros(micros)?;
     let year = u32::try_from(t.year())
         .ok()
@@ -367,7 +370,14 @@ fn iso_timestamptz(micros: i64) -> Option<[u8; 29]> {
     put(14, t.minute(), 2);
     put(17, t.second(), 2);
     put(20, sub, 6);
-    Some(out)
+    let mut digits = 6;
+    while digits > 0 && out[19 + digits] == b'0' {
+        digits -= 1;
+    }
+    // The offset goes right after the last digit (or the seconds).
+    let end = if digits == 0 { 19 } else { 20 + digits };
+    out.copy_within(26..29, end);
+    Some((out, end + 3))
 }
 
 /// arrow-pg's value encoder writing into our row buffer, for the columns we do not write.
@@ -494,6 +504,25 @@ mod tests {
         }
     }
 
+    /// pgwire's `YYYY-MM-DD HH:MM:SS.ffffff+00` (years 1–9999) as PostgreSQL writes it, the
+    /// fraction without trailing zeros; any other form as it is.
+    fn postgres_style(v: &[u8]) -> Vec<u8> {
+        let in_range = v.len() == 29 && v[4] == b'-' && &v[..4] != b"0000" && v[19] == b'.';
+        if !in_range {
+            return v.to_vec();
+        }
+        let fraction = std::str::from_utf8(&v[20..26])
+            .unwrap()
+            .trim_end_matches('0');
+        let mut out = v[..19].to_vec();
+        if !fraction.is_empty() {
+            out.push(b'.');
+            out.extend_from_slice(fraction.as_bytes());
+        }
+        out.extend_from_slice(&v[26..]);
+        out
+    }
+
     fn timestamps(values: Vec<Option<i64>>) -> ArrayRef {
         Arc::new(TimestampMicrosecondArray::from(values).with_timezone("UTC"))
     }
@@ -542,13 +571,24 @@ mod tests {
     }
 
     proptest! {
-        /// Text results: byte for byte what arrow-pg and pgwire write.
+        /// Text results: byte for byte what arrow-pg and pgwire write, but for timestamps
+        /// of years 1–9999, whose fraction loses its trailing zeros as in PostgreSQL.
         #[test]
         fn text_rows_are_arrow_pgs(batch in any_batch()) {
-            prop_assert_eq!(
-                rows(ours(&batch, &Format::UnifiedText)),
-                rows(arrow_pg(&batch, &Format::UnifiedText))
-            );
+            let at = batch.schema().index_of("at").expect("column");
+            let theirs: Vec<(i16, Vec<Option<Vec<u8>>>)> = rows(arrow_pg(&batch, &Format::UnifiedText))
+                .into_iter()
+                .map(|(n, row)| {
+                    let mut values = values(&row);
+                    values[at] = values[at].take().map(|v| postgres_style(&v));
+                    (n, values)
+                })
+                .collect();
+            let ours: Vec<(i16, Vec<Option<Vec<u8>>>)> = rows(ours(&batch, &Format::UnifiedText))
+                .into_iter()
+                .map(|(n, row)| (n, values(&row)))
+                .collect();
+            prop_assert_eq!(ours, theirs);
         }
 
         /// Binary results: arrow-pg's bytes but for numerics, which are Postgres' canonical
@@ -615,7 +655,10 @@ mod tests {
 
     #[test]
     fn every_column_of_a_timestamp_table_is_written_here() {
-        let b = batch(vec![("at", timestamps(vec![Some(0)]))]);
+        let b = batch(vec![(
+            "at",
+            timestamps(vec![Some(0), Some(1_700_000_004_570_000), Some(-1)]),
+        )]);
         let fields = crate::encode::fields(
             &b.schema(),
             &Format::UnifiedText,
@@ -627,9 +670,17 @@ mod tests {
             encoder.writers,
             vec![Writer::TimestampUtc { binary: false }]
         );
+        let text: Vec<_> = rows(encoder.encode(&b))
+            .into_iter()
+            .map(|(_, row)| String::from_utf8(values(&row)[0].clone().unwrap()).unwrap())
+            .collect();
         assert_eq!(
-            values(&rows(encoder.encode(&b))[0].1),
-            vec![Some(b"1970-01-01 00:00:00.000000+00".to_vec())]
+            text,
+            [
+                "1970-01-01 00:00:00+00",
+                "2023-11-14 22:13:24.57+00",
+                "1969-12-31 23:59:59.999999+00"
+            ]
         );
     }
 }
