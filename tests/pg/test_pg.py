@@ -81,6 +81,12 @@ def test_pandas_read_sql_through_sqlalchemy(pg, shell):
                 sqlalchemy.text("SELECT COUNT(*) FROM Customer WHERE CustomerID >= :c"), {"c": "C"}
             ).scalar()
         assert n == int(shell("SELECT COUNT(*) FROM Customer WHERE CustomerID >= 'C'")[0][0])
+        # stream_results: a server-side cursor (DECLARE, FETCH in pieces, CLOSE), as ETL code
+        # reads a large table; the same rows as the shell.
+        with engine.connect().execution_options(stream_results=True, max_row_buffer=50) as conn:
+            result = conn.execute(sqlalchemy.text(JOIN))
+            rows = [tuple(r) for part in result.partitions(40) for r in part]
+        assert as_text(rows) == shell(JOIN)
     finally:
         engine.dispose()
 
@@ -115,5 +121,17 @@ def test_pyodbc_tables_columns_and_exact_decimals(pg, shell):
         rows = cur.execute(sql, decimal.Decimal("0")).fetchall()
         assert all(isinstance(r[1], decimal.Decimal) for r in rows)
         assert as_text(rows) == shell(sql.replace("?", "0"))
+    finally:
+        conn.close()
+    # UseDeclareFetch=1 (BI tools turn it on for large extracts): the driver reads through a
+    # cursor, `Fetch` rows at a time (DECLARE … WITH HOLD, FETCH 7 IN …, CLOSE).
+    conn = pyodbc.connect(
+        f"DRIVER={{{driver}}};SERVER={pg['host']};PORT={pg['port']};DATABASE={pg['dbname']};"
+        f"UID={pg['user']};PWD={pg['password']};SSLMode=disable;UseDeclareFetch=1;Fetch=7",
+        autocommit=True,
+    )
+    try:
+        rows = conn.cursor().execute(JOIN).fetchall()
+        assert len(rows) > 7 and as_text(rows) == shell(JOIN)
     finally:
         conn.close()

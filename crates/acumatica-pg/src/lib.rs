@@ -26,6 +26,7 @@ mod auth;
 mod cancel;
 mod catalog;
 mod copy;
+mod cursor;
 mod datarow;
 mod encode;
 mod error;

@@ -11,7 +11,9 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement as DfStatement;
-use datafusion::sql::sqlparser::ast::{Expr, Set, Statement, Value};
+use datafusion::sql::sqlparser::ast::{
+    CloseCursor, DeclareType, Expr, FetchDirection, Ident, Set, Statement, Value, ValueWithSpan,
+};
 use pgwire::api::portal::Format;
 use pgwire::api::results::FieldInfo;
 use pgwire::api::stmt::QueryParser;
@@ -20,6 +22,7 @@ use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::types::format::FormatOptions;
 
 use crate::copy::{CopyOptions, CopyQuery, copy_out};
+use crate::cursor::Cursors;
 use crate::session::{Shared, show_field};
 use crate::{encode, error, rewrite};
 
@@ -29,7 +32,18 @@ pub(crate) enum PgStatement {
     Query(Box<LogicalPlan>),
     /// `COPY (query) TO STDOUT` (or `COPY table TO STDOUT`): the query's rows as COPY lines.
     CopyOut(Box<LogicalPlan>, Arc<CopyOptions>),
+    /// `DECLARE name CURSOR FOR query`: the query starts, its rows wait for FETCH.
+    Declare(Box<DeclareCursor>),
     Command(Command),
+}
+
+/// A `DECLARE … CURSOR`, planned and checked.
+#[derive(Debug, Clone)]
+pub(crate) struct DeclareCursor {
+    pub(crate) name: String,
+    pub(crate) plan: LogicalPlan,
+    pub(crate) binary: bool,
+    pub(crate) hold: bool,
 }
 
 /// Statements the server answers itself.
@@ -47,12 +61,21 @@ pub(crate) enum Command {
     /// Accepted and without effect here (savepoints, `DISCARD`, `SET TRANSACTION`, …): the
     /// command tag to answer.
     Noop(&'static str),
+    /// `FETCH`: the next `count` rows of a cursor (`None`: all that are left).
+    Fetch {
+        name: String,
+        count: Option<u64>,
+    },
+    /// `CLOSE name`, or `CLOSE ALL` (`None`).
+    Close(Option<String>),
 }
 
 /// The part of a connection that turns SQL into statements.
 pub(crate) struct StatementParser {
     pub(crate) ctx: SessionContext,
     pub(crate) shared: Arc<Shared>,
+    /// The connection's cursors (FETCH is described with its cursor's columns).
+    pub(crate) cursors: Arc<Cursors>,
 }
 
 impl StatementParser {
@@ -69,6 +92,43 @@ impl StatementParser {
     pub(crate) async fn prepare(&self, statement: Statement) -> PgWireResult<PgStatement> {
         if let Some(command) = command(&statement) {
             return Ok(PgStatement::Command(command));
+        }
+        if let Statement::Fetch {
+            name, direction, ..
+        } = &statement
+        {
+            let count = fetch_count(direction)?;
+            let name = cursor_name(name);
+            return Ok(PgStatement::Command(Command::Fetch { name, count }));
+        }
+        if let Statement::Declare { mut stmts } = statement {
+            let declare = match stmts.pop() {
+                Some(d) if stmts.is_empty() => d,
+                _ => return Err(error::user_error("42601", "DECLARE one cursor at a time")),
+            };
+            let (Some(DeclareType::Cursor), Some(query), Some(name)) = (
+                &declare.declare_type,
+                declare.for_query,
+                declare.names.first(),
+            ) else {
+                return Err(error::user_error(
+                    "0A000",
+                    "only DECLARE name CURSOR FOR query is supported",
+                ));
+            };
+            if declare.scroll == Some(true) {
+                return Err(error::user_error(
+                    "0A000",
+                    "SCROLL cursors are not supported: cursors here move forward only",
+                ));
+            }
+            let plan = self.plan(Statement::Query(query)).await?;
+            return Ok(PgStatement::Declare(Box::new(DeclareCursor {
+                name: cursor_name(name),
+                plan,
+                binary: declare.binary == Some(true),
+                hold: declare.hold == Some(true),
+            })));
         }
         if let Statement::Copy {
             source,
@@ -175,16 +235,18 @@ impl QueryParser for StatementParser {
     }
 
     fn get_parameter_types(&self, stmt: &PgStatement) -> PgWireResult<Vec<Type>> {
-        match stmt {
-            PgStatement::Query(plan) => parameter_types(plan)?
-                .iter()
-                .map(|t| match t {
-                    Some(t) => into_pg_type(t),
-                    None => Ok(Type::UNKNOWN),
-                })
-                .collect(),
-            PgStatement::CopyOut(..) | PgStatement::Command(_) => Ok(Vec::new()),
-        }
+        let plan = match stmt {
+            PgStatement::Query(plan) | PgStatement::CopyOut(plan, _) => plan,
+            PgStatement::Declare(d) => &d.plan,
+            PgStatement::Command(_) => return Ok(Vec::new()),
+        };
+        parameter_types(plan)?
+            .iter()
+            .map(|t| match t {
+                Some(t) => into_pg_type(t),
+                None => Ok(Type::UNKNOWN),
+            })
+            .collect()
     }
 
     fn get_result_schema(
@@ -200,8 +262,18 @@ impl QueryParser for StatementParser {
                 Arc::new(FormatOptions::default()),
             ),
             PgStatement::Command(Command::Show(name)) => Ok(vec![show_field(name, format)]),
+            // FETCH: the columns of its cursor (a cursor declared later in the same batch of
+            // messages is not known yet: NoData, and the rows still come with Execute).
+            PgStatement::Command(Command::Fetch { name, .. }) => match self.cursors.find(name) {
+                Some(cursor) => {
+                    encode::fields(&cursor.schema, format, Arc::new(FormatOptions::default()))
+                }
+                None => Ok(Vec::new()),
+            },
             // COPY answers with CopyOutResponse, not rows: Describe says NoData.
-            PgStatement::CopyOut(..) | PgStatement::Command(_) => Ok(Vec::new()),
+            PgStatement::CopyOut(..) | PgStatement::Declare(_) | PgStatement::Command(_) => {
+                Ok(Vec::new())
+            }
         }
     }
 }
@@ -233,6 +305,10 @@ pub(crate) fn command(statement: &Statement) -> Option<Command> {
         Statement::Savepoint { .. } => Command::Noop("SAVEPOINT"),
         Statement::ReleaseSavepoint { .. } => Command::Noop("RELEASE"),
         Statement::Discard { .. } => Command::Noop("DISCARD ALL"),
+        Statement::Close { cursor } => Command::Close(match cursor {
+            CloseCursor::All => None,
+            CloseCursor::Specific { name } => Some(cursor_name(name)),
+        }),
         Statement::Deallocate { .. } => Command::Noop("DEALLOCATE"),
         Statement::Reset(_) => Command::Noop("RESET"),
         Statement::ShowVariable { variable } => {
@@ -281,6 +357,38 @@ pub(crate) fn command(statement: &Statement) -> Option<Command> {
         },
         _ => return None,
     })
+}
+
+/// A cursor's name as Postgres keeps it: folded to lower case unless quoted.
+fn cursor_name(name: &Ident) -> String {
+    match name.quote_style {
+        Some(_) => name.value.clone(),
+        None => name.value.to_lowercase(),
+    }
+}
+
+/// The rows a `FETCH` asks for (`None`: all); only forward directions are supported.
+fn fetch_count(direction: &FetchDirection) -> PgWireResult<Option<u64>> {
+    let number = |v: &ValueWithSpan| match &v.value {
+        Value::Number(n, _) => n
+            .parse::<u64>()
+            .map_err(|_| error::user_error("22023", format!("FETCH count {n} is not a row count"))),
+        other => Err(error::user_error(
+            "22023",
+            format!("FETCH count {other} is not a row count"),
+        )),
+    };
+    match direction {
+        FetchDirection::Count { limit } | FetchDirection::Forward { limit: Some(limit) } => {
+            number(limit).map(Some)
+        }
+        FetchDirection::Next | FetchDirection::Forward { limit: None } => Ok(Some(1)),
+        FetchDirection::All | FetchDirection::ForwardAll => Ok(None),
+        other => Err(error::user_error(
+            "0A000",
+            format!("FETCH {other} is not supported: cursors here move forward only"),
+        )),
+    }
 }
 
 fn expr_text(e: &Expr) -> String {
@@ -340,5 +448,31 @@ mod tests {
             command(&parse("SAVEPOINT a")),
             Some(Command::Noop("SAVEPOINT"))
         );
+    }
+
+    #[test]
+    fn cursors_move_forward_only_and_fold_unquoted_names() {
+        let fetch = |sql: &str| match parse(sql) {
+            Statement::Fetch {
+                name, direction, ..
+            } => (cursor_name(&name), fetch_count(&direction).ok()),
+            other => panic!("{other}"),
+        };
+        assert_eq!(fetch("FETCH 5 FROM c"), ("c".into(), Some(Some(5))));
+        assert_eq!(fetch("FETCH NEXT IN c"), ("c".into(), Some(Some(1))));
+        assert_eq!(fetch("FETCH FORWARD 3 FROM C"), ("c".into(), Some(Some(3))));
+        assert_eq!(
+            fetch("FETCH ALL FROM \"MyCur\""),
+            ("MyCur".into(), Some(None))
+        );
+        assert_eq!(fetch("FETCH FORWARD ALL FROM c"), ("c".into(), Some(None)));
+        assert_eq!(fetch("FETCH BACKWARD 1 FROM c").1, None);
+        assert_eq!(fetch("FETCH PRIOR FROM c").1, None);
+        assert_eq!(fetch("FETCH ABSOLUTE 3 FROM c").1, None);
+        assert_eq!(
+            command(&parse("CLOSE \"MyCur\"")),
+            Some(Command::Close(Some("MyCur".into())))
+        );
+        assert_eq!(command(&parse("CLOSE ALL")), Some(Command::Close(None)));
     }
 }

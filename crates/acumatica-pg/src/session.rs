@@ -25,14 +25,18 @@ use pgwire::api::auth::DefaultServerParameterProvider;
 use pgwire::api::auth::StartupHandler;
 use pgwire::api::cancel::CancelHandler;
 use pgwire::api::portal::{Format, Portal};
-use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use pgwire::api::results::{CopyResponse, DataRowEncoder, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler, send_describe_response};
+use pgwire::api::results::{
+    CopyResponse, DataRowEncoder, DescribePortalResponse, FieldInfo, QueryResponse, Response, Tag,
+};
 use pgwire::api::store::PortalStore;
-use pgwire::api::{ClientInfo, ClientPortalStore, ErrorHandler, PgWireServerHandlers, Type};
+use pgwire::api::{
+    ClientInfo, ClientPortalStore, DEFAULT_NAME, ErrorHandler, PgWireServerHandlers, Type,
+};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::copy::CopyData;
-use pgwire::messages::extendedquery::Execute;
+use pgwire::messages::extendedquery::{Describe, Execute, TARGET_TYPE_BYTE_PORTAL};
 use pgwire::messages::simplequery::Query;
 use pgwire::messages::startup::ParameterStatus;
 use pgwire::types::format::FormatOptions;
@@ -42,7 +46,8 @@ use crate::auth::{PgAuth, ScramSource, Startup, server_parameters};
 use crate::cancel::{CancelByKey, Cancels, Registration};
 use crate::catalog::{SERVER_VERSION, register_search_path_udfs};
 use crate::copy::{CopyOptions, CopyOut, copy_out_response};
-use crate::parser::{Command, PgStatement, StatementParser, parameter_types};
+use crate::cursor::{Cursor, fetch};
+use crate::parser::{Command, DeclareCursor, PgStatement, StatementParser, parameter_types};
 use crate::{encode, error, results};
 
 /// What a statement answers: one of pgwire's responses, or rows copied out to the client
@@ -166,6 +171,7 @@ impl Conn {
         let parser = Arc::new(StatementParser {
             ctx: ctx.clone(),
             shared: shared.clone(),
+            cursors: Arc::default(),
         });
         Self {
             shared,
@@ -282,6 +288,30 @@ impl Conn {
                     .await
                     .map(Answer::CopyOut)
             }
+            PgStatement::Declare(declare) => {
+                let DeclareCursor {
+                    name,
+                    plan,
+                    binary,
+                    hold,
+                } = *declare;
+                let plan = with_parameters(plan, portal)?;
+                let df = self
+                    .ctx
+                    .execute_logical_plan(plan)
+                    .await
+                    .map_err(error::from_datafusion)?;
+                let batches = tokio::select! {
+                    s = df.execute_stream() => s.map_err(error::from_datafusion)?,
+                    () = cancel.cancelled() => return Err(error::cancelled(self.shutting_down())),
+                };
+                self.parser
+                    .cursors
+                    .declare(&name, Cursor::new(batches, binary, hold))?;
+                Ok(Answer::Response(Response::Execution(Tag::new(
+                    "DECLARE CURSOR",
+                ))))
+            }
         }
     }
 
@@ -355,8 +385,29 @@ impl Conn {
     {
         Ok(match command {
             Command::Begin => Response::TransactionStart(Tag::new("BEGIN")),
-            Command::Commit => Response::TransactionEnd(Tag::new("COMMIT")),
-            Command::Rollback => Response::TransactionEnd(Tag::new("ROLLBACK")),
+            Command::Commit => {
+                self.parser.cursors.end_transaction();
+                Response::TransactionEnd(Tag::new("COMMIT"))
+            }
+            Command::Rollback => {
+                self.parser.cursors.end_transaction();
+                Response::TransactionEnd(Tag::new("ROLLBACK"))
+            }
+            Command::Fetch { name, count } => {
+                let cursor = self.parser.cursors.get(name)?;
+                // A BINARY cursor sends binary rows to the simple protocol (whose format is
+                // text); in the extended protocol the FETCH's own formats decide.
+                let format = match format {
+                    Format::UnifiedText if cursor.binary => &Format::UnifiedBinary,
+                    other => other,
+                };
+                let fields = encode::fields(&cursor.schema, format, Self::format_options(client))?;
+                Response::Query(fetch(cursor, *count, Arc::new(fields)))
+            }
+            Command::Close(name) => {
+                self.parser.cursors.close(name.as_deref())?;
+                Response::Execution(Tag::new("CLOSE CURSOR"))
+            }
             Command::Noop(tag) => Response::Execution(Tag::new(tag)),
             Command::Set { name, value } => {
                 self.set(client, name, value).await?;
@@ -593,6 +644,34 @@ impl ExtendedQueryHandler for Conn {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         results::on_execute(self, client, message).await
+    }
+
+    /// Describe of a portal that is a SQL cursor (psycopg asks for a named cursor's columns
+    /// this way after DECLARE); everything else as pgwire describes it.
+    async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = PgStatement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if message.target_type == TARGET_TYPE_BYTE_PORTAL {
+            let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+            let cursor = match client.portal_store().get_portal(name) {
+                Some(_) => None,
+                None => self.parser.cursors.find(name),
+            };
+            if let Some(cursor) = cursor {
+                let format = if cursor.binary {
+                    Format::UnifiedBinary
+                } else {
+                    Format::UnifiedText
+                };
+                let fields = encode::fields(&cursor.schema, &format, Self::format_options(client))?;
+                return send_describe_response(client, &DescribePortalResponse::new(fields)).await;
+            }
+        }
+        self._on_describe(client, message).await
     }
 
     async fn do_query<C>(

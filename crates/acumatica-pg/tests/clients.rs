@@ -353,6 +353,48 @@ async fn psql_copies_results_out_as_text_and_csv() {
     );
 }
 
+/// SQL cursors in psql (the simple protocol): DECLARE, FETCH n / NEXT / FORWARD n / ALL,
+/// CLOSE; a cursor without HOLD closes at COMMIT, one WITH HOLD outlives it; cursors move
+/// forward only; closing the cursor over the endless table stops its scan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_cursors_declare_fetch_close() {
+    if !have("psql", &["--version"]) {
+        return;
+    }
+    let f = start(PgAuth::none()).await;
+    let out = psql_async(
+        f.port,
+        None,
+        "BEGIN;\nDECLARE c CURSOR FOR SELECT n FROM gi.Endless;\n\
+         FETCH 3 FROM c;\nFETCH NEXT FROM c;\nFETCH FORWARD 2 FROM c;\nCLOSE c;\nCOMMIT;\n\
+         DECLARE h CURSOR WITH HOLD FOR SELECT \"CustomerID\" FROM Customer ORDER BY 1;\n\
+         BEGIN;\nDECLARE t CURSOR FOR SELECT 1 AS one;\nCOMMIT;\n\
+         FETCH ALL FROM h;\nFETCH 1 FROM t;\nFETCH BACKWARD 1 FROM h;\n\
+         DECLARE s SCROLL CURSOR FOR SELECT 1;\nDECLARE h CURSOR FOR SELECT 1;\n\
+         CLOSE ALL;\nFETCH 1 FROM h;\n",
+    )
+    .await;
+    let (stdout, stderr) = text(&out);
+    assert!(
+        stdout.contains("DECLARE CURSOR\nn\n0\n1\n2\nn\n3\nn\n4\n5\nCLOSE CURSOR\nCOMMIT"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("CustomerID\nC001\nC002\nO'BRIEN\n"),
+        "{stdout}\n{stderr}"
+    );
+    for error in [
+        "ERROR:  34000: cursor \"t\" does not exist",
+        "ERROR:  0A000: FETCH BACKWARD 1 is not supported",
+        "ERROR:  0A000: SCROLL cursors are not supported",
+        "ERROR:  42P03: cursor \"h\" already exists",
+        "ERROR:  34000: cursor \"h\" does not exist",
+    ] {
+        assert!(stderr.contains(error), "{error}: {stderr}");
+    }
+    f.scans_stopped().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn psql_sessions_search_path_transactions_and_refusals() {
     if !have("psql", &["--version"]) {
@@ -547,6 +589,17 @@ with psycopg.connect(connect_timeout=10) as conn:
         copy.set_types(["int8", "text"])
         rows = list(copy.rows())
     assert len(rows) == 20000 and rows[0][0] == 0 and cur.rowcount == 20000, (len(rows), cur.rowcount)
+    # A named (server-side) cursor: DECLARE, Describe of the cursor, FETCH in pieces in the
+    # extended protocol, CLOSE (which stops the endless scan).
+    with conn.cursor(name="pieces") as named:
+        named.itersize = 500
+        # (No WHERE: a filter runs in parallel partitions, and the rows would come unordered.)
+        named.execute("SELECT n, %s AS tag FROM gi.Endless", ("x",))
+        assert [d.name for d in named.description] == ["n", "tag"], named.description
+        got = [r[0] for r in named.fetchmany(1200)]
+        assert got == list(range(1200)), (len(got), got[:3])
+        assert named.fetchone() == (1200, "x")
+    conn.commit()
     # The same through the extended protocol (Parse, Bind, Describe: NoData, Execute).
     pg = conn.pgconn
     pg.send_query_params(b"COPY (SELECT n FROM gi.Endless LIMIT 3) TO STDOUT", None)
