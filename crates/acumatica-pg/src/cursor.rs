@@ -16,12 +16,16 @@ use std::sync::{Arc, Mutex};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::prelude::DataFrame;
 use futures::{StreamExt, stream};
-use pgwire::api::results::{FieldInfo, QueryResponse};
+use pgwire::api::portal::Format;
+use pgwire::api::results::QueryResponse;
 use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::types::format::FormatOptions;
+use tokio_util::sync::CancellationToken;
 
 use crate::datarow::RowEncoder;
-use crate::error;
+use crate::{encode, error};
 
 /// One declared cursor.
 pub(crate) struct Cursor {
@@ -40,8 +44,19 @@ struct Rows {
 }
 
 impl Cursor {
-    pub(crate) fn new(batches: SendableRecordBatchStream, binary: bool, hold: bool) -> Self {
-        Self {
+    /// Starts `df`: its rows wait for FETCH.
+    pub(crate) async fn start(
+        df: DataFrame,
+        binary: bool,
+        hold: bool,
+        cancel: &CancellationToken,
+        shutting_down: bool,
+    ) -> PgWireResult<Self> {
+        let batches = tokio::select! {
+            s = df.execute_stream() => s.map_err(error::from_datafusion)?,
+            () = cancel.cancelled() => return Err(error::cancelled(shutting_down)),
+        };
+        Ok(Self {
             schema: batches.schema(),
             binary,
             hold,
@@ -49,7 +64,7 @@ impl Cursor {
                 batches,
                 pending: None,
             }),
-        }
+        })
     }
 }
 
@@ -130,13 +145,20 @@ impl Cursors {
     }
 }
 
-/// `FETCH`: the next `count` rows of `cursor` (all with `None`), encoded for `fields` as
-/// they come.
+/// `FETCH`: the next `count` rows of `cursor` (all with `None`), encoded as they come in
+/// `format`. A BINARY cursor sends binary rows to the simple protocol (whose format is text);
+/// in the extended protocol the FETCH's own formats decide.
 pub(crate) fn fetch(
     cursor: Arc<Cursor>,
     count: Option<u64>,
-    fields: Arc<Vec<FieldInfo>>,
-) -> QueryResponse {
+    format: &Format,
+    options: Arc<FormatOptions>,
+) -> PgWireResult<QueryResponse> {
+    let format = match format {
+        Format::UnifiedText if cursor.binary => &Format::UnifiedBinary,
+        other => other,
+    };
+    let fields = Arc::new(encode::fields(&cursor.schema, format, options)?);
     let encoder = RowEncoder::new(&cursor.schema, fields.clone());
     let remaining = count.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
     let rows = stream::unfold(
@@ -157,5 +179,5 @@ pub(crate) fn fetch(
     .flatten();
     let mut response = QueryResponse::new(fields, rows);
     response.set_command_tag("FETCH");
-    response
+    Ok(response)
 }

@@ -301,13 +301,8 @@ impl Conn {
                     .execute_logical_plan(plan)
                     .await
                     .map_err(error::from_datafusion)?;
-                let batches = tokio::select! {
-                    s = df.execute_stream() => s.map_err(error::from_datafusion)?,
-                    () = cancel.cancelled() => return Err(error::cancelled(self.shutting_down())),
-                };
-                self.parser
-                    .cursors
-                    .declare(&name, Cursor::new(batches, binary, hold))?;
+                let cursor = Cursor::start(df, binary, hold, cancel, self.shutting_down()).await?;
+                self.parser.cursors.declare(&name, cursor)?;
                 Ok(Answer::Response(Response::Execution(Tag::new(
                     "DECLARE CURSOR",
                 ))))
@@ -395,14 +390,8 @@ impl Conn {
             }
             Command::Fetch { name, count } => {
                 let cursor = self.parser.cursors.get(name)?;
-                // A BINARY cursor sends binary rows to the simple protocol (whose format is
-                // text); in the extended protocol the FETCH's own formats decide.
-                let format = match format {
-                    Format::UnifiedText if cursor.binary => &Format::UnifiedBinary,
-                    other => other,
-                };
-                let fields = encode::fields(&cursor.schema, format, Self::format_options(client))?;
-                Response::Query(fetch(cursor, *count, Arc::new(fields)))
+                let options = Self::format_options(client);
+                Response::Query(fetch(cursor, *count, format, options)?)
             }
             Command::Close(name) => {
                 self.parser.cursors.close(name.as_deref())?;
