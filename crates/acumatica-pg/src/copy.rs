@@ -245,7 +245,7 @@ pub(crate) async fn copy_out_response(
             ));
         }
     }
-    let forced: Vec<bool> = names
+    let forced: Arc<[bool]> = names
         .iter()
         .map(|n| options.force_quote.iter().any(|c| c == n))
         .collect();

@@ -242,6 +242,11 @@ fn psql(port: u16, password: Option<&str>, script: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Fails with the whole `text` when `part` is not in it.
+fn has(text: &str, part: &str) {
+    assert!(text.contains(part), "{part:?} not in:\n{text}");
+}
+
 fn text(o: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -275,33 +280,24 @@ async fn psql_lists_describes_and_reads_every_type() {
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
     // \dt: the tables of the schema on the search path (psql lists visible ones).
-    assert!(stdout.contains("rest,Customer,table"), "{stdout}");
+    has(&stdout, "rest,Customer,table");
     // \dn: the catalog's schemas.
     assert!(
         stdout.contains("\nrest,") && stdout.contains("\ngi,"),
         "{stdout}"
     );
     // \d Customer: columns with Postgres types, decimals as numeric with their scale.
-    assert!(stdout.contains("CustomerID,text"), "{stdout}");
-    assert!(stdout.contains("Balance,numeric(38,8)"), "{stdout}");
+    has(&stdout, "CustomerID,text");
+    has(&stdout, "Balance,numeric(38,8)");
     // \d+ Customer: the same with storage and description columns.
-    assert!(
-        stdout.contains("Column,Type,Collation,Nullable,Default,Storage"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("Balance,numeric(38,8),,,,main"), "{stdout}");
-    assert!(
-        stdout.contains("LastModified,timestamp with time zone"),
-        "{stdout}"
-    );
+    has(&stdout, "Column,Type,Collation,Nullable,Default,Storage");
+    has(&stdout, "Balance,numeric(38,8),,,,main");
+    has(&stdout, "LastModified,timestamp with time zone");
     // Values: exact decimals, booleans, NULLs as empty, timestamps in UTC.
-    assert!(
-        stdout.contains("C001,12345.00000000,t,3,2023-11-14 22:13:20+00"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("C002,,f,,"), "{stdout}");
-    assert!(stdout.contains("O'BRIEN,-0.00000001,,0,"), "{stdout}");
-    assert!(stdout.contains("rest,t"), "{stdout}");
+    has(&stdout, "C001,12345.00000000,t,3,2023-11-14 22:13:20+00");
+    has(&stdout, "C002,,f,,");
+    has(&stdout, "O'BRIEN,-0.00000001,,0,");
+    has(&stdout, "rest,t");
 }
 
 /// `COPY … TO STDOUT` and psql's `\copy`: the client writes the file (text and CSV formats
@@ -342,15 +338,9 @@ async fn psql_copies_results_out_as_text_and_csv() {
         "{stdout}\n{stderr}"
     );
     // With `;` as the delimiter, `a,b` needs no quotes; the empty string does (it is not NULL).
-    assert!(stdout.contains("a,b;\"\";\"say \"\"hi\"\"\"\n"), "{stdout}");
-    assert!(
-        stderr.contains("ERROR:  0A000: COPY FROM STDIN is not supported"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("ERROR:  0A000: COPY (FORMAT binary)"),
-        "{stderr}"
-    );
+    has(&stdout, "a,b;\"\";\"say \"\"hi\"\"\"\n");
+    has(&stderr, "ERROR:  0A000: COPY FROM STDIN is not supported");
+    has(&stderr, "ERROR:  0A000: COPY (FORMAT binary)");
 }
 
 /// SQL cursors in psql (the simple protocol): DECLARE, FETCH n / NEXT / FORWARD n / ALL,
@@ -444,9 +434,9 @@ async fn psql_sessions_search_path_transactions_and_refusals() {
         4,
         "{stdout}\n{stderr}"
     );
-    assert!(stderr.contains("ERROR:  42703"), "{stderr}");
-    assert!(stderr.contains("ERROR:  42P01"), "{stderr}");
-    assert!(stdout.contains("still here"), "{stdout}");
+    has(&stderr, "ERROR:  42703");
+    has(&stderr, "ERROR:  42P01");
+    has(&stdout, "still here");
     assert!(!std::path::Path::new("/tmp/acusql-pg-refused.csv").exists());
 }
 
@@ -519,7 +509,7 @@ async fn wrong_and_missing_passwords_are_refused() {
     let out = psql_async(f.port, None, "SELECT 1;\n").await;
     let (_, stderr) = text(&out);
     assert!(!out.status.success());
-    assert!(stderr.contains("no password supplied"), "{stderr}");
+    has(&stderr, "no password supplied");
 }
 
 #[tokio::test]

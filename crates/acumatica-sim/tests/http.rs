@@ -52,16 +52,10 @@ async fn cookie_sign_in_lists_and_signs_out() {
     ] {
         assert!(cookies.iter().any(|c| c == name), "{name} in {cookies:?}");
     }
-    let rows: Value = c
-        .get(format!(
-            "{base}/entity/Default/24.200.001/Customer?$filter=Status eq 'active'&$select=CustomerID,Status&$top=3&$skip=1"
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let url = format!(
+        "{base}/entity/Default/24.200.001/Customer?$filter=Status eq 'active'&$select=CustomerID,Status&$top=3&$skip=1"
+    );
+    let rows = get_json(&c, url).await;
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 3);
     for r in rows {
@@ -487,6 +481,16 @@ async fn implicit_password_and_refused_grants() {
     assert_eq!(e["error"], "invalid_grant");
 }
 
+/// The body of a GET, whatever its status.
+async fn get_text(c: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
+    c.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// The JSON body of a GET, whatever its status.
+async fn get_json(c: &reqwest::Client, url: impl reqwest::IntoUrl) -> Value {
+    c.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 async fn signed_in(s: &SimHandle) -> reqwest::Client {
     let c = client();
     assert_eq!(login(&c, &s.base_url()).await.status(), 204);
@@ -683,14 +687,7 @@ async fn linked_entities_expand_and_filter_details_refuse() {
             .contains("NoSuchField")
     );
     // Members come in the contract's order (read from the raw text: maps may reorder).
-    let raw = c
-        .get(format!("{base}/Customer?$top=1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let raw = get_text(&c, format!("{base}/Customer?$top=1")).await;
     let pos = |k: &str| raw.find(&format!("\"{k}\":")).unwrap();
     let order = [
         "id",
@@ -893,14 +890,7 @@ async fn a_member_taken_out_of_the_schema_is_unknown_everywhere() {
     let by_email = format!("{base}/Customer?$top=1&$filter=Email ne 'x'");
     assert_eq!(c.get(&by_email).send().await.unwrap().status(), 200);
     let swagger_emails = || async {
-        let text = c
-            .get(format!("{base}/swagger.json"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = get_text(&c, format!("{base}/swagger.json")).await;
         text.matches("\"Email\"").count()
     };
     let emails_before = swagger_emails().await;
@@ -938,14 +928,7 @@ async fn a_member_taken_out_of_the_schema_is_unknown_everywhere() {
         "The field 'Email' is not found in the entity 'Customer'."
     );
     assert_eq!(e["exceptionType"], "PX.Api.ContractBased.ODataException");
-    let rows: Value = c
-        .get(format!("{base}/Customer?$top=1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rows: Value = get_json(&c, format!("{base}/Customer?$top=1")).await;
     assert!(
         rows[0].get("CustomerID").is_some() && rows[0].get("Email").is_none(),
         "{rows}"

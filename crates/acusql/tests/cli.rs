@@ -52,6 +52,12 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// Fails with the whole standard output when `part` is not in it.
+fn assert_stdout_has(o: &Output, part: &str) {
+    let out = stdout(o);
+    assert!(out.contains(part), "{part:?} not in:\n{out}");
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -99,7 +105,7 @@ async fn demo_runs_without_any_server_and_says_so() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("simulated Acumatica company"));
-    assert!(stdout(&out).contains("1 row in"), "{}", stdout(&out));
+    assert_stdout_has(&out, "1 row in");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -261,19 +267,15 @@ async fn meta_commands_in_scripts() {
         None,
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("SalesOrder_Details"),
-        "{}",
-        stdout(&out)
-    );
+    assert_stdout_has(&out, "SalesOrder_Details");
     let out = run(acusql().args(["--demo", "-c", "\\d Customer"]), None);
-    assert!(stdout(&out).contains("CustomerID"), "{}", stdout(&out));
+    assert_stdout_has(&out, "CustomerID");
     // Any table the session knows, not only Acumatica's.
     let out = run(
         acusql().args(["--demo", "-c", "\\d information_schema.tables"]),
         None,
     );
-    assert!(stdout(&out).contains("table_schema"), "{}", stdout(&out));
+    assert_stdout_has(&out, "table_schema");
     let out = run(acusql().args(["--demo", "-c", "\\bogus"]), None);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("\\?"));
@@ -291,11 +293,7 @@ async fn copy_to_refuses_to_replace_a_file_unless_told_and_counts_rows() {
     };
     let out = run(acusql().args(["--demo", "-c", &copy("")]), None);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains(&format!("Wrote 5 rows to {}", csv.display())),
-        "{}",
-        stdout(&out)
-    );
+    assert_stdout_has(&out, &format!("Wrote 5 rows to {}", csv.display()));
     std::fs::write(&csv, "keep me\n").unwrap();
     let out = run(acusql().args(["--demo", "-c", &copy("")]), None);
     assert!(!out.status.success());
@@ -1353,11 +1351,7 @@ async fn writes_from_the_shell_print_their_count_and_guards_refuse_in_one_line()
         None,
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("SalesOrder,CancelSalesOrder,completed"),
-        "{}",
-        stdout(&out)
-    );
+    assert_stdout_has(&out, "SalesOrder,CancelSalesOrder,completed");
     let (_, body) = plain_get(&sim, "SalesOrder/SO/SO000012").await;
     assert!(body.contains("\"Canceled\""), "{body}");
     assert_eq!(sim.stats().open_sessions, 0);
@@ -1400,11 +1394,7 @@ async fn sign_in_waits_for_the_first_request_that_needs_it() {
     // Cold: downloading swagger.json needs a session, so planning signs in; EXPLAIN says
     // where the metadata came from.
     let out = succeeded(run_cached(cache.path(), &conn, &["-c", explain]));
-    assert!(
-        stdout(&out).contains("Metadata: swagger.json from the server."),
-        "{}",
-        stdout(&out)
-    );
+    assert_stdout_has(&out, "Metadata: swagger.json from the server.");
     assert_eq!(
         requests_sent(&sim),
         [
@@ -1415,16 +1405,8 @@ async fn sign_in_waits_for_the_first_request_that_needs_it() {
     );
     // Warm: nothing at all.
     let out = succeeded(run_cached(cache.path(), &conn, &["-c", explain]));
-    assert!(
-        stdout(&out).contains("Metadata: swagger.json from the metadata cache ("),
-        "{}",
-        stdout(&out)
-    );
-    assert!(
-        stdout(&out).contains("$filter=CustomerID%20eq%20%27C000001%27"),
-        "{}",
-        stdout(&out)
-    );
+    assert_stdout_has(&out, "Metadata: swagger.json from the metadata cache (");
+    assert_stdout_has(&out, "$filter=CustomerID%20eq%20%27C000001%27");
     assert_eq!(requests_sent(&sim), Vec::<String>::new(), "EXPLAIN");
     for (args, succeeds) in [
         (vec!["-c", "\\?"], true),
