@@ -13,7 +13,7 @@ use std::fmt::Debug;
 use std::pin::pin;
 use std::sync::Arc;
 
-use futures::{Sink, SinkExt, StreamExt};
+use futures::{Sink, SinkExt, Stream, StreamExt};
 use pgwire::api::portal::PortalExecutionState;
 use pgwire::api::query::send_execution_response;
 use pgwire::api::results::{QueryResponse, Response, Tag};
@@ -39,9 +39,52 @@ struct Sent {
     suspended: bool,
 }
 
-/// Sends the rows of `results` as they come, at most `max_rows` of them (0: all). Ends with
-/// the cancellation error as soon as `cancel` fires, whether the server is waiting for the
-/// next row or for room in the socket; the caller then drops `results`, and with it the scan.
+/// Sends the items of `items` as they come, each as the message `message` makes of it, at
+/// most `max` of them (0: all). Ends with the cancellation error as soon as `cancel` fires,
+/// whether the server is waiting for the next item or for room in the socket; the caller
+/// then drops the stream, and with it the scan.
+async fn send_stream<C, T>(
+    client: &mut C,
+    items: &mut (impl Stream<Item = PgWireResult<T>> + Unpin),
+    message: impl Fn(T) -> PgWireBackendMessage,
+    max: usize,
+    cancel: &CancellationToken,
+    shutting_down: impl Fn() -> bool,
+) -> PgWireResult<Sent>
+where
+    C: Sink<PgWireBackendMessage> + Unpin,
+    PgWireError: From<C::Error>,
+{
+    // One waiter for the whole result, not one per row.
+    let mut cancelled = pin!(cancel.cancelled());
+    let mut rows = 0;
+    while max == 0 || rows < max {
+        let next = tokio::select! {
+            biased;
+            () = &mut cancelled => return Err(error::cancelled(shutting_down())),
+            next = items.next() => next,
+        };
+        let Some(item) = next else {
+            return Ok(Sent {
+                rows,
+                suspended: false,
+            });
+        };
+        let item = message(item?);
+        tokio::select! {
+            biased;
+            () = &mut cancelled => return Err(error::cancelled(shutting_down())),
+            fed = client.feed(item) => fed?,
+        }
+        rows += 1;
+    }
+    Ok(Sent {
+        rows,
+        suspended: true,
+    })
+}
+
+/// Sends the rows of `results` as they come, at most `max_rows` of them (0: all).
 async fn send_rows<C>(
     client: &mut C,
     results: &mut QueryResponse,
@@ -53,33 +96,16 @@ where
     C: Sink<PgWireBackendMessage> + Unpin,
     PgWireError: From<C::Error>,
 {
-    // One waiter for the whole result, not one per row.
-    let mut cancelled = pin!(cancel.cancelled());
-    let mut rows = 0;
-    while max_rows == 0 || rows < max_rows {
-        let next = tokio::select! {
-            biased;
-            () = &mut cancelled => return Err(error::cancelled(shutting_down())),
-            next = results.data_rows.next() => next,
-        };
-        let Some(row) = next else {
-            return Ok(Sent {
-                rows,
-                suspended: false,
-            });
-        };
-        let row = PgWireBackendMessage::DataRow(row?);
-        tokio::select! {
-            biased;
-            () = &mut cancelled => return Err(error::cancelled(shutting_down())),
-            fed = client.feed(row) => fed?,
-        }
-        rows += 1;
-    }
-    Ok(Sent {
+    let rows = &mut results.data_rows;
+    send_stream(
+        client,
         rows,
-        suspended: true,
-    })
+        PgWireBackendMessage::DataRow,
+        max_rows,
+        cancel,
+        shutting_down,
+    )
+    .await
 }
 
 /// `COPY … TO STDOUT`: CopyOutResponse, a CopyData message per line as the scan produces
@@ -106,28 +132,13 @@ where
             .feed(PgWireBackendMessage::CopyData(CopyData::new(header)))
             .await?;
     }
-    let mut cancelled = pin!(cancel.cancelled());
     let mut lines = copy.lines;
-    let mut rows = 0;
-    loop {
-        let next = tokio::select! {
-            biased;
-            () = &mut cancelled => return Err(error::cancelled(shutting_down())),
-            next = lines.next() => next,
-        };
-        let Some(line) = next else { break };
-        let data = PgWireBackendMessage::CopyData(CopyData::new(line?));
-        tokio::select! {
-            biased;
-            () = &mut cancelled => return Err(error::cancelled(shutting_down())),
-            fed = client.feed(data) => fed?,
-        }
-        rows += 1;
-    }
+    let data = |line| PgWireBackendMessage::CopyData(CopyData::new(line));
+    let sent = send_stream(client, &mut lines, data, 0, cancel, shutting_down).await?;
     client
         .feed(PgWireBackendMessage::CopyDone(CopyDone::new()))
         .await?;
-    let tag = Tag::new("COPY").with_rows(rows);
+    let tag = Tag::new("COPY").with_rows(sent.rows);
     client
         .feed(PgWireBackendMessage::CommandComplete(tag.into()))
         .await?;
